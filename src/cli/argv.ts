@@ -1,0 +1,88 @@
+/**
+ * Command-line forms from before subcommands, normalised to `sharebox VERB ...`:
+ *   sharebox MNT -o gitdir=DIR          -> sharebox mount MNT -o gitdir=DIR
+ *   sharebox --command sync MNT         -> sharebox sync MNT
+ * `-oVALUE` becomes `-o VALUE`.
+ */
+export const VERBS = ["mount", "sync", "replay", "log", "status", "init"] as const
+
+const GLOBAL_FLAGS = new Set(["--help", "-h", "--version", "--completions", "--wizard", "--log-level"])
+
+export const normaliseArgv = (args: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === "--command" && i + 1 < args.length) {
+      out.unshift(args[++i]!)
+      continue
+    }
+    if (a.startsWith("--command=")) {
+      out.unshift(a.slice("--command=".length))
+      continue
+    }
+    if (a.startsWith("-o") && a.length > 2) {
+      out.push("-o", a.slice(2))
+      continue
+    }
+    out.push(a)
+  }
+  const first = out.find((a, i) => !a.startsWith("-") && (i === 0 || out[i - 1] !== "-o"))
+  if (first !== undefined && !(VERBS as ReadonlyArray<string>).includes(first) && !out.some((a) => GLOBAL_FLAGS.has(a))) {
+    out.unshift("mount")
+  } else if (first !== undefined && (VERBS as ReadonlyArray<string>).includes(first) && out[0] !== first) {
+    out.splice(out.indexOf(first), 1)
+    out.unshift(first)
+  }
+  return out
+}
+
+export interface MountOptions {
+  readonly gitdir?: string
+  readonly name?: string
+  readonly foreground: boolean
+  readonly getall: boolean
+  readonly writeback: boolean
+  readonly allowOther: boolean
+  readonly debug: boolean
+}
+
+/** Options every FUSE filesystem is handed by mount(8)/mount.fuse; accepted and ignored. */
+const GENERIC = new Set(["rw", "ro", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "atime", "noatime", "relatime", "auto", "noauto", "user", "nouser", "users", "_netdev", "nofail", "defaults"])
+
+/** Parses repeated, comma-separated `-o` values; an error message for the first bad one. */
+export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions | string => {
+  let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = { foreground: false, getall: false, writeback: true, allowOther: false, debug: false }
+  for (const item of values.flatMap((v) => v.split(","))) {
+    if (item === "") continue
+    const eq = item.indexOf("=")
+    const [k, v] = eq < 0 ? [item, undefined] : [item.slice(0, eq), item.slice(eq + 1)]
+    switch (k) {
+      case "gitdir":
+        if (!v) return "option gitdir needs a value: -o gitdir=DIR"
+        o.gitdir = v
+        break
+      case "name":
+        if (!v) return "option name needs a value: -o name=NAME"
+        o.name = v
+        break
+      case "foreground":
+      case "getall":
+      case "debug":
+        if (v !== undefined) return `option ${k} takes no value`
+        o = { ...o, [k]: true }
+        if (k === "debug") o.foreground = true
+        break
+      case "allow_other":
+        o.allowOther = true
+        break
+      case "writeback":
+        if (v !== "on" && v !== "off") return "option writeback must be on or off"
+        o.writeback = v === "on"
+        break
+      default:
+        if (GENERIC.has(k) && v === undefined) break
+        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, allow_other)`
+    }
+  }
+  return o
+}

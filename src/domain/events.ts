@@ -1,0 +1,138 @@
+/**
+ * Events: one recorded filesystem change each, plain serialisable values.
+ *
+ * Journal records are one line each: the event as JSON, a tab, and a CRC-32 of the JSON in hex.
+ * A torn last line (no newline, or a bad checksum on the last line) is what a crash mid-append
+ * leaves; it is dropped. A bad line anywhere else means the journal was tampered with.
+ */
+import type { Content } from "./tree.js"
+
+export const EVENT_SCHEMA = 1
+
+export type Operation =
+  /** create or overwrite a file's content; `base` is the content id it replaced (null: new file) */
+  | { readonly op: "write"; readonly path: string; readonly content: Content; readonly executable: boolean; readonly base: string | null }
+  | { readonly op: "mkdir"; readonly path: string }
+  | { readonly op: "rmdir"; readonly path: string }
+  | { readonly op: "unlink"; readonly path: string }
+  | { readonly op: "rename"; readonly path: string; readonly to: string }
+  | { readonly op: "symlink"; readonly path: string; readonly target: string }
+  | { readonly op: "chmod"; readonly path: string; readonly executable: boolean }
+  | { readonly op: "utimens"; readonly path: string; readonly mtime: number }
+
+export type Event = Operation & {
+  readonly v: number
+  /** per-host sequence number, strictly increasing */
+  readonly seq: number
+  /** the host's git-annex UUID */
+  readonly host: string
+  /** milliseconds since the epoch */
+  readonly time: number
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c >>> 0
+  }
+  return t
+})()
+
+/** CRC-32 (IEEE) of a string's UTF-16 code units folded to bytes via UTF-8. */
+export const crc32 = (s: string): number => {
+  const bytes = new TextEncoder().encode(s)
+  let c = 0xffffffff
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
+const hex8 = (n: number): string => n.toString(16).padStart(8, "0")
+
+export const buildRecord = (e: Event): string => {
+  const json = JSON.stringify(e)
+  return `${json}\t${hex8(crc32(json))}\n`
+}
+
+/** Parses one record line (without its newline); undefined when it is not a valid record. */
+export const parseRecord = (line: string): Event | undefined => {
+  const tab = line.lastIndexOf("\t")
+  if (tab < 0) return undefined
+  const json = line.slice(0, tab)
+  if (line.slice(tab + 1) !== hex8(crc32(json))) return undefined
+  try {
+    const e = JSON.parse(json) as Event
+    return isEvent(e) ? e : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const isStr = (x: unknown): x is string => typeof x === "string"
+const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x)
+
+const isContent = (c: any): c is Content =>
+  c !== null &&
+  typeof c === "object" &&
+  ((c.kind === "key" && isStr(c.key)) ||
+    (c.kind === "staged" && isStr(c.id) && isNum(c.size)) ||
+    (c.kind === "blob" && isStr(c.oid) && isNum(c.size)))
+
+export const isEvent = (e: any): e is Event => {
+  if (e === null || typeof e !== "object") return false
+  if (!isNum(e.v) || !isNum(e.seq) || !isStr(e.host) || !isNum(e.time) || !isStr(e.path)) return false
+  switch (e.op) {
+    case "write":
+      return isContent(e.content) && typeof e.executable === "boolean" && (e.base === null || isStr(e.base))
+    case "mkdir":
+    case "rmdir":
+    case "unlink":
+      return true
+    case "rename":
+      return isStr(e.to)
+    case "symlink":
+      return isStr(e.target)
+    case "chmod":
+      return typeof e.executable === "boolean"
+    case "utimens":
+      return isNum(e.mtime)
+    default:
+      return false
+  }
+}
+
+export type JournalParse =
+  | { readonly _tag: "Ok"; readonly events: ReadonlyArray<Event>; readonly tornBytes: number; readonly validBytes: number }
+  | { readonly _tag: "Corrupt"; readonly line: number; readonly events: ReadonlyArray<Event> }
+
+/**
+ * Parses a whole journal. Recovery: a damaged *last* record (torn write) is dropped and reported in
+ * `tornBytes`; `validBytes` is the length of the intact prefix, to which the file can be truncated.
+ */
+export const parseJournal = (text: string): JournalParse => {
+  const events: Array<Event> = []
+  let offset = 0
+  let lineNo = 0
+  const encoder = new TextEncoder()
+  while (offset < text.length) {
+    lineNo++
+    const nl = text.indexOf("\n", offset)
+    const isLast = nl < 0 || nl === text.length - 1
+    const line = nl < 0 ? text.slice(offset) : text.slice(offset, nl)
+    const e = nl < 0 ? undefined : parseRecord(line)
+    if (!e) {
+      if (isLast) {
+        const valid = encoder.encode(text.slice(0, offset)).length
+        return { _tag: "Ok", events, validBytes: valid, tornBytes: encoder.encode(text).length - valid }
+      }
+      return { _tag: "Corrupt", line: lineNo, events }
+    }
+    events.push(e)
+    offset = nl + 1
+  }
+  return { _tag: "Ok", events, validBytes: encoder.encode(text).length, tornBytes: 0 }
+}
+
+/** Paths an event touches (for display and for conflict detection). */
+export const eventPaths = (e: Operation): ReadonlyArray<string> => (e.op === "rename" ? [e.path, e.to] : [e.path])

@@ -1,0 +1,179 @@
+/**
+ * The tree a host sees: path -> node, with explicit directories. The root ("") is implicit.
+ *
+ * `Tree` is a plain data structure (no I/O). It keeps a children index so that listing a directory
+ * does not scan the whole map; the daemon mutates one instance in place for speed, and the pure
+ * functions of the domain (`reduce`, `merge`) work on clones.
+ */
+import { ancestorsOf, baseName, joinPath, parentOf } from "./paths.js"
+
+/** Where a file's bytes are. */
+export type Content =
+  /** annexed content, by git-annex key */
+  | { readonly kind: "key"; readonly key: string }
+  /** written here and not yet replayed: a staging file of this host */
+  | { readonly kind: "staged"; readonly id: string; readonly size: number }
+  /** a plain git blob (committed by plain git, not annexed) */
+  | { readonly kind: "blob"; readonly oid: string; readonly size: number }
+
+export interface FileNode {
+  readonly type: "file"
+  readonly content: Content
+  readonly executable: boolean
+  /** milliseconds since the epoch */
+  readonly mtime: number
+}
+export interface SymlinkNode {
+  readonly type: "symlink"
+  readonly target: string
+  readonly mtime: number
+}
+export interface DirNode {
+  readonly type: "dir"
+}
+export type Node = FileNode | SymlinkNode | DirNode
+
+export const dirNode: DirNode = { type: "dir" }
+
+export const contentId = (c: Content): string =>
+  c.kind === "key" ? c.key : c.kind === "staged" ? `staged:${c.id}` : `blob:${c.oid}`
+
+export const sameContent = (a: Content, b: Content): boolean => contentId(a) === contentId(b)
+
+export const sameNode = (a: Node | undefined, b: Node | undefined): boolean => {
+  if (a === b) return true
+  if (!a || !b || a.type !== b.type) return false
+  switch (a.type) {
+    case "dir":
+      return true
+    case "symlink":
+      return a.target === (b as SymlinkNode).target && a.mtime === (b as SymlinkNode).mtime
+    case "file": {
+      const f = b as FileNode
+      return sameContent(a.content, f.content) && a.executable === f.executable && a.mtime === f.mtime
+    }
+  }
+}
+
+export class Tree {
+  private readonly nodes = new Map<string, Node>()
+  private readonly kids = new Map<string, Set<string>>([["", new Set()]])
+
+  static from(entries: Iterable<readonly [string, Node]>): Tree {
+    const t = new Tree()
+    for (const [p, n] of entries) t.set(p, n)
+    return t
+  }
+
+  get size(): number {
+    return this.nodes.size
+  }
+
+  get(path: string): Node | undefined {
+    return path === "" ? dirNode : this.nodes.get(path)
+  }
+
+  has(path: string): boolean {
+    return path === "" || this.nodes.has(path)
+  }
+
+  isDir(path: string): boolean {
+    return this.get(path)?.type === "dir"
+  }
+
+  /** Names directly inside a directory (empty when it is not one). */
+  list(dir: string): ReadonlyArray<string> {
+    const k = this.kids.get(dir)
+    return k ? [...k] : []
+  }
+
+  childCount(dir: string): number {
+    return this.kids.get(dir)?.size ?? 0
+  }
+
+  /**
+   * Sets a node, creating missing parent directories. A non-directory ancestor is replaced by a
+   * directory (callers that must not do that check first).
+   */
+  set(path: string, node: Node): void {
+    for (const a of ancestorsOf(path)) {
+      const existing = this.nodes.get(a)
+      if (existing?.type !== "dir") {
+        if (existing) this.delete(a)
+        this.nodes.set(a, dirNode)
+        this.kids.get(parentOf(a))!.add(baseName(a))
+        this.kids.set(a, new Set())
+      }
+    }
+    const old = this.nodes.get(path)
+    if (old?.type === "dir" && node.type !== "dir") this.delete(path)
+    this.nodes.set(path, node)
+    this.kids.get(parentOf(path))!.add(baseName(path))
+    if (node.type === "dir" && !this.kids.has(path)) this.kids.set(path, new Set())
+  }
+
+  /** Removes a node and everything below it. */
+  delete(path: string): void {
+    const node = this.nodes.get(path)
+    if (!node) return
+    if (node.type === "dir") {
+      for (const name of this.list(path)) this.delete(joinPath(path, name))
+      this.kids.delete(path)
+    }
+    this.nodes.delete(path)
+    this.kids.get(parentOf(path))?.delete(baseName(path))
+  }
+
+  /** Every path at or below `dir` (excluding the root itself), parents before children. */
+  *walk(dir = ""): Generator<[string, Node]> {
+    for (const name of this.list(dir)) {
+      const p = joinPath(dir, name)
+      const n = this.nodes.get(p)!
+      yield [p, n]
+      if (n.type === "dir") yield* this.walk(p)
+    }
+  }
+
+  entries(): IterableIterator<[string, Node]> {
+    return this.nodes.entries()
+  }
+
+  paths(): IterableIterator<string> {
+    return this.nodes.keys()
+  }
+
+  clone(): Tree {
+    const t = new Tree()
+    for (const [p, n] of this.nodes) t.nodes.set(p, n)
+    for (const [d, k] of this.kids) t.kids.set(d, new Set(k))
+    return t
+  }
+
+  /** Moves a subtree; the destination's parent must exist. */
+  move(from: string, to: string): void {
+    if (from === to) return
+    const moved: Array<[string, Node]> = []
+    for (const [p, n] of [[from, this.nodes.get(from)!] as [string, Node], ...this.walkIf(from)]) {
+      moved.push([to + p.slice(from.length), n])
+    }
+    this.delete(from)
+    if (this.nodes.has(to)) this.delete(to)
+    for (const [p, n] of moved) this.set(p, n)
+  }
+
+  private *walkIf(path: string): Generator<[string, Node]> {
+    if (this.nodes.get(path)?.type === "dir") yield* this.walk(path)
+  }
+
+  equals(other: Tree): boolean {
+    if (this.size !== other.size) return false
+    for (const [p, n] of this.nodes) if (!sameNode(n, other.get(p))) return false
+    return true
+  }
+
+  /** A canonical, sorted form, for comparisons and test output. */
+  toSorted(): Array<[string, Node]> {
+    return [...this.nodes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  }
+}
+

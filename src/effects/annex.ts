@@ -1,0 +1,124 @@
+/**
+ * git-annex underneath: repository set-up, object paths, presence records, on-demand fetches.
+ */
+import { createHash } from "node:crypto"
+import { promises as fs, constants as fsc } from "node:fs"
+import * as path from "node:path"
+import { CommandFailed } from "./errors.js"
+import { Git } from "./git.js"
+import { check, run } from "./proc.js"
+
+const MIXED = "0123456789zqjxkmvwgpfZQJXKMVWGPF"
+
+/** git-annex's hashdirmixed for a key, e.g. `Xk/3P/` (two levels of letters from its MD5). */
+export const hashDirMixed = (key: string): string => {
+  const md5 = createHash("md5").update(key, "utf8").digest()
+  const w = md5.readUInt32LE(0)
+  let cs = ""
+  for (let x = 0; x < 8; x++) cs += MIXED[(w >>> (6 * x)) & 31]
+  let swapped = ""
+  for (let i = 0; i + 1 < cs.length; i += 2) swapped += cs[i + 1]! + cs[i]!
+  const s = swapped.slice(0, 4)
+  return `${s.slice(0, 2)}/${s.slice(2, 4)}/`
+}
+
+export const objectPathOf = (key: string): string => `.git/annex/objects/${hashDirMixed(key)}${key}/${key}`
+
+export class Annex {
+  readonly git: Git
+  constructor(readonly top: string) {
+    this.git = new Git(top)
+  }
+
+  annex(args: ReadonlyArray<string>, opts: { input?: string; timeoutSeconds?: number } = {}) {
+    return run("git", ["-C", this.top, "annex", ...args], opts)
+  }
+
+  async uuid(): Promise<string> {
+    const u = await this.git.config("annex.uuid")
+    if (!u) throw new CommandFailed({ command: "git", args: ["config", "annex.uuid"], exitCode: 1, stderr: `${this.top} is not a git-annex repository` })
+    return u
+  }
+
+  objectFile(key: string): string {
+    return path.join(this.top, objectPathOf(key))
+  }
+
+  async isPresent(key: string): Promise<boolean> {
+    try {
+      await fs.access(this.objectFile(key), fsc.R_OK)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Moves a finished staging file into the annex as the object of `key` (hard link, so open
+   * readers of the staging file keep working; the caller removes the staging file later).
+   */
+  async ingest(staged: string, key: string): Promise<void> {
+    const obj = this.objectFile(key)
+    if (await this.isPresent(key)) return
+    const dir = path.dirname(obj)
+    await fs.mkdir(dir, { recursive: true })
+    await fs.chmod(dir, 0o755)
+    try {
+      await fs.link(staged, obj)
+    } catch (e: any) {
+      if (e.code !== "EEXIST") await fs.copyFile(staged, obj)
+    }
+    await fs.chmod(obj, 0o444)
+    await fs.chmod(dir, 0o555)
+  }
+
+  /** Records in the git-annex branch that this repository has these keys (one process). */
+  async recordPresent(keys: ReadonlyArray<string>): Promise<void> {
+    if (keys.length === 0) return
+    const uuid = await this.uuid()
+    const r = await this.annex(["setpresentkey", "--batch"], { input: keys.map((k) => `${k} ${uuid} 1\n`).join("") })
+    if (r.code !== 0) throw new CommandFailed({ command: "git-annex", args: ["setpresentkey", "--batch"], exitCode: r.code, stderr: r.stderr })
+    await this.commitBranch()
+  }
+
+  /** Commits git-annex's journal to its branch (and merges peers' branches), so a fetch sees it. */
+  async commitBranch(): Promise<void> {
+    const r = await this.annex(["merge", "--quiet"])
+    if (r.code !== 0) throw new CommandFailed({ command: "git-annex", args: ["merge"], exitCode: r.code, stderr: r.stderr })
+  }
+
+  /** Fetches a key's content from whichever remote has it. */
+  async get(key: string, timeoutSeconds: number): Promise<{ ok: boolean; message: string }> {
+    const r = await this.annex(["get", "--key", key, "--json", "--json-error-messages"], { timeoutSeconds })
+    if (r.code === 0 && (await this.isPresent(key))) return { ok: true, message: "" }
+    let message = r.stderr.trim().split("\n").pop() ?? ""
+    for (const line of r.stdout.split("\n")) {
+      try {
+        const j = JSON.parse(line)
+        if (j["error-messages"]?.length) message = j["error-messages"].join(" ")
+        else if (j.note) message = j.note
+      } catch {}
+    }
+    return { ok: false, message: message || `git-annex get exited ${r.code}` }
+  }
+
+  /** Names of the repositories git-annex knows to have a key (for messages). */
+  async whereis(key: string): Promise<Array<string>> {
+    const r = await this.annex(["whereis", "--key", key, "--json"])
+    try {
+      const j = JSON.parse(r.stdout.trim().split("\n")[0] ?? "{}")
+      return (j.whereis ?? []).map((w: any) => w.description || w.uuid)
+    } catch {
+      return []
+    }
+  }
+}
+
+/** Creates a git-annex repository in an empty (or missing) directory. */
+export const initRepository = async (dir: string, description: string): Promise<void> => {
+  await fs.mkdir(dir, { recursive: true })
+  await check("git", ["init", "-q", "-b", "main", dir])
+  await check("git", ["-C", dir, "annex", "init", "--quiet", description])
+  // Content of executable files lives in the work tree as a hard link, not a second copy.
+  await check("git", ["-C", dir, "config", "annex.thin", "true"])
+}

@@ -1,0 +1,46 @@
+/**
+ * Builds `git fast-import` streams: many commits, one process.
+ */
+import type { TreeChange } from "../domain/storage.js"
+import { quotePath } from "./git.js"
+
+export interface Commit {
+  readonly changes: ReadonlyArray<TreeChange>
+  /** milliseconds; the commit time, so a replay run twice makes the same commits */
+  readonly time: number
+  readonly message: string
+  readonly host: string
+  /** last journal sequence number the commit covers (replay commits) */
+  readonly seq?: number
+  /** second parent (merge commits) */
+  readonly merge?: string
+}
+
+export const buildFastImport = (commits: ReadonlyArray<Commit>, branch: string, parent: string | undefined): Buffer => {
+  const parts: Array<Buffer> = []
+  const text = (s: string) => parts.push(Buffer.from(s, "utf8"))
+  const data = (b: Buffer) => {
+    text(`data ${b.length}\n`)
+    parts.push(b)
+    text("\n")
+  }
+  commits.forEach((c, i) => {
+    text(`commit refs/heads/${branch}\n`)
+    text(`committer sharebox <${c.host}@sharebox> ${Math.floor(c.time / 1000)} +0000\n`)
+    const trailers = `\n\nSharebox-Host: ${c.host}` + (c.seq !== undefined ? `\nSharebox-Seq: ${c.seq}` : "")
+    data(Buffer.from(c.message + trailers + "\n", "utf8"))
+    if (i === 0 && parent) text(`from ${parent}\n`)
+    if (c.merge) text(`merge ${c.merge}\n`)
+    for (const ch of c.changes) {
+      if (ch._tag === "Delete") text(`D ${quotePath(ch.path)}\n`)
+      else if ("oid" in ch.entry) text(`M ${ch.entry.mode} ${ch.entry.oid} ${quotePath(ch.entry.path)}\n`)
+      else {
+        text(`M ${ch.entry.mode} inline ${quotePath(ch.entry.path)}\n`)
+        data(Buffer.from(ch.entry.data, "utf8"))
+      }
+    }
+    text("\n")
+  })
+  text("done\n")
+  return Buffer.concat(parts)
+}

@@ -1,0 +1,602 @@
+/**
+ * One host: its gitdir, journal, staging area and the view the mount shows.
+ *
+ * view = reduce(HEAD tree, pending journal events) + files open for writing. Replay turns pending
+ * events into annex content and commits; sync replays, fetches peers, merges and pushes.
+ */
+import { randomBytes } from "node:crypto"
+import { promises as fs, constants as fsc } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
+import { applyInPlace, reduceAll } from "../domain/reduce.js"
+import { baseName, isWithin } from "../domain/paths.js"
+import { type Conflict, merge } from "../domain/merge.js"
+import { type TreeChange, storedChanges } from "../domain/storage.js"
+import { type FileNode, type Node, Tree, contentId, sameNode } from "../domain/tree.js"
+import { Annex, objectPathOf } from "./annex.js"
+import { ContentUnavailable } from "./errors.js"
+import { Git } from "./git.js"
+import { Journal } from "./journal.js"
+import { type Layout, layoutOf } from "./layout.js"
+import { Lock } from "./lock.js"
+import { hashFile } from "./hash.js"
+import { type Commit, buildFastImport } from "./fastimport.js"
+import { askDaemon } from "./control.js"
+
+export interface HostOptions {
+  /** replay in the background after a quiet period (false: battery mode, only at sync) */
+  readonly writeback: boolean
+  readonly quietMs: number
+  readonly getall: boolean
+  readonly log: (line: string) => void
+  readonly warn: (line: string) => void
+  /** seconds a fetch or push to one peer may take */
+  readonly peerTimeout: number
+}
+
+export const defaultHostOptions: HostOptions = {
+  writeback: true,
+  quietMs: 1000,
+  getall: false,
+  log: () => {},
+  warn: (l) => process.stderr.write(`sharebox: ${l}\n`),
+  peerTimeout: 60
+}
+
+/** A file open for writing: its copy-on-write staging file. */
+export interface Session {
+  readonly id: string
+  path: string
+  readonly handle: fs.FileHandle
+  refs: number
+  dirty: boolean
+  size: number
+  executable: boolean
+  base: string | null
+  mtime: number
+}
+
+export interface ReplayPlan {
+  readonly events: ReadonlyArray<Event>
+  readonly commits: ReadonlyArray<Commit>
+  /** staging id -> key of content to add to the annex */
+  readonly content: ReadonlyMap<string, string>
+}
+
+export interface SyncReport {
+  readonly reached: Array<string>
+  readonly unreachable: Array<{ name: string; reason: string }>
+  readonly conflicts: Array<Conflict>
+  merged: number
+}
+
+const readCursor = async (file: string): Promise<number> => {
+  try {
+    return Number(JSON.parse(await fs.readFile(file, "utf8")).seq) || 0
+  } catch {
+    return 0
+  }
+}
+
+const writeAtomic = async (file: string, text: string): Promise<void> => {
+  const tmp = `${file}.${process.pid}.tmp`
+  await fs.writeFile(tmp, text, { mode: 0o600 })
+  await fs.rename(tmp, file)
+}
+
+/** Paths whose nodes differ between two trees. */
+const differingPaths = (a: Tree, b: Tree): Array<string> => {
+  const out: Array<string> = []
+  for (const [p, n] of a.entries()) if (!sameNode(n, b.get(p))) out.push(p)
+  for (const p of b.paths()) if (!a.has(p)) out.push(p)
+  return out
+}
+
+const isLocalUrl = (url: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]+:/.test(url)
+
+export class Host {
+  view: Tree
+  generation = 0
+  readonly sessions = new Map<string, Session>()
+  readonly sessionByPath = new Map<string, Session>()
+  private writebackTimer: NodeJS.Timeout | undefined
+  private work: Promise<unknown> = Promise.resolve()
+  private readonly fetching = new Map<string, Promise<void>>()
+  private readonly presentKeys = new Set<string>()
+  lastSync: { time: number; report: SyncReport } | undefined
+  readonly conflicts: Array<Conflict> = []
+  closed = false
+
+  private constructor(
+    readonly layout: Layout,
+    readonly annex: Annex,
+    readonly uuid: string,
+    readonly branch: string,
+    private readonly lock: Lock,
+    private readonly journal: Journal,
+    public base: Tree,
+    public head: string | undefined,
+    public pending: Array<Event>,
+    private nextSeq: number,
+    readonly opts: HostOptions
+  ) {
+    this.view = base
+    this.recomputeView()
+  }
+
+  get gitdir(): string {
+    return this.layout.gitdir
+  }
+
+  get git(): Git {
+    return this.annex.git
+  }
+
+  static async open(gitdir: string, options: Partial<HostOptions> = {}): Promise<Host> {
+    const opts = { ...defaultHostOptions, ...options }
+    const layout = layoutOf(gitdir)
+    await fs.mkdir(layout.state, { recursive: true, mode: 0o700 })
+    await fs.chmod(layout.state, 0o700)
+    await fs.mkdir(layout.staging, { recursive: true, mode: 0o700 })
+    const annex = new Annex(gitdir)
+    const uuid = await annex.uuid()
+    const branch = await annex.git.branch()
+    const lock = await Lock.acquire(layout.lock, gitdir)
+    try {
+      const { journal, events } = await Journal.open(layout.journal, opts.warn)
+      const head = await annex.git.headOid()
+      let cursor = await readCursor(layout.cursor)
+      // A replay interrupted after its commit but before the cursor moved: HEAD says how far it got.
+      if (head) {
+        const msg = await annex.git.check(["log", "-1", "--format=%B", head])
+        const host = /^Sharebox-Host: (.+)$/m.exec(msg)?.[1]
+        const seq = Number(/^Sharebox-Seq: (\d+)$/m.exec(msg)?.[1] ?? 0)
+        if (host === uuid && seq > cursor) {
+          cursor = seq
+          await writeAtomic(layout.cursor, JSON.stringify({ seq }))
+        }
+        const status = await annex.git.check(["status", "--porcelain", "--untracked-files=no"])
+        if (status.trim()) await annex.git.check(["reset", "-q", "--hard", head])
+      }
+      const pending = events.filter((e) => e.host === uuid && e.seq > cursor)
+      const nextSeq = Math.max(cursor, ...events.map((e) => e.seq)) + 1
+      const { tree } = await annex.git.loadTree(head)
+      const host = new Host(layout, annex, uuid, branch, lock, journal, tree, head, pending, nextSeq, opts)
+      await host.collectStaging()
+      if (pending.length && opts.writeback) host.scheduleWriteback()
+      return host
+    } catch (e) {
+      await lock.release()
+      throw e
+    }
+  }
+
+  /** Removes staging files no pending event refers to (left by a crash). */
+  private async collectStaging(): Promise<void> {
+    const live = new Set(this.pending.flatMap((e) => (e.op === "write" && e.content.kind === "staged" ? [e.content.id] : [])))
+    for (const f of await fs.readdir(this.layout.staging)) if (!live.has(f)) await fs.rm(path.join(this.layout.staging, f), { force: true })
+  }
+
+  stagingFile(id: string): string {
+    return path.join(this.layout.staging, id)
+  }
+
+  /** Runs one piece of gitdir work at a time (replay, sync, content policy). */
+  private exclusive<A>(f: () => Promise<A>): Promise<A> {
+    const next = this.work.then(f, f)
+    this.work = next.catch(() => undefined)
+    return next
+  }
+
+  private recomputeView(): void {
+    const { tree, rejected } = reduceAll(this.base, this.pending)
+    for (const r of rejected) this.opts.warn(`pending ${r.event.op} of ${r.event.path} no longer applies (${r.reason})`)
+    for (const s of this.sessions.values()) {
+      if (tree.isDir(s.path)) continue
+      tree.set(s.path, this.sessionNode(s))
+    }
+    this.view = tree
+    this.generation++
+  }
+
+  sessionNode(s: Session): FileNode {
+    return { type: "file", content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, mtime: s.mtime }
+  }
+
+  // ---------------------------------------------------------------- recording
+
+  /**
+   * Applies an operation to the view and appends its event to the journal. Returns undefined once
+   * the event is written, or the reason it does not apply (nothing is recorded then).
+   */
+  async record(op: Operation, time = Date.now(), onApplied?: () => void): Promise<string | undefined> {
+    const reason = applyInPlace(this.view, op, time)
+    if (reason !== undefined) return reason
+    onApplied?.()
+    const e = { ...op, v: EVENT_SCHEMA, seq: this.nextSeq++, host: this.uuid, time } as Event
+    this.pending.push(e)
+    this.generation++
+    try {
+      await this.journal.append(e)
+    } catch (err) {
+      this.pending = this.pending.filter((x) => x !== e)
+      this.recomputeView()
+      throw err
+    }
+    this.scheduleWriteback()
+    return undefined
+  }
+
+  async syncJournal(): Promise<void> {
+    await this.journal.sync()
+  }
+
+  get journalBytes(): number {
+    return this.journal.size
+  }
+
+  private scheduleWriteback(): void {
+    if (!this.opts.writeback || this.closed) return
+    if (this.writebackTimer) clearTimeout(this.writebackTimer)
+    this.writebackTimer = setTimeout(() => {
+      this.writebackTimer = undefined
+      if (this.sessions.size > 0 && [...this.sessions.values()].some((s) => s.dirty)) return this.scheduleWriteback()
+      this.replay().catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
+    }, this.opts.quietMs)
+    this.writebackTimer.unref?.()
+  }
+
+  // ---------------------------------------------------------------- write sessions
+
+  /** Opens (or joins) the copy-on-write session of a file. */
+  async openSession(p: string, truncate: boolean, createExecutable = false): Promise<Session> {
+    const existing = this.sessionByPath.get(p)
+    if (existing) {
+      existing.refs++
+      if (truncate && existing.size > 0) {
+        await existing.handle.truncate(0)
+        existing.size = 0
+        existing.dirty = true
+      }
+      return existing
+    }
+    const node = this.view.get(p)
+    const id = `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`
+    const file = this.stagingFile(id)
+    let size = 0
+    if (node?.type === "file" && !truncate) {
+      const src = await this.contentFile(p, node)
+      await fs.copyFile(src, file, fsc.COPYFILE_FICLONE)
+      await fs.chmod(file, 0o600)
+      size = (await fs.stat(file)).size
+    }
+    const handle = await fs.open(file, truncate || node?.type !== "file" ? "w+" : "r+", 0o600)
+    const s: Session = {
+      id,
+      path: p,
+      handle,
+      refs: 1,
+      dirty: truncate || node?.type !== "file",
+      size,
+      executable: node?.type === "file" ? node.executable : createExecutable,
+      base: node?.type === "file" ? contentId(node.content) : null,
+      mtime: Date.now()
+    }
+    this.sessions.set(id, s)
+    this.sessionByPath.set(p, s)
+    this.view.set(p, this.sessionNode(s))
+    this.generation++
+    return s
+  }
+
+  touchSession(s: Session, size: number): void {
+    s.size = size
+    s.dirty = true
+    s.mtime = Date.now()
+    if (this.sessionByPath.get(s.path) === s) this.view.set(s.path, this.sessionNode(s))
+  }
+
+  /** Journals the session's current content as a version (on flush/fsync/last close). */
+  async flushSession(s: Session): Promise<void> {
+    if (!s.dirty) return
+    const current = this.view.get(s.path)
+    if (this.sessionByPath.get(s.path) !== s || current?.type !== "file" || current.content.kind !== "staged" || current.content.id !== s.id) {
+      s.dirty = false // the file was removed or replaced meanwhile: nothing to record
+      return
+    }
+    s.dirty = false
+    const reason = await this.record(
+      { op: "write", path: s.path, content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, base: s.base },
+      s.mtime
+    )
+    if (reason) this.opts.warn(`write of ${s.path} not recorded: ${reason}`)
+    s.base = `staged:${s.id}`
+  }
+
+  async releaseSession(s: Session): Promise<void> {
+    s.refs--
+    if (s.refs > 0) return
+    await this.flushSession(s)
+    await s.handle.close()
+    this.sessions.delete(s.id)
+    if (this.sessionByPath.get(s.path) === s) this.sessionByPath.delete(s.path)
+    const referenced = this.pending.some((e) => e.op === "write" && e.content.kind === "staged" && e.content.id === s.id)
+    if (!referenced) await fs.rm(this.stagingFile(s.id), { force: true })
+    this.scheduleWriteback()
+  }
+
+  /** Keeps sessions attached to their files across a rename. */
+  renameSessions(from: string, to: string): void {
+    for (const s of this.sessions.values()) {
+      if (!isWithin(s.path, from) || this.sessionByPath.get(s.path) !== s) continue
+      if (this.sessionByPath.get(s.path) === s) this.sessionByPath.delete(s.path)
+      s.path = to + s.path.slice(from.length)
+      this.sessionByPath.set(s.path, s)
+    }
+  }
+
+  forgetSession(p: string): void {
+    this.sessionByPath.delete(p)
+  }
+
+  // ---------------------------------------------------------------- content
+
+  isPresentCached(key: string): boolean {
+    return this.presentKeys.has(key)
+  }
+
+  async isPresent(key: string): Promise<boolean> {
+    if (this.presentKeys.has(key)) return true
+    const yes = await this.annex.isPresent(key)
+    if (yes) this.presentKeys.add(key)
+    return yes
+  }
+
+  /** A local file holding a node's bytes; fetches annexed content on demand. */
+  async contentFile(p: string, node: FileNode): Promise<string> {
+    const c = node.content
+    if (c.kind === "staged") return this.stagingFile(c.id)
+    if (c.kind === "blob") {
+      const file = this.stagingFile(`blob-${c.oid}`)
+      try {
+        await fs.access(file)
+      } catch {
+        const blobs = await this.git.readBlobs([c.oid])
+        await writeAtomic(file, (blobs.get(c.oid) ?? Buffer.alloc(0)).toString("latin1"))
+      }
+      return file
+    }
+    if (!(await this.isPresent(c.key))) await this.fetch(p, c.key)
+    return this.annex.objectFile(c.key)
+  }
+
+  private fetch(p: string, key: string): Promise<void> {
+    let f = this.fetching.get(key)
+    if (!f) {
+      f = (async () => {
+        this.opts.log(`fetching ${p} (${key})`)
+        const r = await this.annex.get(key, this.opts.peerTimeout)
+        if (!r.ok || !(await this.isPresent(key))) {
+          const where = await this.annex.whereis(key).catch(() => [])
+          const reason = `${r.message}${where.length ? `; it is on: ${where.join(", ")}` : "; no known copy"}`
+          this.opts.warn(`cannot fetch ${p}: ${reason}`)
+          throw new ContentUnavailable({ path: p, key, reason })
+        }
+      })().finally(() => this.fetching.delete(key))
+      this.fetching.set(key, f)
+    }
+    return f
+  }
+
+  // ---------------------------------------------------------------- replay
+
+  /** Plans the replay of pending events that no open file still writes to. */
+  private async plan(): Promise<ReplayPlan & { tree: Tree }> {
+    const active = new Set([...this.sessions.values()].filter((s) => s.dirty || s.refs > 0).map((s) => s.id))
+    const events: Array<Event> = []
+    for (const e of this.pending) {
+      if (e.op === "write" && e.content.kind === "staged" && active.has(e.content.id)) break
+      events.push(e)
+    }
+    const content = new Map<string, string>()
+    for (const e of events) {
+      if (e.op !== "write" || e.content.kind !== "staged" || content.has(e.content.id)) continue
+      content.set(e.content.id, await hashFile(this.stagingFile(e.content.id), baseName(e.path)))
+    }
+    const work = this.base.clone()
+    const commits: Array<Commit> = []
+    let prev = new Map<string, Node | undefined>()
+    /** path -> staging id of its version in the commit being built */
+    let written = new Map<string, string>()
+    let batch: Array<Event> = []
+    const remember = (p: string) => {
+      if (!prev.has(p)) prev.set(p, work.get(p))
+    }
+    const cut = () => {
+      if (batch.length === 0) return
+      const before = prev
+      const changes: Array<TreeChange> = storedChanges({ get: (p) => (before.has(p) ? before.get(p) : work.get(p)) }, work, before.keys(), objectPathOf)
+      const last = batch[batch.length - 1]!
+      commits.push({ changes, time: last.time, message: commitMessage(batch), host: this.uuid, seq: last.seq })
+      prev = new Map()
+      written = new Map()
+      batch = []
+    }
+    for (const e of events) {
+      const op: Operation =
+        e.op === "write" && e.content.kind === "staged" ? { ...e, content: { kind: "key", key: content.get(e.content.id)! } } : e
+      // A second write of the same staging file (a flush of a dup'd descriptor) is the same version.
+      const version = e.op === "write" ? contentId(e.content) : ""
+      if (op.op === "write" && written.has(op.path) && written.get(op.path) !== version) cut()
+      remember(op.path)
+      if (op.op === "rename") {
+        remember(op.to)
+        if (work.isDir(op.path)) for (const [d] of work.walk(op.path)) remember(op.to + d.slice(op.path.length))
+      }
+      if (applyInPlace(work, op, e.time) === undefined && op.op === "write") written.set(op.path, version)
+      batch.push(e)
+    }
+    cut()
+    return { events, commits, content, tree: work }
+  }
+
+  /** Replays pending events into git-annex; with dryRun, only returns the plan. */
+  replay(options: { dryRun?: boolean } = {}): Promise<ReplayPlan> {
+    return this.exclusive(async () => {
+      const plan = await this.plan()
+      if (options.dryRun || plan.events.length === 0) return plan
+      for (const [id, key] of plan.content) {
+        await this.annex.ingest(this.stagingFile(id), key)
+        this.presentKeys.add(key)
+      }
+      await this.annex.recordPresent([...new Set(plan.content.values())])
+      const lastSeq = plan.events[plan.events.length - 1]!.seq
+      if (plan.commits.some((c) => c.changes.length > 0)) {
+        await this.git.fastImport(buildFastImport(plan.commits.filter((c) => c.changes.length > 0), this.branch, this.head))
+        const newHead = (await this.git.revParse(this.branch))!
+        await this.git.checkout(this.head, newHead)
+        this.head = newHead
+      }
+      await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }))
+      this.base = plan.tree
+      this.pending = this.pending.filter((e) => e.seq > lastSeq)
+      await this.journal.rewrite(this.pending)
+      this.recomputeView()
+      const stillUsed = new Set(this.pending.flatMap((e) => (e.op === "write" && e.content.kind === "staged" ? [e.content.id] : [])))
+      for (const id of plan.content.keys()) if (!stillUsed.has(id) && !this.sessions.has(id)) await fs.rm(this.stagingFile(id), { force: true })
+      this.opts.log(`replayed ${plan.events.length} event(s) into ${plan.commits.length} commit(s)`)
+      return plan
+    })
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  /** Adopts a peer's head: fast-forward, or a three-way merge commit. */
+  private async mergeHead(name: string, theirs: string): Promise<ReadonlyArray<Conflict> | undefined> {
+    if (this.head && (await this.git.isAncestor(theirs, this.head))) return undefined
+    if (!this.head || (await this.git.isAncestor(this.head, theirs))) {
+      const { tree } = await this.git.loadTree(theirs)
+      if (this.head) await this.git.check(["update-ref", `refs/heads/${this.branch}`, theirs, this.head])
+      else await this.git.check(["update-ref", `refs/heads/${this.branch}`, theirs])
+      await this.git.checkout(this.head, theirs)
+      this.head = theirs
+      this.base = tree
+      return []
+    }
+    const mb = await this.git.mergeBase(this.head, theirs)
+    const [baseTree, theirTree] = await Promise.all([this.git.loadTree(mb), this.git.loadTree(theirs)])
+    const result = merge(baseTree.tree, this.base, theirTree.tree)
+    const changes = storedChanges(this.base, result.tree, differingPaths(this.base, result.tree), objectPathOf)
+    const summary = result.conflicts.length ? `\n\nConflicts:\n${result.conflicts.map((c) => `  ${c.path} -> ${c.copy}`).join("\n")}` : ""
+    await this.git.fastImport(
+      buildFastImport([{ changes, time: Date.now(), message: `sharebox: merge ${name}${summary}`, host: this.uuid, merge: theirs }], this.branch, this.head)
+    )
+    const newHead = (await this.git.revParse(this.branch))!
+    await this.git.checkout(this.head, newHead)
+    this.head = newHead
+    this.base = result.tree
+    return result.conflicts
+  }
+
+  sync(progress: (line: string) => void = () => {}): Promise<SyncReport> {
+    return this.replay().then(() =>
+      this.exclusive(async () => {
+        const report: SyncReport = { reached: [], unreachable: [], conflicts: [], merged: 0 }
+        const env = {
+          ...process.env,
+          GIT_TERMINAL_PROMPT: "0",
+          GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes -o ConnectTimeout=10"
+        }
+        for (const r of await this.git.remotes()) {
+          if (isLocalUrl(r.url)) {
+            const dir = path.resolve(this.gitdir, r.url.replace(/^file:\/\//, ""))
+            try {
+              await fs.access(dir)
+            } catch {
+              report.unreachable.push({ name: r.name, reason: `${dir} is not there` })
+              continue
+            }
+            // A peer mounted on this machine: have it write back what it has before we fetch.
+            await askDaemon(dir, { cmd: "replay" }, 10).catch(() => undefined)
+          }
+          try {
+            const f = await this.git.run(["fetch", "--quiet", r.name], { env, timeoutSeconds: this.opts.peerTimeout })
+            if (f.code !== 0) {
+              report.unreachable.push({ name: r.name, reason: f.stderr.trim().split("\n").pop() || `git fetch exited ${f.code}` })
+              continue
+            }
+          } catch (e: any) {
+            report.unreachable.push({ name: r.name, reason: e?.message ?? String(e) })
+            continue
+          }
+          report.reached.push(r.name)
+        }
+        for (const u of report.unreachable) progress(`peer ${u.name} unreachable: ${u.reason}`)
+        const candidates: Array<[string, string]> = [[`synced/${this.branch}`, `refs/heads/synced/${this.branch}`]]
+        for (const name of report.reached) {
+          candidates.push([name, `refs/remotes/${name}/${this.branch}`], [name, `refs/remotes/${name}/synced/${this.branch}`])
+        }
+        for (const [name, ref] of candidates) {
+          const oid = await this.git.revParse(ref)
+          if (!oid) continue
+          const conflicts = await this.mergeHead(name, oid)
+          if (conflicts) {
+            report.merged++
+            report.conflicts.push(...conflicts)
+            for (const c of conflicts) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
+          }
+        }
+        this.conflicts.push(...report.conflicts)
+        // merges the peers' git-annex branches (location logs)
+        await this.annex.commitBranch()
+        if (this.head) {
+          for (const name of report.reached) {
+            const refspecs = [`${this.branch}:synced/${this.branch}`, "git-annex:synced/git-annex"]
+            const p = await this.git.run(["push", "--quiet", name, ...refspecs], { env, timeoutSeconds: this.opts.peerTimeout }).catch((e) => ({ code: 1, stderr: String(e?.message ?? e), stdout: "" }))
+            if (p.code !== 0) progress(`push to ${name} incomplete: ${p.stderr.trim().split("\n").pop()}`)
+          }
+        }
+        if (this.opts.getall) await this.getAll(progress)
+        this.recomputeView()
+        this.lastSync = { time: Date.now(), report }
+        return report
+      })
+    )
+  }
+
+  private async getAll(progress: (line: string) => void): Promise<void> {
+    const r = await this.annex.annex(["get", "--quiet", "."])
+    if (r.code !== 0) progress(`getall: some content could not be fetched: ${r.stderr.trim().split("\n").pop()}`)
+  }
+
+  /** Content policy run by the daemon at mount time. */
+  async afterMount(): Promise<void> {
+    if (this.opts.getall) await this.exclusive(() => this.getAll(this.opts.log))
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.writebackTimer) clearTimeout(this.writebackTimer)
+    for (const s of [...this.sessions.values()]) {
+      s.refs = 1
+      await this.releaseSession(s).catch(() => undefined)
+    }
+    if (this.opts.writeback && this.pending.length) await this.replay().catch((e) => this.opts.warn(`replay at exit failed: ${e?.message ?? e}`))
+    await this.work.catch(() => undefined)
+    await this.journal.close()
+    await this.lock.release()
+  }
+}
+
+const commitMessage = (batch: ReadonlyArray<Event>): string => {
+  const first = batch[0]!
+  const what = (e: Event) => (e.op === "rename" ? `${e.op} ${e.path} -> ${e.to}` : `${e.op} ${e.path}`)
+  const title = batch.length === 1 ? what(first) : `${what(first)} and ${batch.length - 1} more`
+  return `sharebox: ${title}`
+}
+
+export const hostName = (): string => os.hostname()

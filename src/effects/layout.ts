@@ -1,0 +1,41 @@
+/**
+ * Where sharebox keeps its private state inside a gitdir (see docs/layout.md).
+ */
+import { createHash } from "node:crypto"
+import * as os from "node:os"
+import * as path from "node:path"
+
+export interface Layout {
+  readonly gitdir: string
+  readonly state: string
+  readonly journal: string
+  readonly cursor: string
+  readonly staging: string
+  readonly lock: string
+  readonly log: string
+  /** file holding the daemon's socket path (the socket may live elsewhere: unix paths are short) */
+  readonly socketRef: string
+  readonly preferredSocket: string
+  readonly mountInfo: string
+}
+
+export const layoutOf = (gitdir: string): Layout => {
+  const state = path.join(gitdir, ".git", "sharebox")
+  const direct = path.join(state, "daemon.sock")
+  const preferredSocket =
+    Buffer.byteLength(direct) < 100
+      ? direct
+      : path.join(os.tmpdir(), `sharebox-${process.getuid?.() ?? 0}`, createHash("sha1").update(gitdir).digest("hex").slice(0, 16) + ".sock")
+  return {
+    gitdir,
+    state,
+    journal: path.join(state, "journal"),
+    cursor: path.join(state, "cursor"),
+    staging: path.join(state, "staging"),
+    lock: path.join(state, "lock"),
+    log: path.join(state, "daemon.log"),
+    socketRef: path.join(state, "socket"),
+    preferredSocket,
+    mountInfo: path.join(state, "mount")
+  }
+}

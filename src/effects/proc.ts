@@ -1,0 +1,115 @@
+/**
+ * Child processes: arguments as arrays, never a shell. A non-zero exit is a value (`code`) for
+ * `run`, and a `CommandFailed` for `check`.
+ */
+import { spawn } from "node:child_process"
+import { CommandFailed, CommandTimedOut } from "./errors.js"
+
+export interface RunOptions {
+  readonly cwd?: string
+  readonly env?: NodeJS.ProcessEnv
+  readonly input?: string | Buffer
+  /** kill the process (and fail with CommandTimedOut) after this many seconds */
+  readonly timeoutSeconds?: number
+}
+
+export interface RunResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export const run = (command: string, args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<RunResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args as Array<string>, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: opts.timeoutSeconds !== undefined
+    })
+    const out: Array<Buffer> = []
+    const err: Array<Buffer> = []
+    let timedOut = false
+    const timer =
+      opts.timeoutSeconds !== undefined
+        ? setTimeout(() => {
+            timedOut = true
+            try {
+              process.kill(-child.pid!, "SIGKILL")
+            } catch {
+              child.kill("SIGKILL")
+            }
+          }, opts.timeoutSeconds * 1000)
+        : undefined
+    child.stdout.on("data", (d: Buffer) => out.push(d))
+    child.stderr.on("data", (d: Buffer) => err.push(d))
+    child.on("error", (e) => {
+      if (timer) clearTimeout(timer)
+      reject(new CommandFailed({ command, args, exitCode: null, stderr: e.message }))
+    })
+    child.on("close", (code) => {
+      if (timer) clearTimeout(timer)
+      if (timedOut) return reject(new CommandTimedOut({ command, args, seconds: opts.timeoutSeconds! }))
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") })
+    })
+    child.stdin.on("error", () => {})
+    child.stdin.end(opts.input ?? "")
+  })
+
+/** Runs and fails with CommandFailed on a non-zero exit; returns stdout. */
+export const check = async (command: string, args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<string> => {
+  const r = await run(command, args, opts)
+  if (r.code !== 0) throw new CommandFailed({ command, args, exitCode: r.code, stderr: r.stderr || r.stdout })
+  return r.stdout
+}
+
+/**
+ * A long-lived process answering one request line with one response line (`git cat-file --batch`
+ * style tools are handled by `BlobReader`; this is for `git annex ... --batch`).
+ */
+export class LineProcess {
+  private readonly child
+  private buffer = ""
+  private readonly waiting: Array<(line: string) => void> = []
+  private dead: Error | undefined
+
+  constructor(
+    readonly command: string,
+    readonly args: ReadonlyArray<string>,
+    cwd: string
+  ) {
+    this.child = spawn(command, args as Array<string>, { cwd, stdio: ["pipe", "pipe", "pipe"] })
+    let stderr = ""
+    this.child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    this.child.stdout.on("data", (d: Buffer) => {
+      this.buffer += d.toString("utf8")
+      let nl: number
+      while ((nl = this.buffer.indexOf("\n")) >= 0) {
+        const line = this.buffer.slice(0, nl)
+        this.buffer = this.buffer.slice(nl + 1)
+        this.waiting.shift()?.(line)
+      }
+    })
+    this.child.on("close", (code) => {
+      this.dead = new CommandFailed({ command, args, exitCode: code, stderr })
+      for (const w of this.waiting.splice(0)) w("\0dead")
+    })
+    this.child.stdin.on("error", () => {})
+  }
+
+  request(line: string): Promise<string> {
+    if (this.dead) return Promise.reject(this.dead)
+    return new Promise((resolve, reject) => {
+      this.waiting.push((answer) => (answer === "\0dead" ? reject(this.dead) : resolve(answer)))
+      this.child.stdin.write(line + "\n")
+    })
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.dead) return resolve()
+      this.child.on("close", () => resolve())
+      this.child.stdin.end()
+    })
+  }
+}

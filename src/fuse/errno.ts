@@ -1,0 +1,67 @@
+/**
+ * The one table from outcomes to errnos (negated, as fuse-native wants them). Unknown errors
+ * become EIO and are logged with their cause.
+ */
+import { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, NotFound } from "../effects/errors.js"
+
+export const E = {
+  EPERM: -1,
+  ENOENT: -2,
+  EIO: -5,
+  EBADF: -9,
+  EACCES: -13,
+  EBUSY: -16,
+  EEXIST: -17,
+  EXDEV: -18,
+  ENOTDIR: -20,
+  EISDIR: -21,
+  EINVAL: -22,
+  ENOSPC: -28,
+  EROFS: -30,
+  ENAMETOOLONG: -36,
+  ENOSYS: -38,
+  ENOTEMPTY: -39,
+  ENODATA: -61,
+  ENOTSUP: -95
+} as const
+
+/** Reasons the reducer gives for an event that does not apply. */
+const REASONS: Record<string, number> = {
+  "invalid path": E.EINVAL,
+  "parent is not a directory": E.ENOENT,
+  "is a directory": E.EISDIR,
+  "already exists": E.EEXIST,
+  "not a directory": E.ENOTDIR,
+  "directory not empty": E.ENOTEMPTY,
+  "no such file": E.ENOENT,
+  "cannot move a directory into itself": E.EINVAL
+}
+
+export const errnoOfReason = (reason: string): number => REASONS[reason] ?? E.EIO
+
+/** Node's error codes for the I/O the adapter does itself. */
+const CODES: Record<string, number> = {
+  ENOENT: E.ENOENT,
+  EACCES: E.EACCES,
+  EPERM: E.EPERM,
+  ENOSPC: E.ENOSPC,
+  EISDIR: E.EISDIR,
+  ENOTDIR: E.ENOTDIR,
+  EEXIST: E.EEXIST,
+  EBADF: E.EBADF,
+  EINVAL: E.EINVAL
+}
+
+export const errnoOf = (e: unknown, log: (line: string) => void): number => {
+  if (e instanceof ContentUnavailable) return E.EIO
+  if (e instanceof NotFound) return E.ENOENT
+  if (e instanceof Busy) return E.EBUSY
+  if (e instanceof JournalCorrupt || e instanceof CommandFailed || e instanceof CommandTimedOut) {
+    log(`error: ${e.message}`)
+    return E.EIO
+  }
+  const code = (e as { code?: string } | undefined)?.code
+  if (code && code in CODES) return CODES[code]!
+  log(`unexpected error: ${(e as Error)?.stack ?? String(e)}`)
+  return E.EIO
+}

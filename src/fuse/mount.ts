@@ -1,0 +1,136 @@
+/**
+ * The daemon: opens the host, mounts it, serves the control socket, and ends cleanly when the
+ * mount goes away (`fusermount -u`) or on SIGTERM/SIGINT.
+ */
+import { promises as fs } from "node:fs"
+import { createRequire } from "node:module"
+import { type Handler, serve } from "../effects/control.js"
+import { Host } from "../effects/host.js"
+import { run } from "../effects/proc.js"
+import { makeOperations } from "./ops.js"
+
+const require = createRequire(import.meta.url)
+
+export interface DaemonConfig {
+  readonly mountpoint: string
+  readonly gitdir: string
+  readonly writeback: boolean
+  readonly getall: boolean
+  readonly allowOther: boolean
+  readonly debug: boolean
+  readonly quietMs: number
+}
+
+/** Mount points currently listed by the kernel (octal escapes decoded). */
+export const mountedPoints = async (): Promise<Map<string, string>> => {
+  const text = await fs.readFile("/proc/self/mounts", "utf8")
+  const out = new Map<string, string>()
+  for (const line of text.split("\n")) {
+    const f = line.split(" ")
+    if (f.length < 3) continue
+    out.set(f[1]!.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))), f[2]!)
+  }
+  return out
+}
+
+export const isMounted = async (mnt: string): Promise<boolean> => (await mountedPoints()).has(mnt)
+
+/** A mount whose daemon died (the kernel answers ENOTCONN): cleared so it can be mounted again. */
+export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" | "live"> => {
+  if (!(await isMounted(mnt))) return "none"
+  try {
+    await fs.stat(mnt)
+    return "live"
+  } catch (e: any) {
+    if (e.code !== "ENOTCONN" && e.code !== "ECONNABORTED") return "live"
+  }
+  await run("fusermount", ["-uz", mnt])
+  return (await isMounted(mnt)) ? "live" : "cleared"
+}
+
+export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => void): Promise<void> => {
+  const stamp = () => new Date().toISOString()
+  const log = (line: string) => {
+    if (cfg.debug) process.stderr.write(`${stamp()} ${line}\n`)
+  }
+  const warn = (line: string) => process.stderr.write(`${stamp()} sharebox: ${line}\n`)
+  let host: Host
+  try {
+    host = await Host.open(cfg.gitdir, { writeback: cfg.writeback, getall: cfg.getall, log, warn, quietMs: cfg.quietMs })
+  } catch (e: any) {
+    return ready(e?.message ?? String(e))
+  }
+  const Fuse = require("fuse-native")
+  const ops = makeOperations(host, warn)
+  const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
+  // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
+  fuse._fuseOptions = () =>
+    "-o" +
+    [
+      "fsname=sharebox",
+      "subtype=sharebox",
+      "big_writes",
+      "max_write=131072",
+      "max_read=131072",
+      "entry_timeout=1",
+      "attr_timeout=1",
+      "negative_timeout=0",
+      ...(cfg.allowOther ? ["allow_other"] : [])
+    ].join(",")
+
+  let control: { close: () => Promise<void> } | undefined
+  let ending = false
+  const end = async (why: string) => {
+    if (ending) return
+    ending = true
+    log(`shutting down: ${why}`)
+    clearInterval(watch)
+    await control?.close().catch(() => undefined)
+    await host.close().catch((e) => warn(`closing: ${e?.message ?? e}`))
+    if (await isMounted(cfg.mountpoint)) await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
+    process.exit(0)
+  }
+
+  const handler: Handler = async (req, out) => {
+    switch (req.cmd) {
+      case "ping":
+        return { code: 0, result: { pid: process.pid, mountpoint: cfg.mountpoint } }
+      case "replay": {
+        const plan = await host.replay({ dryRun: req.args?.dryRun === true })
+        return { code: 0, result: { events: plan.events.length, commits: plan.commits.length } }
+      }
+      case "sync": {
+        const r = await host.sync(out)
+        return { code: r.unreachable.length ? 75 : 0, result: r }
+      }
+      default:
+        return { code: 64, result: `unknown request ${req.cmd}` }
+    }
+  }
+
+  const watch = setInterval(() => {
+    isMounted(cfg.mountpoint).then((m) => {
+      if (!m && mountedOnce) void end("unmounted")
+    }, () => undefined)
+  }, 500)
+  let mountedOnce = false
+
+  fuse.mount(async (err: Error | null) => {
+    if (err) {
+      clearInterval(watch)
+      await host.close().catch(() => undefined)
+      return ready(`cannot mount ${cfg.mountpoint}: ${err.message}`)
+    }
+    mountedOnce = true
+    try {
+      control = await serve(cfg.gitdir, handler)
+      await fs.writeFile(host.layout.mountInfo, cfg.mountpoint + "\n", { mode: 0o600 })
+    } catch (e: any) {
+      warn(`control socket: ${e?.message ?? e}`)
+    }
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
+    log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
+    ready()
+    host.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))
+  })
+}

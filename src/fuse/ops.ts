@@ -1,0 +1,334 @@
+/**
+ * The FUSE operations: one handler each, wired in one table. A handler parses its arguments, asks
+ * the host, and answers with an errno (negated) or a result. It holds no policy.
+ */
+import * as fs from "node:fs"
+import { keySize } from "../domain/key.js"
+import { fromFusePath, parentOf, viewPathProblem } from "../domain/paths.js"
+import type { Node } from "../domain/tree.js"
+import type { Operation } from "../domain/events.js"
+import type { Host, Session } from "../effects/host.js"
+import { E, errnoOf, errnoOfReason } from "./errno.js"
+import { VirtualDir } from "./virtual.js"
+
+type Cb = (err: number, ...rest: Array<any>) => void
+
+const O_ACCMODE = 3
+const O_TRUNC = 0o1000
+
+type Handle = { readonly kind: "read"; readonly fd: number } | { readonly kind: "write"; readonly session: Session; readonly fd: number }
+
+/** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
+const inodeOf = (p: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < p.length; i++) {
+    h ^= p.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h || 1
+}
+
+export const makeOperations = (host: Host, log: (line: string) => void) => {
+  const uid = process.getuid?.() ?? 0
+  const gid = process.getgid?.() ?? 0
+  const handles = new Map<number, Handle>()
+  let nextHandle = 1
+  const virtual = new VirtualDir(host)
+  const fail = (cb: Cb, e: unknown) => cb(errnoOf(e, log))
+
+  const statOf = (p: string, n: Node, present: boolean) => {
+    const mtime = n.type === "dir" ? new Date(0) : new Date(n.mtime)
+    const common = { uid, gid, mtime, atime: mtime, ctime: mtime, ino: inodeOf(p), blksize: 4096 }
+    switch (n.type) {
+      case "dir":
+        return { ...common, mode: 0o40755, nlink: 2, size: 4096, blocks: 8 }
+      case "symlink":
+        return { ...common, mode: 0o120777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
+      case "file": {
+        const s = host.sessionByPath.get(p)
+        const size = s ? s.size : n.content.kind === "key" ? keySize(n.content.key) : n.content.size
+        return { ...common, mode: n.executable ? 0o100755 : 0o100644, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
+      }
+    }
+  }
+
+  /** Validates a name about to be created; an errno, or 0. */
+  const checkNew = (p: string): number => {
+    const problem = viewPathProblem(p)
+    if (!problem) return 0
+    if (problem === "name-too-long") return E.ENAMETOOLONG
+    if (problem === "reserved") return E.EPERM
+    return E.EINVAL
+  }
+
+  const recordOp = (op: Operation, cb: Cb, onApplied?: () => void, time?: number) => {
+    host
+      .record(op, time, onApplied)
+      .then((reason) => cb(reason === undefined ? 0 : errnoOfReason(reason)))
+      .catch((e) => fail(cb, e))
+  }
+
+  const openSessionHandle = (p: string, truncate: boolean, cb: Cb, executable = false) => {
+    host
+      .openSession(p, truncate, executable)
+      .then((session) => {
+        const fh = nextHandle++
+        handles.set(fh, { kind: "write", session, fd: session.handle.fd })
+        cb(0, fh)
+      })
+      .catch((e) => fail(cb, e))
+  }
+
+  const ops = {
+    init(cb: Cb) {
+      cb(0)
+    },
+
+    statfs(_p: string, cb: Cb) {
+      fs.statfs(host.gitdir, (err, s) => {
+        if (err) return fail(cb, err)
+        cb(0, { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255 })
+      })
+    },
+
+    getattr(fp: string, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return virtual.getattr(p, cb)
+      const n = host.view.get(p)
+      if (!n) return cb(E.ENOENT)
+      if (n.type === "file" && n.content.kind === "key") {
+        const key = n.content.key
+        if (host.isPresentCached(key)) return cb(0, statOf(p, n, true))
+        host.isPresent(key).then((present) => cb(0, statOf(p, n, present)), (e) => fail(cb, e))
+        return
+      }
+      cb(0, statOf(p, n, true))
+    },
+
+    fgetattr(fp: string, _fd: number, cb: Cb) {
+      ops.getattr(fp, cb)
+    },
+
+    access(fp: string, _mode: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      cb(virtual.owns(p) || host.view.has(p) ? 0 : E.ENOENT)
+    },
+
+    readdir(fp: string, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return virtual.readdir(p, cb)
+      const n = host.view.get(p)
+      if (!n) return cb(E.ENOENT)
+      if (n.type !== "dir") return cb(E.ENOTDIR)
+      const names = [...host.view.list(p)]
+      if (p === "") names.push(virtual.name)
+      cb(0, names)
+    },
+
+    readlink(fp: string, cb: Cb) {
+      const n = host.view.get(fromFusePath(fp))
+      if (!n) return cb(E.ENOENT)
+      if (n.type !== "symlink") return cb(E.EINVAL)
+      cb(0, n.target)
+    },
+
+    open(fp: string, flags: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return virtual.open(p, flags, cb)
+      const n = host.view.get(p)
+      if (!n) return cb(E.ENOENT)
+      if (n.type === "dir") return cb(E.EISDIR)
+      if (n.type !== "file") return cb(E.EINVAL)
+      if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) return openSessionHandle(p, (flags & O_TRUNC) !== 0, cb)
+      const s = host.sessionByPath.get(p)
+      const file = s ? Promise.resolve(host.stagingFile(s.id)) : host.contentFile(p, n)
+      file.then(
+        (f) =>
+          fs.open(f, "r", (err, fd) => {
+            if (err) return fail(cb, err)
+            const fh = nextHandle++
+            handles.set(fh, { kind: "read", fd })
+            cb(0, fh)
+          }),
+        (e) => fail(cb, e)
+      )
+    },
+
+    create(fp: string, mode: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      const bad = checkNew(p)
+      if (bad) return cb(bad)
+      if (!host.view.isDir(parentOf(p))) return cb(E.ENOENT)
+      if (host.view.isDir(p)) return cb(E.EISDIR)
+      openSessionHandle(p, true, cb, (mode & 0o111) !== 0)
+    },
+
+    read(fp: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return virtual.read(p, buf, len, pos, cb)
+      const h = handles.get(fh)
+      if (!h) return cb(E.EBADF)
+      fs.read(h.fd, buf, 0, len, pos, (err, n) => (err ? fail(cb, err) : cb(n)))
+    },
+
+    write(_fp: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) {
+      const h = handles.get(fh)
+      if (!h || h.kind !== "write") return cb(E.EBADF)
+      fs.write(h.fd, buf, 0, len, pos, (err, n) => {
+        if (err) return fail(cb, err)
+        host.touchSession(h.session, Math.max(h.session.size, pos + n))
+        cb(n)
+      })
+    },
+
+    flush(_fp: string, fh: number, cb: Cb) {
+      const h = handles.get(fh)
+      if (!h || h.kind !== "write") return cb(0)
+      host.flushSession(h.session).then(() => cb(0), (e) => fail(cb, e))
+    },
+
+    fsync(_fp: string, _datasync: boolean, fh: number, cb: Cb) {
+      const h = handles.get(fh)
+      if (!h || h.kind !== "write") return cb(0)
+      host
+        .flushSession(h.session)
+        .then(() => h.session.handle.datasync())
+        .then(() => host.syncJournal())
+        .then(() => cb(0), (e) => fail(cb, e))
+    },
+
+    release(_fp: string, fh: number, cb: Cb) {
+      const h = handles.get(fh)
+      handles.delete(fh)
+      if (!h) return cb(0)
+      if (h.kind === "read") return fs.close(h.fd, () => cb(0))
+      host.releaseSession(h.session).then(() => cb(0), (e) => fail(cb, e))
+    },
+
+    truncate(fp: string, size: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      const n = host.view.get(p)
+      if (!n) return cb(E.ENOENT)
+      if (n.type !== "file") return cb(E.EISDIR)
+      host
+        .openSession(p, size === 0)
+        .then(async (s) => {
+          try {
+            await s.handle.truncate(size)
+            host.touchSession(s, size)
+          } finally {
+            await host.releaseSession(s)
+          }
+        })
+        .then(() => cb(0), (e) => fail(cb, e))
+    },
+
+    ftruncate(_fp: string, fh: number, size: number, cb: Cb) {
+      const h = handles.get(fh)
+      if (!h || h.kind !== "write") return cb(E.EBADF)
+      h.session.handle.truncate(size).then(() => {
+        host.touchSession(h.session, size)
+        cb(0)
+      }, (e) => fail(cb, e))
+    },
+
+    mkdir(fp: string, _mode: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      const bad = checkNew(p)
+      if (bad) return cb(bad)
+      recordOp({ op: "mkdir", path: p }, cb)
+    },
+
+    rmdir(fp: string, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return cb(E.EPERM)
+      recordOp({ op: "rmdir", path: p }, cb)
+    },
+
+    unlink(fp: string, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return cb(E.EPERM)
+      recordOp({ op: "unlink", path: p }, cb, () => host.forgetSession(p))
+    },
+
+    rename(fsrc: string, fdest: string, cb: Cb) {
+      const from = fromFusePath(fsrc)
+      const to = fromFusePath(fdest)
+      if (virtual.owns(from) || virtual.owns(to)) return cb(E.EPERM)
+      const bad = checkNew(to)
+      if (bad) return cb(bad)
+      recordOp({ op: "rename", path: from, to }, cb, () => {
+        host.forgetSession(to)
+        host.renameSessions(from, to)
+      })
+    },
+
+    symlink(target: string, fdest: string, cb: Cb) {
+      const p = fromFusePath(fdest)
+      const bad = checkNew(p)
+      if (bad) return cb(bad)
+      recordOp({ op: "symlink", path: p, target }, cb)
+    },
+
+    link(_src: string, _dest: string, cb: Cb) {
+      cb(E.EPERM)
+    },
+
+    mknod(_p: string, _mode: number, _dev: number, cb: Cb) {
+      cb(E.EPERM)
+    },
+
+    chmod(fp: string, mode: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return cb(E.EPERM)
+      const n = host.view.get(p)
+      if (!n) return cb(E.ENOENT)
+      if (n.type !== "file") return cb(0)
+      const executable = (mode & 0o111) !== 0
+      const s = host.sessionByPath.get(p)
+      if (s) s.executable = executable
+      if (n.executable === executable) return cb(0)
+      recordOp({ op: "chmod", path: p, executable }, cb)
+    },
+
+    chown(fp: string, u: number, g: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (!host.view.has(p)) return cb(E.ENOENT)
+      const keepU = u === uid || u === 0xffffffff || u === -1
+      const keepG = g === gid || g === 0xffffffff || g === -1
+      cb(keepU && keepG ? 0 : E.EPERM)
+    },
+
+    utimens(fp: string, _atime: number, mtime: number, cb: Cb) {
+      const p = fromFusePath(fp)
+      if (virtual.owns(p)) return cb(E.EPERM)
+      const n = host.view.get(p)
+      if (!n) return cb(E.ENOENT)
+      if (n.type === "dir") return cb(0)
+      const s = host.sessionByPath.get(p)
+      if (s) {
+        s.mtime = mtime
+        host.view.set(p, host.sessionNode(s))
+      }
+      if (n.mtime === mtime) return cb(0)
+      recordOp({ op: "utimens", path: p, mtime }, cb)
+    },
+
+    getxattr(_fp: string, _name: string, _position: number, cb: Cb) {
+      cb(E.ENODATA)
+    },
+
+    listxattr(_fp: string, cb: Cb) {
+      cb(0, [])
+    },
+
+    setxattr(_fp: string, _name: string, _value: Buffer, _position: number, _flags: number, cb: Cb) {
+      cb(E.ENOTSUP)
+    },
+
+    removexattr(_fp: string, _name: string, cb: Cb) {
+      cb(E.ENODATA)
+    }
+  }
+  return ops
+}
