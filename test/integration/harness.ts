@@ -1,0 +1,130 @@
+/**
+ * Real hosts for integration tests: each a gitdir and a mountpoint in a temp folder, mounted by the
+ * real `bin/sharebox` as a user would, unmounted and checked (`git annex fsck --fast`, clean
+ * `git status`) at the end.
+ */
+import { spawnSync, type SpawnSyncReturns } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+export const ROOT = path.resolve(import.meta.dirname, "../..")
+export const BIN = path.join(ROOT, "bin", "sharebox")
+
+export interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const toRun = (r: SpawnSyncReturns<string>): Run => ({ code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" })
+
+/** Runs a command (no shell) and returns its outcome; never throws on a non-zero exit. */
+export const exec = (cmd: string, args: ReadonlyArray<string>, opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Run =>
+  toRun(
+    spawnSync(cmd, args as Array<string>, {
+      cwd: opts.cwd,
+      input: opts.input,
+      env: { ...process.env, ...opts.env },
+      encoding: "utf8",
+      timeout: opts.timeoutMs ?? 120_000
+    })
+  )
+
+/** Runs a shell snippet (for tools like cp -r, tar, rsync used the way a person would). */
+export const sh = (script: string, cwd?: string): Run => exec("bash", ["-c", script], { cwd })
+
+export const sharebox = (args: ReadonlyArray<string>, opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Run =>
+  exec(BIN, args, opts)
+
+export const git = (dir: string, args: ReadonlyArray<string>): Run => exec("git", ["-C", dir, ...args])
+
+export const isMounted = (mnt: string): boolean =>
+  fs.readFileSync("/proc/self/mounts", "utf8").split("\n").some((l) => l.split(" ")[1] === mnt)
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `f` until it returns true or `ms` pass. */
+export const eventually = async (f: () => boolean, ms = 10_000, step = 100): Promise<boolean> => {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (f()) return true
+    await sleep(step)
+  }
+  return f()
+}
+
+export interface HostDirs {
+  readonly name: string
+  readonly gitdir: string
+  readonly mnt: string
+}
+
+export class World {
+  readonly root: string
+  readonly hosts: Array<HostDirs> = []
+
+  constructor(label = "sharebox-it") {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `${label}-`))
+  }
+
+  /** Creates the folders of a host (not mounted). */
+  host(name: string): HostDirs {
+    const h = { name, gitdir: path.join(this.root, name, "git"), mnt: path.join(this.root, name, "mnt") }
+    fs.mkdirSync(h.gitdir, { recursive: true })
+    fs.mkdirSync(h.mnt, { recursive: true })
+    this.hosts.push(h)
+    return h
+  }
+
+  /** Mounts a host with extra `-o` options; throws with sharebox's message when it fails. */
+  mount(h: HostDirs, ...options: Array<string>): Run {
+    const r = sharebox([h.mnt, "-o", [`gitdir=${h.gitdir}`, `name=${h.name}`, ...options].join(",")])
+    if (r.code !== 0) throw new Error(`mount of ${h.name} failed (${r.code}): ${r.stderr}`)
+    return r
+  }
+
+  /** Makes every host a git remote of every other (by host name). */
+  connectAll(): void {
+    for (const a of this.hosts) for (const b of this.hosts) if (a !== b) git(a.gitdir, ["remote", "add", b.name, b.gitdir])
+  }
+
+  sync(h: HostDirs, ...extra: Array<string>): Run {
+    return sharebox(["sync", h.mnt, ...extra])
+  }
+
+  unmount(h: HostDirs): void {
+    if (!isMounted(h.mnt)) return
+    const r = exec("fusermount", ["-u", h.mnt])
+    if (r.code !== 0) exec("fusermount", ["-uz", h.mnt])
+  }
+
+  /** Waits for a host's daemon to have let go of its gitdir after an unmount. */
+  async settled(h: HostDirs, ms = 15_000): Promise<boolean> {
+    return eventually(() => !fs.existsSync(path.join(h.gitdir, ".git", "sharebox", "lock")), ms)
+  }
+
+  /** The repository contracts: fsck passes and the work tree is clean. Returns problems found. */
+  contractProblems(h: HostDirs): Array<string> {
+    const out: Array<string> = []
+    if (!fs.existsSync(path.join(h.gitdir, ".git"))) return out
+    const fsck = git(h.gitdir, ["annex", "fsck", "--fast", "--quiet"])
+    if (fsck.code !== 0) out.push(`${h.name}: git annex fsck --fast failed: ${fsck.stderr || fsck.stdout}`)
+    const st = git(h.gitdir, ["status", "--porcelain"])
+    if (st.stdout.trim()) out.push(`${h.name}: git status not clean:\n${st.stdout}`)
+    return out
+  }
+
+  /** Unmounts everything, waits for the daemons, checks the contracts, removes the folder. */
+  async cleanup(): Promise<Array<string>> {
+    for (const h of this.hosts) this.unmount(h)
+    for (const h of this.hosts) await this.settled(h)
+    const problems = this.hosts.flatMap((h) => this.contractProblems(h))
+    for (const h of this.hosts) if (isMounted(h.mnt)) exec("fusermount", ["-uz", h.mnt])
+    fs.rmSync(this.root, { recursive: true, force: true })
+    return problems
+  }
+}
+
+export const read = (p: string): string => fs.readFileSync(p, "utf8")
+export const write = (p: string, s: string): void => fs.writeFileSync(p, s)
