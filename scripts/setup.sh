@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by scripts/demo.sh and scripts/test.sh: system packages, node modules,
+# build, FUSE device. Prints one line per step; on a problem, one line naming it and exit 1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+say() { printf 'sharebox setup: %s\n' "$*"; }
+die() { say "$*" >&2; exit 1; }
+
+# Output of a noisy step goes here and is shown only when the step fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+quietly() {
+  if ! "$@" >"$log" 2>&1 </dev/null; then
+    cat "$log" >&2
+    die "'$*' failed (output above)"
+  fi
+}
+
+# 1. System packages. fuse-native bundles libfuse 2, which still needs the fusermount helper.
+missing_packages() {
+  missing=()
+  command -v git >/dev/null 2>&1 || missing+=(git)
+  command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
+  command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
+  [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  [ "${#missing[@]}" -gt 0 ]
+}
+
+if ! missing_packages; then
+  say "system packages present (git, git-annex, fuse3)"
+elif [ "$(id -u)" -ne 0 ]; then
+  die "run 'sudo apt-get install -y ${missing[*]}' first"
+else
+  command -v apt-get >/dev/null 2>&1 || die "install ${missing[*]} first (no apt-get on this machine)"
+  say "installing ${missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  quietly apt-get update -qq
+  quietly apt-get install -y -qq "${missing[@]}"
+  ! missing_packages || die "${missing[*]} still missing after apt-get install"
+fi
+
+# 2. Node.js and the locked node modules. npm ci wipes node_modules, so the stamp inside it
+# disappears with any install that did not finish.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  die "Node.js 20 or later with npm is required and was not found"
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node.js 20 or later is required, found $(node --version)"
+[ -f package-lock.json ] || die "package-lock.json is missing; npm ci installs only from it"
+
+stamp=node_modules/.sharebox-lock-stamp
+want="$(sha256sum package-lock.json | cut -d' ' -f1) node-abi-$(node -p process.versions.modules)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  say "node modules up to date"
+else
+  say "installing node modules (npm ci)"
+  quietly npm ci --no-audit --no-fund
+  printf '%s\n' "$want" >"$stamp"
+fi
+
+# 3. Build. tsc rewrites dist/ only when a source, the config or the modules changed since the
+# last good build; a deleted source changes its directory's mtime, so it counts too.
+built=dist/.sharebox-build-stamp
+if [ -f "$built" ] && [ -z "$(find src tsconfig.json package.json package-lock.json -newer "$built" -print -quit)" ]; then
+  say "build up to date"
+else
+  say "building (npm run build)"
+  quietly npm run build
+  touch "$built"
+fi
+
+# 4. The FUSE device. Containers need it passed in (docker run --device /dev/fuse --cap-add SYS_ADMIN).
+[ -c /dev/fuse ] || die "/dev/fuse is missing: load the fuse module (modprobe fuse) or pass the device into the container"
+if [ "$(id -u)" -ne 0 ] && ! { [ -r /dev/fuse ] && [ -w /dev/fuse ]; }; then
+  die "/dev/fuse is not readable and writable by $(id -un): make it mode 0666 (the fuse3 package's udev rule does)"
+fi
+say "/dev/fuse present"
+
+# sharebox passes its own git identity (-c user.name=... -c user.email=...), so nothing here sets
+# or needs `git config --global user.name/email`; scripts/test.sh and demo.sh run with an empty
+# global git config to keep it that way.

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up (scripts/setup.sh), then run every test with vitest; extra arguments go to vitest,
+# e.g. `bash scripts/test.sh test/property`. Exits with vitest's status.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+bash scripts/setup.sh
+
+# sharebox brings its own git identity; an empty global git config keeps the tests honest about
+# that, here as on a CI machine where none is configured.
+export GIT_CONFIG_GLOBAL=/dev/null
+exec npx --no vitest run "$@"
