@@ -44,6 +44,8 @@ export interface MountOptions {
   readonly writeback: boolean
   readonly allowOther: boolean
   readonly debug: boolean
+  /** seconds between syncs the daemon runs on its own (0: none) */
+  readonly syncInterval: number
 }
 
 /** Options every FUSE filesystem is handed by mount(8)/mount.fuse; accepted and ignored. */
@@ -51,7 +53,7 @@ const GENERIC = new Set(["rw", "ro", "dev", "nodev", "suid", "nosuid", "exec", "
 
 /** Parses repeated, comma-separated `-o` values; an error message for the first bad one. */
 export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions | string => {
-  let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = { foreground: false, getall: false, writeback: true, allowOther: false, debug: false }
+  let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = { foreground: false, getall: false, writeback: true, allowOther: false, debug: false, syncInterval: 0 }
   for (const item of values.flatMap((v) => v.split(","))) {
     if (item === "") continue
     const eq = item.indexOf("=")
@@ -72,6 +74,12 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         o = { ...o, [k]: true }
         if (k === "debug") o.foreground = true
         break
+      case "syncinterval": {
+        const n = Number(v)
+        if (!v || !Number.isInteger(n) || n < 0) return "option syncinterval needs a whole number of seconds: -o syncinterval=300"
+        o.syncInterval = n
+        break
+      }
       case "allow_other":
         o.allowOther = true
         break
@@ -81,7 +89,7 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         break
       default:
         if (GENERIC.has(k) && v === undefined) break
-        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, allow_other)`
+        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, syncinterval, allow_other)`
     }
   }
   return o

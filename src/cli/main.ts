@@ -11,6 +11,7 @@ import { UsageError, userMessage } from "../effects/errors.js"
 import { Host, type SyncReport } from "../effects/host.js"
 import { Lock } from "../effects/lock.js"
 import { layoutOf } from "../effects/layout.js"
+import { logOf, planLines, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
 import { daemonMain, mount, prepareGitdir } from "./mount.js"
 import { resolveGitdir } from "./target.js"
@@ -74,49 +75,60 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
   })
 ).pipe(Command.withDescription("Replay, fetch every peer, merge, push. Exit 0: all peers reached; 75: some unreachable; 1: error."))
 
+/** Asks the daemon serving `gitdir`, or opens the gitdir directly (under its lock) when none does. */
+const viaDaemonOr = async <A>(gitdir: string, cmd: string, args: Record<string, unknown>, direct: (h: Host) => Promise<A>): Promise<A> => {
+  const answer = await askDaemon(gitdir, { cmd, args }, 3600)
+  if (answer) {
+    if (answer.code !== 0) throw new UsageError({ message: String(answer.result ?? `${cmd} failed`), exitCode: answer.code })
+    return answer.result as A
+  }
+  return withHost(gitdir, direct)
+}
+
 const replayCmd = Command.make(
   "replay",
-  { target, dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan, change nothing")) },
+  { target, dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan (operations, content to add, commits) and change nothing")) },
   ({ target, dryRun }) =>
     lift(async () => {
       const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-      if (!dryRun) {
-        const viaDaemon = await askDaemon(gitdir, { cmd: "replay" }, 3600)
-        if (viaDaemon) return setExit(viaDaemon.code)
-      }
-      await withHost(gitdir, async (h) => {
-        const plan = await h.replay({ dryRun })
-        if (dryRun) {
-          for (const e of plan.events) process.stdout.write(`${e.op} ${e.path}${e.op === "rename" ? ` -> ${e.to}` : ""}\n`)
-          for (const [id, key] of plan.content) process.stdout.write(`add content ${key} (staged ${id})\n`)
-          process.stdout.write(`${plan.commits.length} commit(s)\n`)
-        }
-      })
+      const r = await viaDaemonOr(gitdir, "replay", { dryRun }, async (h) => ({ lines: planLines(await h.replay({ dryRun })) }))
+      if (dryRun) for (const line of r.lines) process.stdout.write(line + "\n")
     })
-).pipe(Command.withDescription("Replay the journal into git-annex now (no network)."))
+).pipe(Command.withDescription("Replay the journal into git-annex now (no network). With --dry-run, show what replay would do."))
 
 const logCmd = Command.make("log", { target, json }, ({ target, json }) =>
   lift(async () => {
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-    const { events } = await (await import("../effects/journal.js")).Journal.open(layoutOf(gitdir).journal, () => {}).then(async (j) => {
-      await j.journal.close()
-      return j
-    })
-    for (const e of events) {
-      if (json) process.stdout.write(JSON.stringify({ op: e.op, path: e.path, to: e.op === "rename" ? e.to : undefined, time: new Date(e.time).toISOString(), state: "journal" }) + "\n")
-      else process.stdout.write(`${new Date(e.time).toISOString()}  ${e.op.padEnd(7)} ${e.path}${e.op === "rename" ? ` -> ${e.to}` : ""}\n`)
+    const entries = await viaDaemonOr(gitdir, "log", {}, logOf)
+    for (const e of entries) {
+      if (json) process.stdout.write(JSON.stringify(e) + "\n")
+      else {
+        const what = `${e.path}${e.to ? ` -> ${e.to}` : ""}`
+        const size = e.size !== undefined ? `  ${e.size} B` : ""
+        process.stdout.write(`${e.time}  ${e.op.padEnd(7)} ${what}${size}  [${e.state}]\n`)
+      }
     }
   })
-).pipe(Command.withDescription("List local operations still in the journal."))
+).pipe(Command.withDescription("List local operations no peer is known to have yet, oldest first: still in the journal, or replayed into a local commit."))
 
-const statusCmd = Command.make("status", { target }, ({ target }) =>
+const statusCmd = Command.make("status", { target, json }, ({ target, json }) =>
   lift(async () => {
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-    const ping = await askDaemon(gitdir, { cmd: "ping" }, 5)
-    const mp = ping?.result as { mountpoint?: string } | undefined
-    process.stdout.write(`gitdir: ${gitdir}\nmounted: ${mp?.mountpoint ?? "no"}\n`)
+    const st = await viaDaemonOr(gitdir, "status", {}, (h) => statusOf(h, null))
+    if (json) return void process.stdout.write(JSON.stringify(st) + "\n")
+    const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`
+    const lines = [
+      `gitdir:     ${st.gitdir}`,
+      `mounted:    ${st.mountpoint ?? "no"}`,
+      `pending:    ${st.pending} operation(s) in the journal (${st.journalBytes} bytes), ${st.unshared} replayed but not on any peer yet`,
+      `last sync:  ${st.lastSync ? `${st.lastSync.time}, reached ${st.lastSync.reached.join(", ") || "no peer"}${st.lastSync.unreachable.length ? `; unreachable: ${st.lastSync.unreachable.map((u) => u.name).join(", ")}` : ""}` : "never"}`,
+      `conflicts:  ${st.conflicts.length}`,
+      ...st.conflicts.map((c) => `  ${c.path} (other version: ${c.copy})`),
+      `content:    ${st.files.present} of ${st.files.total} files here, ${mib(st.bytes.present)} of ${mib(st.bytes.total)}`
+    ]
+    process.stdout.write(lines.join("\n") + "\n")
   })
-).pipe(Command.withDescription("Say whether a gitdir is mounted."))
+).pipe(Command.withDescription("Show whether the gitdir is mounted, pending work, the last sync, conflicts and how much content is here."))
 
 const initCmd = Command.make(
   "init",

@@ -84,7 +84,8 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     getall: o.getall,
     allowOther: o.allowOther,
     debug: o.debug || o.foreground,
-    quietMs: Number(process.env.SHAREBOX_QUIET_MS ?? 1000)
+    quietMs: Number(process.env.SHAREBOX_QUIET_MS ?? 1000),
+    syncInterval: o.syncInterval
   }
   if (o.foreground) {
     await new Promise<void>((resolve, reject) =>

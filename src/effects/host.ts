@@ -22,6 +22,7 @@ import { type Layout, layoutOf } from "./layout.js"
 import { Lock } from "./lock.js"
 import { hashFile } from "./hash.js"
 import { type Commit, buildFastImport } from "./fastimport.js"
+import { keySize } from "../domain/key.js"
 import { askDaemon } from "./control.js"
 
 export interface HostOptions {
@@ -163,6 +164,7 @@ export class Host {
       const nextSeq = Math.max(cursor, ...events.map((e) => e.seq)) + 1
       const { tree } = await annex.git.loadTree(head)
       const host = new Host(layout, annex, uuid, branch, lock, journal, tree, head, pending, nextSeq, opts)
+      host.lastSync = await fs.readFile(layout.lastSync, "utf8").then((t) => JSON.parse(t), () => undefined)
       await host.collectStaging()
       if (pending.length && opts.writeback) host.scheduleWriteback()
       return host
@@ -452,10 +454,13 @@ export class Host {
       }
       await this.annex.recordPresent([...new Set(plan.content.values())])
       const lastSeq = plan.events[plan.events.length - 1]!.seq
-      if (plan.commits.some((c) => c.changes.length > 0)) {
-        await this.git.fastImport(buildFastImport(plan.commits.filter((c) => c.changes.length > 0), this.branch, this.head))
+      const made = plan.commits.filter((c) => c.changes.length > 0)
+      if (made.length > 0) {
+        await this.git.fastImport(buildFastImport(made, this.branch, this.head))
         const newHead = (await this.git.revParse(this.branch))!
         await this.git.checkout(this.head, newHead)
+        const oids = (await this.git.check(["rev-list", "--reverse", "--first-parent", newHead, ...(this.head ? [`^${this.head}`] : [])])).split("\n").filter(Boolean)
+        await this.logReplayed(plan.events, made, oids)
         this.head = newHead
       }
       await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }))
@@ -468,6 +473,46 @@ export class Host {
       this.opts.log(`replayed ${plan.events.length} event(s) into ${plan.commits.length} commit(s)`)
       return plan
     })
+  }
+
+  /** Remembers which commit holds each replayed event, for `sharebox log` (until a peer has it). */
+  private async logReplayed(events: ReadonlyArray<Event>, commits: ReadonlyArray<Commit>, oids: ReadonlyArray<string>): Promise<void> {
+    const lines: Array<string> = []
+    let i = 0
+    for (const e of events) {
+      while (i < commits.length && commits[i]!.seq! < e.seq) i++
+      const commit = oids[i]
+      if (!commit) continue
+      lines.push(JSON.stringify({ commit, ...summarise(e) }))
+    }
+    if (lines.length) await fs.appendFile(this.layout.replayed, lines.join("\n") + "\n", { mode: 0o600 })
+  }
+
+  /** Replayed events whose commits no peer has yet (as far as our remote-tracking refs know). */
+  async unshared(): Promise<Array<ReplayedEntry>> {
+    let text = ""
+    try {
+      text = await fs.readFile(this.layout.replayed, "utf8")
+    } catch {
+      return []
+    }
+    if (!this.head) return []
+    const local = new Set((await this.git.check(["rev-list", this.head, "--not", "--remotes"])).split("\n").filter(Boolean))
+    const out: Array<ReplayedEntry> = []
+    for (const line of text.split("\n")) {
+      if (!line) continue
+      try {
+        const entry = JSON.parse(line) as ReplayedEntry
+        if (local.has(entry.commit)) out.push(entry)
+      } catch {}
+    }
+    return out
+  }
+
+  /** Drops entries of the replayed log that peers now have. */
+  private async pruneReplayed(): Promise<void> {
+    const keep = await this.unshared()
+    await writeAtomic(this.layout.replayed, keep.map((e) => JSON.stringify(e) + "\n").join(""))
   }
 
   // ---------------------------------------------------------------- sync
@@ -560,7 +605,29 @@ export class Host {
         if (this.opts.getall) await this.getAll(progress)
         this.recomputeView()
         this.lastSync = { time: Date.now(), report }
+        await writeAtomic(this.layout.lastSync, JSON.stringify(this.lastSync))
+        await this.pruneReplayed()
         return report
+      })
+    )
+  }
+
+  /**
+   * Merges what peers pushed into this gitdir (`synced/BRANCH`), without any network: how a push
+   * from a peer shows in the mount before the next sync here.
+   */
+  mergePushed(): Promise<ReadonlyArray<Conflict> | undefined> {
+    return this.replay().then(() =>
+      this.exclusive(async () => {
+        const oid = await this.git.revParse(`refs/heads/synced/${this.branch}`)
+        if (!oid) return undefined
+        const conflicts = await this.mergeHead(`synced/${this.branch}`, oid)
+        if (conflicts) {
+          this.conflicts.push(...conflicts)
+          await this.annex.commitBranch()
+          this.recomputeView()
+        }
+        return conflicts
       })
     )
   }
@@ -591,6 +658,24 @@ export class Host {
     await this.lock.release()
   }
 }
+
+export interface ReplayedEntry {
+  readonly commit: string
+  readonly op: string
+  readonly path: string
+  readonly to?: string
+  readonly time: number
+  readonly size?: number
+}
+
+/** The user-facing fields of an event. */
+export const summarise = (e: Event): Omit<ReplayedEntry, "commit"> => ({
+  op: e.op,
+  path: e.path,
+  ...(e.op === "rename" ? { to: e.to } : {}),
+  time: e.time,
+  ...(e.op === "write" ? { size: e.content.kind === "key" ? keySize(e.content.key) : e.content.size } : {})
+})
 
 const commitMessage = (batch: ReadonlyArray<Event>): string => {
   const first = batch[0]!

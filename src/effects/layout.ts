@@ -17,6 +17,9 @@ export interface Layout {
   readonly socketRef: string
   readonly preferredSocket: string
   readonly mountInfo: string
+  /** replayed events whose commits no peer is known to have (JSON lines) */
+  readonly replayed: string
+  readonly lastSync: string
 }
 
 export const layoutOf = (gitdir: string): Layout => {
@@ -36,6 +39,8 @@ export const layoutOf = (gitdir: string): Layout => {
     log: path.join(state, "daemon.log"),
     socketRef: path.join(state, "socket"),
     preferredSocket,
-    mountInfo: path.join(state, "mount")
+    mountInfo: path.join(state, "mount"),
+    replayed: path.join(state, "replayed"),
+    lastSync: path.join(state, "lastsync.json")
   }
 }

@@ -7,6 +7,8 @@ import { createRequire } from "node:module"
 import { type Handler, serve } from "../effects/control.js"
 import { Host } from "../effects/host.js"
 import { run } from "../effects/proc.js"
+import { logOf, planLines, statusOf } from "../effects/report.js"
+import { watchPushes } from "../effects/watcher.js"
 import { makeOperations } from "./ops.js"
 
 const require = createRequire(import.meta.url)
@@ -19,6 +21,7 @@ export interface DaemonConfig {
   readonly allowOther: boolean
   readonly debug: boolean
   readonly quietMs: number
+  readonly syncInterval: number
 }
 
 /** Mount points currently listed by the kernel (octal escapes decoded). */
@@ -85,6 +88,8 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     ending = true
     log(`shutting down: ${why}`)
     clearInterval(watch)
+    if (syncTimer) clearInterval(syncTimer)
+    await pushes?.close().catch(() => undefined)
     await control?.close().catch(() => undefined)
     await host.close().catch((e) => warn(`closing: ${e?.message ?? e}`))
     if (await isMounted(cfg.mountpoint)) await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
@@ -97,8 +102,12 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
         return { code: 0, result: { pid: process.pid, mountpoint: cfg.mountpoint } }
       case "replay": {
         const plan = await host.replay({ dryRun: req.args?.dryRun === true })
-        return { code: 0, result: { events: plan.events.length, commits: plan.commits.length } }
+        return { code: 0, result: { events: plan.events.length, commits: plan.commits.length, lines: planLines(plan) } }
       }
+      case "status":
+        return { code: 0, result: await statusOf(host, cfg.mountpoint) }
+      case "log":
+        return { code: 0, result: await logOf(host) }
       case "sync": {
         const r = await host.sync(out)
         return { code: r.unreachable.length ? 75 : 0, result: r }
@@ -114,6 +123,8 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     }, () => undefined)
   }, 500)
   let mountedOnce = false
+  let pushes: { close: () => Promise<void> } | undefined
+  let syncTimer: NodeJS.Timeout | undefined
 
   fuse.mount(async (err: Error | null) => {
     if (err) {
@@ -129,6 +140,17 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       warn(`control socket: ${e?.message ?? e}`)
     }
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
+    pushes = watchPushes(cfg.gitdir, () => {
+      host.mergePushed().then(
+        (c) => c && log(`merged a peer's push${c.length ? ` (${c.length} conflict(s))` : ""}`),
+        (e) => warn(`merging a peer's push: ${e?.message ?? e}`)
+      )
+    })
+    if (cfg.syncInterval > 0) {
+      syncTimer = setInterval(() => {
+        host.sync(warn).catch((e) => warn(`sync: ${e?.message ?? e}`))
+      }, cfg.syncInterval * 1000)
+    }
     log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
     ready()
     host.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))

@@ -1,0 +1,92 @@
+/**
+ * What `status`, `log` and `replay --dry-run` report, computed from a host. The daemon and a
+ * command working directly on a gitdir answer with the same values.
+ */
+import { promises as fs } from "node:fs"
+import { keySize } from "../domain/key.js"
+import type { Host, ReplayPlan } from "./host.js"
+import { summarise } from "./host.js"
+
+export interface LogEntry {
+  readonly op: string
+  readonly path: string
+  readonly to?: string
+  readonly time: string
+  readonly size?: number
+  /** "journal": not replayed yet; "replayed": in a local commit no peer has yet */
+  readonly state: "journal" | "replayed"
+  readonly commit?: string
+}
+
+export const logOf = async (host: Host): Promise<Array<LogEntry>> => {
+  const replayed = (await host.unshared()).map((e) => ({ ...e, time: new Date(e.time).toISOString(), state: "replayed" as const }))
+  const journal = host.pending.map((e) => ({ ...summarise(e), time: new Date(e.time).toISOString(), state: "journal" as const }))
+  return [...replayed, ...journal]
+}
+
+export interface Status {
+  readonly gitdir: string
+  readonly mountpoint: string | null
+  readonly pending: number
+  readonly unshared: number
+  readonly journalBytes: number
+  readonly lastSync: null | {
+    readonly time: string
+    readonly reached: ReadonlyArray<string>
+    readonly unreachable: ReadonlyArray<{ name: string; reason: string }>
+  }
+  readonly conflicts: ReadonlyArray<{ path: string; copy: string }>
+  readonly files: { readonly total: number; readonly present: number }
+  readonly bytes: { readonly total: number; readonly present: number }
+}
+
+export const statusOf = async (host: Host, mountpoint: string | null): Promise<Status> => {
+  let total = 0
+  let present = 0
+  let bytes = 0
+  let presentBytes = 0
+  for (const [, n] of host.view.entries()) {
+    if (n.type !== "file") continue
+    total++
+    const size = n.content.kind === "key" ? keySize(n.content.key) : n.content.size
+    bytes += size
+    if (n.content.kind !== "key" || (await host.isPresent(n.content.key))) {
+      present++
+      presentBytes += size
+    }
+  }
+  const ls = host.lastSync
+  return {
+    gitdir: host.gitdir,
+    mountpoint,
+    pending: host.pending.length,
+    unshared: (await host.unshared()).length,
+    journalBytes: host.journalBytes,
+    lastSync: ls ? { time: new Date(ls.time).toISOString(), reached: ls.report.reached, unreachable: ls.report.unreachable } : null,
+    conflicts: host.conflicts,
+    files: { total, present },
+    bytes: { total: bytes, present: presentBytes }
+  }
+}
+
+/** The dry-run plan as lines a person reads. */
+export const planLines = (plan: ReplayPlan): Array<string> => {
+  const lines: Array<string> = []
+  for (const e of plan.events) {
+    lines.push(`${e.op.padEnd(7)} ${e.path}${e.op === "rename" ? ` -> ${e.to}` : ""}`)
+  }
+  const keys = new Set(plan.content.values())
+  for (const k of keys) lines.push(`add     ${k}`)
+  plan.commits.forEach((c, i) => lines.push(`commit  ${i + 1}: ${c.message.split("\n")[0]} (${c.changes.length} change(s))`))
+  if (plan.events.length === 0) lines.push("nothing to replay")
+  return lines
+}
+
+/** Whether a mountpoint is recorded and live for this gitdir. */
+export const recordedMount = async (host: Host): Promise<string | null> => {
+  try {
+    return (await fs.readFile(host.layout.mountInfo, "utf8")).trim() || null
+  } catch {
+    return null
+  }
+}
