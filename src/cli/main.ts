@@ -23,7 +23,10 @@ const setExit = (code: number) => {
   if (code > (process.exitCode as number | undefined ?? 0)) process.exitCode = code
 }
 
-const target = Args.text({ name: "MOUNTPOINT|GITDIR" }).pipe(Args.optional)
+const target = Args.text({ name: "MOUNTPOINT|GITDIR" }).pipe(
+  Args.withDescription("a sharebox mountpoint, or a gitdir (default: the current directory)"),
+  Args.optional
+)
 const json = Options.boolean("json").pipe(Options.withDescription("machine-readable output, one JSON object per line"))
 const verbose = Options.boolean("verbose").pipe(Options.withAlias("v"), Options.withDescription("say more"))
 
@@ -50,16 +53,26 @@ const printSync = (r: SyncReport, verbose: boolean) => {
 const mountCmd = Command.make(
   "mount",
   {
-    mountpoint: Args.text({ name: "MOUNTPOINT" }),
+    mountpoint: Args.text({ name: "MOUNTPOINT" }).pipe(Args.withDescription("an empty directory to mount on")),
     o: Options.text("o").pipe(
       Options.repeated,
       Options.withDescription(
-        "mount options, repeated or comma-separated: gitdir=DIR (required), name=NAME, foreground, getall, writeback=on|off, allow_other"
+        "mount options, repeated or comma-separated: gitdir=DIR (required; initialised when empty), " +
+          "name=NAME (this host's description, default the host name), foreground (stay attached, debug log on stderr), " +
+          "getall (fetch all content after every sync), writeback=on|off (off: changes stay in the journal until sync), " +
+          "syncinterval=SECONDS (sync on its own), allow_other"
       )
     )
   },
   ({ mountpoint, o }) => lift(() => mount(mountpoint, o))
-).pipe(Command.withDescription("Mount a gitdir (initialised when empty) on MOUNTPOINT; unmount with fusermount -u MOUNTPOINT."))
+).pipe(
+  Command.withDescription(
+    "Mount a gitdir on MOUNTPOINT and return once the mount is usable (the daemon stays in the background). " +
+      "Unmount with: fusermount -u MOUNTPOINT. Also callable as: sharebox MOUNTPOINT -o gitdir=DIR. " +
+      "Example: sharebox mount ~/Sharebox -o gitdir=~/.sharebox/git,name=laptop. " +
+      "Exit codes: 0 mounted, 64 bad option, 66 bad gitdir or mountpoint, 75 already mounted or in use, 1 other error."
+  )
+)
 
 const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) =>
   lift(async () => {
@@ -73,7 +86,14 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
     printSync(r, verbose)
     setExit(r.unreachable.length ? 75 : 0)
   })
-).pipe(Command.withDescription("Replay, fetch every peer, merge, push. Exit 0: all peers reached; 75: some unreachable; 1: error."))
+).pipe(
+  Command.withDescription(
+    "Replay the journal, fetch every peer (git remotes of the gitdir), merge, push, and move content as the mount options say. " +
+      "Quiet unless something needs a person; -v says more. Also callable as: sharebox --command sync MOUNTPOINT. " +
+      "Example (crontab): */5 * * * * sharebox sync ~/Sharebox. " +
+      "Exit codes: 0 every peer reached, 75 some peer unreachable (it is named on stderr), 1 error."
+  )
+)
 
 /** Asks the daemon serving `gitdir`, or opens the gitdir directly (under its lock) when none does. */
 const viaDaemonOr = async <A>(gitdir: string, cmd: string, args: Record<string, unknown>, direct: (h: Host) => Promise<A>): Promise<A> => {
@@ -147,8 +167,17 @@ const root = Command.make("sharebox").pipe(
 
 const cli = Command.run(root, { name: "sharebox", version: VERSION })
 
+/** Help and messages without colour when NO_COLOR is set or output is not a terminal. */
+const plainOutput = () => {
+  if (!process.env.NO_COLOR && process.stdout.isTTY) return
+  const write = process.stdout.write.bind(process.stdout)
+  process.stdout.write = ((chunk: any, ...rest: Array<any>) =>
+    write(typeof chunk === "string" ? chunk.replace(/\x1b\[[0-9;]*m/g, "") : chunk, ...rest)) as typeof process.stdout.write
+}
+
 const main = async () => {
   const argv = process.argv.slice(2)
+  plainOutput()
   if (argv[0] === "__daemon") return daemonMain(argv[1]!)
   const program = cli(["node", "sharebox", ...normaliseArgv(argv)]).pipe(
     Effect.provide(NodeContext.layer),
