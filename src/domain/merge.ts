@@ -4,7 +4,7 @@
  * other becomes a conflict copy beside it, named from its content so every host derives the same
  * name.
  */
-import { ancestorsOf, baseName, joinPath, parentOf } from "./paths.js"
+import { ancestorsOf, baseName, joinPath, nameProblem, parentOf } from "./paths.js"
 import { type Node, Tree, contentId, sameNode } from "./tree.js"
 
 export interface Conflict {
@@ -38,8 +38,14 @@ const fnv = (s: string): string => {
 export const conflictName = (path: string, tag: string): string => {
   const name = baseName(path)
   const dot = name.lastIndexOf(".")
-  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""]
-  return joinPath(parentOf(path), `${stem}.conflict-${tag}${ext}`)
+  const mark = `.conflict-${tag}`
+  const tooLong = (n: string) => nameProblem(n) === "name-too-long"
+  // A copy of a name near the byte limit must still be a valid name: the stem is shortened, and an
+  // extension too long to leave room for any stem counts as part of the stem.
+  const [stem, ext] = dot > 0 && !tooLong("xxxx" + mark + name.slice(dot)) ? [name.slice(0, dot), name.slice(dot)] : [name, ""]
+  const chars = [...stem]
+  while (chars.length > 1 && tooLong(chars.join("") + mark + ext)) chars.pop()
+  return joinPath(parentOf(path), `${chars.join("")}${mark}${ext}`)
 }
 
 /** Orders two differing versions; the first wins. Later mtime wins, then the greater id. */
@@ -52,7 +58,8 @@ const ranks = (a: Node, b: Node): boolean => {
 const mergeSameContent = (b: Node | undefined, o: Node, t: Node): Node | undefined => {
   if (o.type !== "file" || t.type !== "file" || contentId(o.content) !== contentId(t.content)) return undefined
   const base = b?.type === "file" ? b : undefined
-  const executable = base && o.executable !== base.executable ? o.executable : t.executable
+  // A side that changed the bit wins; two new files disagreeing keep it set, whichever side is ours.
+  const executable = base ? (o.executable !== base.executable ? o.executable : t.executable) : o.executable || t.executable
   return { ...o, executable, mtime: Math.max(o.mtime, t.mtime) }
 }
 

@@ -78,6 +78,16 @@ export const viewPathProblem = (path: string): PathProblem | undefined => {
   return undefined
 }
 
+/**
+ * A path of the tree as the mount sees it: valid like a stored path, except that `.git`
+ * components are allowed (they are escaped when stored). `.sharebox` at the root is refused at the
+ * FUSE edge, not here: a peer may have committed one.
+ */
+export const isTreePath = (path: string): boolean => {
+  const p = viewPathProblem(path)
+  return p === undefined || p === "reserved"
+}
+
 const ESCAPABLE = /^(\.git|\.shareboxdir)(~*)$/i
 
 /** Mount name -> stored name: `.git` becomes `.git~`, `.git~` becomes `.git~~`, and so on. */

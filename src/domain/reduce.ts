@@ -3,7 +3,7 @@
  * was and is reported as a `Rejection`, never thrown.
  */
 import type { Event, Operation } from "./events.js"
-import { isValidPath, isWithin, parentOf } from "./paths.js"
+import { isTreePath, isWithin, parentOf } from "./paths.js"
 import { type Tree } from "./tree.js"
 
 export type Rejection = { readonly event: Operation; readonly reason: string }
@@ -15,7 +15,7 @@ const parentIsDir = (t: Tree, path: string): boolean => t.isDir(parentOf(path))
  * `time` is the event's time, used as the new mtime of written files.
  */
 export const applyInPlace = (t: Tree, e: Operation, time: number): string | undefined => {
-  if (!isValidPath(e.path)) return "invalid path"
+  if (!isTreePath(e.path)) return "invalid path"
   switch (e.op) {
     case "write": {
       if (!parentIsDir(t, e.path)) return "parent is not a directory"
@@ -49,7 +49,7 @@ export const applyInPlace = (t: Tree, e: Operation, time: number): string | unde
       return undefined
     }
     case "rename": {
-      if (!isValidPath(e.to)) return "invalid path"
+      if (!isTreePath(e.to)) return "invalid path"
       const from = t.get(e.path)
       if (!from) return "no such file"
       if (e.path === e.to) return undefined

@@ -1,0 +1,143 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { isWithin, parentOf } from "../../src/domain/paths.js"
+import {
+  type RawEntry,
+  SMALL_BLOB,
+  type StoredEntry,
+  type TreeChange,
+  storedChanges,
+  storedTree,
+  treeFromStored
+} from "../../src/domain/storage.js"
+import { type Node, Tree, sameNode } from "../../src/domain/tree.js"
+import { blobContent, keyContent, nodeOf, show, smallMtime, treeOf, treePath, treeProblem } from "./arbitraries.js"
+
+/** Like git-annex's hashdirmixed: two levels of directories derived from the key. */
+const objectPath = (key: string): string => {
+  let h = 0
+  for (const c of key) h = (h * 31 + c.codePointAt(0)!) >>> 0
+  const d = (n: number) => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 52]!
+  return `.git/annex/objects/${d(h)}${d(h >>> 6)}/${d(h >>> 12)}${d(h >>> 18)}/${key}/${key}`
+}
+
+/** What `ls-tree -r -l` plus `cat-file` would give for the stored entries (see effects/git.ts). */
+const asRaw = (entries: Iterable<StoredEntry>, blobSize: (oid: string) => number): Array<RawEntry> =>
+  [...entries].map((e): RawEntry => {
+    if ("oid" in e) return { path: e.path, mode: e.mode, oid: e.oid, size: blobSize(e.oid) }
+    const size = Buffer.byteLength(e.data)
+    const oid = `inline-${e.path}`
+    return e.mode === "120000" || size <= SMALL_BLOB ? { path: e.path, mode: e.mode, oid, size, data: e.data } : { path: e.path, mode: e.mode, oid, size }
+  })
+
+const blobSizes = (t: Tree) => {
+  const sizes = new Map<string, number>()
+  for (const [, n] of t.entries()) if (n.type === "file" && n.content.kind === "blob") sizes.set(n.content.oid, n.content.size)
+  return (oid: string) => sizes.get(oid) ?? 0
+}
+
+const rounded = (t: Tree): Tree =>
+  Tree.from(t.toSorted().map(([p, n]): [string, Node] => [p, n.type === "dir" ? n : { ...n, mtime: Math.round(n.mtime) }]))
+
+/** Applies tree changes to stored entries: Delete removes a path and everything below it. */
+const applyChanges = (stored: Map<string, StoredEntry>, changes: ReadonlyArray<TreeChange>): Map<string, StoredEntry> => {
+  const out = new Map(stored)
+  for (const c of changes) {
+    if (c._tag === "Delete") {
+      for (const p of [...out.keys()]) if (isWithin(p, c.path)) out.delete(p)
+    } else out.set(c.entry.path, c.entry)
+  }
+  return out
+}
+
+const sorted = (m: Map<string, StoredEntry>) => [...m.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+
+/** Paths whose node differs between two trees. */
+const differing = (a: Tree, b: Tree): Array<string> =>
+  [...new Set([...a.paths(), ...b.paths()])].filter((p) => !sameNode(a.get(p), b.get(p)))
+
+const mtime = fc.oneof(smallMtime, fc.double({ min: 0, max: 4e12, noNaN: true }))
+/** Trees that storage can hold as they are: annexed files, plain blobs, symlinks, directories. */
+const storableTree = treeOf(treePath, nodeOf(fc.oneof({ weight: 3, arbitrary: keyContent }, { weight: 1, arbitrary: blobContent }), mtime), 14)
+
+type Edit =
+  | { readonly kind: "set"; readonly path: string; readonly node: Node }
+  | { readonly kind: "delete"; readonly path: string }
+  | { readonly kind: "move"; readonly from: string; readonly to: string }
+
+const edit: fc.Arbitrary<Edit> = fc.oneof(
+  fc.record({ kind: fc.constant("set" as const), path: treePath, node: nodeOf(fc.oneof(keyContent, blobContent), mtime) }),
+  fc.record({ kind: fc.constant("delete" as const), path: treePath }),
+  fc.record({ kind: fc.constant("move" as const), from: treePath, to: treePath })
+)
+
+const edited = (t: Tree, edits: ReadonlyArray<Edit>): Tree => {
+  const n = t.clone()
+  for (const e of edits) {
+    if (e.kind === "set") n.set(e.path, e.node)
+    else if (e.kind === "delete") n.delete(e.path)
+    else if (n.has(e.from) && !isWithin(e.to, e.from) && n.isDir(parentOf(e.to))) n.move(e.from, e.to)
+  }
+  return n
+}
+
+describe("storage", () => {
+  it("a tree read back from its stored entries is the same tree, mtimes rounded to the millisecond", () => {
+    fc.assert(
+      fc.property(storableTree, (t) => {
+        const stored = storedTree(t, objectPath)
+        for (const p of stored.keys()) {
+          for (const c of p.split("/")) expect(c.toLowerCase()).not.toBe(".git")
+        }
+        const back = treeFromStored(asRaw(stored.values(), blobSizes(t)), 42)
+        expect(back.skipped).toEqual([])
+        expect(back.tree.toSorted()).toEqual(rounded(t).toSorted())
+        expect(treeProblem(back.tree)).toBeUndefined()
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("storedChanges over the differing paths turns the stored previous tree into the stored next tree", () => {
+    fc.assert(
+      fc.property(storableTree, fc.array(edit, { maxLength: 8 }), fc.array(treePath, { maxLength: 4 }), (prev, edits, extra) => {
+        const next = edited(prev, edits)
+        // touching paths that did not change is harmless
+        const touched = [...differing(prev, next), ...extra]
+        const changes = storedChanges(prev, next, touched, objectPath)
+        const deletesFirst = changes.findIndex((c) => c._tag === "Set")
+        if (deletesFirst >= 0) expect(changes.slice(deletesFirst).every((c) => c._tag === "Set")).toBe(true)
+        expect(sorted(applyChanges(storedTree(prev, objectPath), changes))).toEqual(sorted(storedTree(next, objectPath)))
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("regression: a name with a newline or backslash keeps its mtime through the marker", () => {
+    // found by the round-trip property: the marker line of "new\nline" split in two, and the
+    // file came back with the default mtime
+    const blob = { kind: "blob" as const, oid: "23ddcef7bc85455c6783d89e957be8250f142b6a", size: 2000 }
+    const t = Tree.from([
+      ["new\nline", { type: "file", content: blob, executable: false, mtime: 1_700_000_000_000 }],
+      ["back\\n", { type: "symlink", target: "x", mtime: 5 }],
+      ["tab\tname", { type: "symlink", target: "y", mtime: 6 }]
+    ])
+    const back = treeFromStored(asRaw(storedTree(t, objectPath).values(), blobSizes(t)), 42)
+    expect(back.tree.toSorted()).toEqual(t.toSorted())
+  })
+
+  it("entries no marker mentions get the default mtime; names no mount name encodes to are skipped", () => {
+    const key = "SHA256E-s3--abcdef.txt"
+    const { tree, skipped } = treeFromStored(
+      [
+        { path: "f", mode: "120000", oid: "1", size: 10, data: `.git/annex/objects/Ab/Cd/${key}/${key}` },
+        { path: "d/.git", mode: "100644", oid: "2", size: 10 },
+        { path: "d/.shareboxdir", mode: "100644", oid: "3", size: 0, data: "" },
+        { path: ".git/x", mode: "100644", oid: "4", size: 10 }
+      ],
+      42
+    )
+    expect(show(tree)).toEqual(['"d" dir', `"f" ${key} @42`])
+    expect(skipped.sort()).toEqual([".git/x", "d/.git"])
+  })
+})
