@@ -26,11 +26,14 @@ missing_packages() {
   command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
   command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  # used by the tests the way a person would use them: rsync -a into a mount, getfattr
+  command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+  command -v getfattr >/dev/null 2>&1 || missing+=(attr)
   [ "${#missing[@]}" -gt 0 ]
 }
 
 if ! missing_packages; then
-  say "system packages present (git, git-annex, fuse3)"
+  say "system packages present (git, git-annex, fuse3, rsync, attr)"
 elif [ "$(id -u)" -ne 0 ]; then
   die "run 'sudo apt-get install -y ${missing[*]}' first"
 else

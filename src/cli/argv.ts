@@ -4,7 +4,7 @@
  *   sharebox --command sync MNT         -> sharebox sync MNT
  * `-oVALUE` becomes `-o VALUE`.
  */
-export const VERBS = ["mount", "sync", "replay", "log", "status", "init"] as const
+export const VERBS = ["mount", "sync", "replay", "log", "status", "versions", "restore", "whereis", "get", "drop", "pin", "unpin", "conflicts", "resolve", "init"] as const
 
 const GLOBAL_FLAGS = new Set(["--help", "-h", "--version", "--completions", "--wizard", "--log-level"])
 
@@ -46,6 +46,17 @@ export interface MountOptions {
   readonly debug: boolean
   /** seconds between syncs the daemon runs on its own (0: none) */
   readonly syncInterval: number
+  readonly numVersions?: number
+  readonly copies?: number
+  readonly cacheSize?: number
+}
+
+/** "500M", "2G", "1048576" -> bytes; undefined when not a size. */
+export const parseSize = (v: string): number | undefined => {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(v.trim())
+  if (!m) return undefined
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g" | "t"]
+  return Math.round(Number(m[1]) * mult)
 }
 
 /** Options every FUSE filesystem is handed by mount(8)/mount.fuse; accepted and ignored. */
@@ -80,6 +91,20 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         o.syncInterval = n
         break
       }
+      case "numversions":
+      case "copies": {
+        const n = Number(v)
+        if (!v || !Number.isInteger(n) || n < 0 || (k === "copies" && n < 1)) return `option ${k} needs a whole number${k === "copies" ? " of at least 1" : ""}: -o ${k}=3`
+        if (k === "numversions") o.numVersions = n
+        else o.copies = n
+        break
+      }
+      case "cachesize": {
+        const n = v === undefined ? undefined : parseSize(v)
+        if (n === undefined) return "option cachesize needs a size: -o cachesize=20G"
+        o.cacheSize = n
+        break
+      }
       case "allow_other":
         o.allowOther = true
         break
@@ -89,7 +114,7 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         break
       default:
         if (GENERIC.has(k) && v === undefined) break
-        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, syncinterval, allow_other)`
+        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, syncinterval, numversions, copies, cachesize, allow_other)`
     }
   }
   return o

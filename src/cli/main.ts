@@ -13,6 +13,9 @@ import { Lock } from "../effects/lock.js"
 import { layoutOf } from "../effects/layout.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
+import { locate, locateAll } from "./locate.js"
+import { type VersionInfo, contentRequest } from "../effects/requests.js"
+import type { Whereis } from "../effects/content.js"
 import { daemonMain, mount, prepareGitdir } from "./mount.js"
 import { resolveGitdir } from "./target.js"
 
@@ -97,13 +100,112 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
 
 /** Asks the daemon serving `gitdir`, or opens the gitdir directly (under its lock) when none does. */
 const viaDaemonOr = async <A>(gitdir: string, cmd: string, args: Record<string, unknown>, direct: (h: Host) => Promise<A>): Promise<A> => {
-  const answer = await askDaemon(gitdir, { cmd, args }, 3600)
+  const answer = await askDaemon(gitdir, { cmd, args }, 3600, say)
   if (answer) {
     if (answer.code !== 0) throw new UsageError({ message: String(answer.result ?? `${cmd} failed`), exitCode: answer.code })
     return answer.result as A
   }
   return withHost(gitdir, direct)
 }
+
+const say = (line: string) => process.stderr.write(`sharebox: ${line}\n`)
+
+/** A content or versions request (see effects/requests.ts), through the daemon or directly. */
+const request = async (gitdir: string, cmd: string, args: Record<string, unknown>): Promise<unknown> => {
+  const answer = await askDaemon(gitdir, { cmd, args }, 24 * 3600, say)
+  const r = answer ?? (await withHost(gitdir, (h) => contentRequest(h, { cmd, args }, say)))
+  if (r.code !== 0) {
+    if (typeof r.result === "string") say(r.result)
+    setExit(r.code)
+  }
+  return r.result
+}
+
+const paths = Args.text({ name: "PATH" }).pipe(Args.withDescription("files or directories in a mount or a gitdir"), Args.repeated)
+
+const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, json }) =>
+  lift(async () => {
+    const { gitdir, paths: ps } = await locateAll(paths)
+    const result = (await request(gitdir, "whereis", { paths: ps })) as Array<Whereis> | undefined
+    for (const w of result ?? []) {
+      if (json) process.stdout.write(JSON.stringify(w) + "\n")
+      else {
+        process.stdout.write(`${w.path} (${w.locations.length} cop${w.locations.length === 1 ? "y" : "ies"})\n`)
+        for (const l of w.locations) process.stdout.write(`  ${l.uuid} -- ${l.description}${l.here ? " [here]" : ""}\n`)
+      }
+    }
+  })
+).pipe(Command.withDescription("Show which hosts and remotes have the content of each file. Example: sharebox whereis ~/Sharebox/photos"))
+
+const getCmd = Command.make("get", { paths }, ({ paths }) =>
+  lift(async () => {
+    const { gitdir, paths: ps } = await locateAll(paths)
+    await request(gitdir, "get", { paths: ps })
+  })
+).pipe(Command.withDescription("Fetch the content of files (directories: everything below) to this host. Exit 1 when some could not be fetched."))
+
+const dropCmd = Command.make("drop", { paths }, ({ paths }) =>
+  lift(async () => {
+    const { gitdir, paths: ps } = await locateAll(paths)
+    await request(gitdir, "drop", { paths: ps })
+  })
+).pipe(
+  Command.withDescription(
+    "Free space here: drop the content of files whose content enough other hosts have (-o copies=N of the mount, default 1). " +
+      "Refused, with exit 1, where that would leave too few copies. The files stay in the tree and are fetched again when read."
+  )
+)
+
+const pinCmd = (on: boolean) =>
+  Command.make(on ? "pin" : "unpin", { paths }, ({ paths }) =>
+    lift(async () => {
+      const { gitdir, paths: ps } = await locateAll(paths)
+      const list = (await request(gitdir, on ? "pin" : "unpin", { paths: ps })) as Array<string> | undefined
+      if (list) for (const p of list) process.stdout.write(`pinned: ${p || "."}\n`)
+    })
+  ).pipe(
+    Command.withDescription(
+      on
+        ? "Keep files or directories (present and future files) on this host: fetched at every sync, never evicted. Pins are per host."
+        : "Stop keeping files or directories on this host."
+    )
+  )
+
+const versionsCmd = Command.make("versions", { path: Args.text({ name: "PATH" }), json }, ({ path: p, json }) =>
+  lift(async () => {
+    const { gitdir, path: tp } = await locate(p)
+    const vs = (await request(gitdir, "versions", { path: tp })) as Array<VersionInfo> | undefined
+    for (const v of vs ?? []) {
+      if (json) process.stdout.write(JSON.stringify(v) + "\n")
+      else {
+        const what = v.deleted ? "deleted" : `${v.size ?? "?"} B  ${v.present ? "here" : "not here"}`
+        process.stdout.write(`${v.id}  ${v.time}  ${(v.host ?? "?").padEnd(12)} ${what}\n`)
+      }
+    }
+  })
+).pipe(Command.withDescription("List the versions of a file (also of a deleted one): id, time, host, size, whether its content is here."))
+
+const restoreCmd = Command.make(
+  "restore",
+  {
+    path: Args.text({ name: "PATH" }),
+    version: Options.text("version").pipe(Options.withDescription("version id (from sharebox versions)"), Options.optional),
+    at: Options.text("at").pipe(Options.withDescription("the version current at this time, e.g. 2026-11-24T18:00"), Options.optional),
+    to: Options.text("to").pipe(Options.withDescription("write it at this path instead"), Options.optional)
+  },
+  ({ path: p, version, at, to }) =>
+    lift(async () => {
+      const { gitdir, path: tp } = await locate(p)
+      const dest = Option.isSome(to) ? await locate(to.value) : { gitdir, path: tp }
+      if (dest.gitdir !== gitdir) throw new UsageError({ message: "--to must be in the same sharebox", exitCode: 64 })
+      await request(gitdir, "restore", { path: tp, version: Option.getOrUndefined(version), at: Option.getOrUndefined(at), to: dest.path })
+    })
+).pipe(
+  Command.withDescription(
+    "Bring back a version of a file (the newest by default), also of a deleted file; an ordinary write that syncs like any other. " +
+      "Example: sharebox restore ~/Sharebox/report.odt --at 2026-11-24T18:00"
+  )
+)
 
 const replayCmd = Command.make(
   "replay",
@@ -144,7 +246,8 @@ const statusCmd = Command.make("status", { target, json }, ({ target, json }) =>
       `last sync:  ${st.lastSync ? `${st.lastSync.time}, reached ${st.lastSync.reached.join(", ") || "no peer"}${st.lastSync.unreachable.length ? `; unreachable: ${st.lastSync.unreachable.map((u) => u.name).join(", ")}` : ""}` : "never"}`,
       `conflicts:  ${st.conflicts.length}`,
       ...st.conflicts.map((c) => `  ${c.path} (other version: ${c.copy})`),
-      `content:    ${st.files.present} of ${st.files.total} files here, ${mib(st.bytes.present)} of ${mib(st.bytes.total)}`
+      `content:    ${st.files.present} of ${st.files.total} files here, ${mib(st.bytes.present)} of ${mib(st.bytes.total)}`,
+      `pinned:     ${st.pins.length ? st.pins.map((p) => p || ".").join(", ") : "nothing"}`
     ]
     process.stdout.write(lines.join("\n") + "\n")
   })
@@ -162,7 +265,21 @@ const initCmd = Command.make(
 
 const root = Command.make("sharebox").pipe(
   Command.withDescription("A distributed FUSE filesystem over git-annex that works offline."),
-  Command.withSubcommands([mountCmd, syncCmd, replayCmd, logCmd, statusCmd, initCmd])
+  Command.withSubcommands([
+    mountCmd,
+    syncCmd,
+    replayCmd,
+    logCmd,
+    statusCmd,
+    versionsCmd,
+    restoreCmd,
+    whereisCmd,
+    getCmd,
+    dropCmd,
+    pinCmd(true),
+    pinCmd(false),
+    initCmd
+  ])
 )
 
 const cli = Command.run(root, { name: "sharebox", version: VERSION })

@@ -8,6 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { initRepository } from "../effects/annex.js"
+import { DEFAULT_NUMVERSIONS } from "../effects/content.js"
 import { UsageError } from "../effects/errors.js"
 import { layoutOf } from "../effects/layout.js"
 import { lockHolder } from "../effects/lock.js"
@@ -85,7 +86,13 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     allowOther: o.allowOther,
     debug: o.debug || o.foreground,
     quietMs: Number(process.env.SHAREBOX_QUIET_MS ?? 1000),
-    syncInterval: o.syncInterval
+    syncInterval: o.syncInterval,
+    settings: {
+      numVersions: o.numVersions ?? DEFAULT_NUMVERSIONS,
+      copies: o.copies ?? 1,
+      cacheSize: o.cacheSize ?? 0,
+      getall: o.getall
+    }
   }
   if (o.foreground) {
     await new Promise<void>((resolve, reject) =>

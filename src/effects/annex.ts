@@ -102,6 +102,23 @@ export class Annex {
     return { ok: false, message: message || `git-annex get exited ${r.code}` }
   }
 
+  /** uuid -> description of every repository git-annex knows (from its uuid.log). */
+  async descriptions(): Promise<Map<string, string>> {
+    const out = new Map<string, string>()
+    const r = await this.git.run(["cat-file", "-p", "git-annex:uuid.log"])
+    const best = new Map<string, number>()
+    for (const line of r.stdout.split("\n")) {
+      const m = /^(\S+) (.*?) timestamp=([\d.]+)s$/.exec(line.trim())
+      if (!m) continue
+      const t = Number(m[3])
+      if ((best.get(m[1]!) ?? -1) <= t) {
+        best.set(m[1]!, t)
+        out.set(m[1]!, m[2]!)
+      }
+    }
+    return out
+  }
+
   /** Names of the repositories git-annex knows to have a key (for messages). */
   async whereis(key: string): Promise<Array<string>> {
     const r = await this.annex(["whereis", "--key", key, "--json"])

@@ -54,8 +54,7 @@ export const serve = async (gitdir: string, handler: Handler): Promise<{ close: 
           conn.end()
         })
         .catch((e) => {
-          send({ out: `sharebox: ${e?.message ?? e}` })
-          send({ done: 1 })
+          send({ done: typeof e?.exitCode === "number" ? e.exitCode : 1, result: String(e?.message ?? e) })
           conn.end()
         })
     })

@@ -23,6 +23,11 @@ import { Lock } from "./lock.js"
 import { hashFile } from "./hash.js"
 import { type Commit, buildFastImport } from "./fastimport.js"
 import { keySize } from "../domain/key.js"
+import { ancestorsOf } from "../domain/paths.js"
+import { contentPolicy } from "./content.js"
+import { type History, type PathVersion, loadHistory } from "./history.js"
+import { UsageError } from "./errors.js"
+import { createReadStream } from "node:fs"
 import { askDaemon } from "./control.js"
 
 export interface HostOptions {
@@ -165,6 +170,8 @@ export class Host {
       const { tree } = await annex.git.loadTree(head)
       const host = new Host(layout, annex, uuid, branch, lock, journal, tree, head, pending, nextSeq, opts)
       host.lastSync = await fs.readFile(layout.lastSync, "utf8").then((t) => JSON.parse(t), () => undefined)
+      const reads = await fs.readFile(layout.reads, "utf8").then((t) => JSON.parse(t) as Record<string, number>, () => ({}))
+      for (const [k, t] of Object.entries(reads)) host.reads.set(k, t)
       await host.collectStaging()
       if (pending.length && opts.writeback) host.scheduleWriteback()
       return host
@@ -324,7 +331,12 @@ export class Host {
     this.sessions.delete(s.id)
     if (this.sessionByPath.get(s.path) === s) this.sessionByPath.delete(s.path)
     const referenced = this.pending.some((e) => e.op === "write" && e.content.kind === "staged" && e.content.id === s.id)
-    if (!referenced) await fs.rm(this.stagingFile(s.id), { force: true })
+    if (!referenced) {
+      // Opened for writing but never written (e.g. `touch`): the view must stop pointing at the
+      // staging file before it goes.
+      this.recomputeView()
+      await fs.rm(this.stagingFile(s.id), { force: true })
+    }
     this.scheduleWriteback()
   }
 
@@ -602,10 +614,11 @@ export class Host {
             if (p.code !== 0) progress(`push to ${name} incomplete: ${p.stderr.trim().split("\n").pop()}`)
           }
         }
-        if (this.opts.getall) await this.getAll(progress)
         this.recomputeView()
+        await contentPolicy(this, progress).catch((e) => progress(`content policy: ${e?.message ?? e}`))
         this.lastSync = { time: Date.now(), report }
         await writeAtomic(this.layout.lastSync, JSON.stringify(this.lastSync))
+        await this.saveReads()
         await this.pruneReplayed()
         return report
       })
@@ -632,14 +645,75 @@ export class Host {
     )
   }
 
-  private async getAll(progress: (line: string) => void): Promise<void> {
-    const r = await this.annex.annex(["get", "--quiet", "."])
-    if (r.code !== 0) progress(`getall: some content could not be fetched: ${r.stderr.trim().split("\n").pop()}`)
+  /** Content policy run by the daemon at mount time (getall, pins). */
+  async afterMount(): Promise<void> {
+    await this.exclusive(() => contentPolicy(this, this.opts.warn))
   }
 
-  /** Content policy run by the daemon at mount time. */
-  async afterMount(): Promise<void> {
-    if (this.opts.getall) await this.exclusive(() => this.getAll(this.opts.log))
+  /** Conflicts whose copy is still in the tree: neither side chosen yet. */
+  openConflicts(): Array<Conflict> {
+    return this.conflicts.filter((c) => this.view.has(c.copy))
+  }
+
+  // ---------------------------------------------------------------- versions
+
+  private historyCache: { head: string | undefined; history: History } | undefined
+
+  /** Every path's versions (committed history; pending writes are not versions yet). */
+  async history(): Promise<History> {
+    if (this.historyCache?.head !== this.head || !this.historyCache) {
+      this.historyCache = { head: this.head, history: await loadHistory(this.git, this.head) }
+    }
+    return this.historyCache.history
+  }
+
+  /** Writes an old version's content at `to`, as an ordinary write that syncs like any other. */
+  async restore(version: PathVersion, from: string, to: string): Promise<void> {
+    const node: FileNode = {
+      type: "file",
+      content: version.key ? { kind: "key", key: version.key } : { kind: "blob", oid: version.oid!, size: 0 },
+      executable: version.mode === "100755",
+      mtime: version.time
+    }
+    const src = await this.contentFile(from, node)
+    for (const a of ancestorsOf(to)) {
+      if (!this.view.has(a)) {
+        const reason = await this.record({ op: "mkdir", path: a })
+        if (reason) throw new UsageError({ message: `cannot restore to ${to}: ${a}: ${reason}`, exitCode: 1 })
+      }
+    }
+    if (this.view.isDir(to)) throw new UsageError({ message: `cannot restore to ${to}: it is a directory`, exitCode: 1 })
+    const s = await this.openSession(to, true, node.executable)
+    try {
+      let size = 0
+      for await (const chunk of createReadStream(src)) {
+        await s.handle.write(chunk as Buffer, 0, (chunk as Buffer).length, size)
+        size += (chunk as Buffer).length
+      }
+      this.touchSession(s, size)
+    } finally {
+      await this.releaseSession(s)
+    }
+  }
+
+  // ---------------------------------------------------------------- reads, for the cache
+
+  private readonly reads = new Map<string, number>()
+
+  noteRead(key: string): void {
+    this.reads.set(key, Date.now())
+  }
+
+  lastReads(): ReadonlyMap<string, number> {
+    return this.reads
+  }
+
+  forgetPresent(key: string): void {
+    this.presentKeys.delete(key)
+  }
+
+  private async saveReads(): Promise<void> {
+    await writeAtomic(this.layout.reads, JSON.stringify(Object.fromEntries(this.reads)))
   }
 
   // ---------------------------------------------------------------- shutdown
@@ -654,6 +728,7 @@ export class Host {
     }
     if (this.opts.writeback && this.pending.length) await this.replay().catch((e) => this.opts.warn(`replay at exit failed: ${e?.message ?? e}`))
     await this.work.catch(() => undefined)
+    await this.saveReads().catch(() => undefined)
     await this.journal.close()
     await this.lock.release()
   }

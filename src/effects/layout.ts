@@ -20,6 +20,9 @@ export interface Layout {
   /** replayed events whose commits no peer is known to have (JSON lines) */
   readonly replayed: string
   readonly lastSync: string
+  readonly settings: string
+  readonly pins: string
+  readonly reads: string
 }
 
 export const layoutOf = (gitdir: string): Layout => {
@@ -41,6 +44,9 @@ export const layoutOf = (gitdir: string): Layout => {
     preferredSocket,
     mountInfo: path.join(state, "mount"),
     replayed: path.join(state, "replayed"),
-    lastSync: path.join(state, "lastsync.json")
+    lastSync: path.join(state, "lastsync.json"),
+    settings: path.join(state, "settings.json"),
+    pins: path.join(state, "pins.json"),
+    reads: path.join(state, "reads.json")
   }
 }

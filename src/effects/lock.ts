@@ -2,13 +2,22 @@
  * The gitdir lock: one sharebox process (a daemon, or a command working directly) at a time.
  * A pid file created exclusively; a lock whose process is gone is stale and taken over.
  */
-import { promises as fs } from "node:fs"
+import { readFileSync, promises as fs } from "node:fs"
 import { Busy } from "./errors.js"
+
+/** A zombie (killed, not yet reaped by its new parent) answers kill(0) but holds nothing. */
+const isZombie = (pid: number): boolean => {
+  try {
+    return /^ Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^\d+ \(.*\)/s, ""))
+  } catch {
+    return false
+  }
+}
 
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
-    return true
+    return !isZombie(pid)
   } catch (e: any) {
     return e.code === "EPERM"
   }

@@ -6,6 +6,7 @@ import { promises as fs } from "node:fs"
 import { keySize } from "../domain/key.js"
 import type { Host, ReplayPlan } from "./host.js"
 import { summarise } from "./host.js"
+import { loadPins } from "./content.js"
 
 export interface LogEntry {
   readonly op: string
@@ -38,6 +39,7 @@ export interface Status {
   readonly conflicts: ReadonlyArray<{ path: string; copy: string }>
   readonly files: { readonly total: number; readonly present: number }
   readonly bytes: { readonly total: number; readonly present: number }
+  readonly pins: ReadonlyArray<string>
 }
 
 export const statusOf = async (host: Host, mountpoint: string | null): Promise<Status> => {
@@ -63,9 +65,10 @@ export const statusOf = async (host: Host, mountpoint: string | null): Promise<S
     unshared: (await host.unshared()).length,
     journalBytes: host.journalBytes,
     lastSync: ls ? { time: new Date(ls.time).toISOString(), reached: ls.report.reached, unreachable: ls.report.unreachable } : null,
-    conflicts: host.conflicts,
+    conflicts: host.openConflicts(),
     files: { total, present },
-    bytes: { total: bytes, present: presentBytes }
+    bytes: { total: bytes, present: presentBytes },
+    pins: await loadPins(host)
   }
 }
 

@@ -8,6 +8,8 @@ import { type Handler, serve } from "../effects/control.js"
 import { Host } from "../effects/host.js"
 import { run } from "../effects/proc.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
+import { type Settings, saveSettings } from "../effects/content.js"
+import { contentRequest } from "../effects/requests.js"
 import { watchPushes } from "../effects/watcher.js"
 import { makeOperations } from "./ops.js"
 
@@ -22,6 +24,7 @@ export interface DaemonConfig {
   readonly debug: boolean
   readonly quietMs: number
   readonly syncInterval: number
+  readonly settings: Settings
 }
 
 /** Mount points currently listed by the kernel (octal escapes decoded). */
@@ -63,6 +66,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   } catch (e: any) {
     return ready(e?.message ?? String(e))
   }
+  await saveSettings(host, cfg.settings)
   const Fuse = require("fuse-native")
   const ops = makeOperations(host, warn)
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
@@ -113,7 +117,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
         return { code: r.unreachable.length ? 75 : 0, result: r }
       }
       default:
-        return { code: 64, result: `unknown request ${req.cmd}` }
+        return contentRequest(host, req, out)
     }
   }
 

@@ -33,7 +33,11 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
   const gid = process.getgid?.() ?? 0
   const handles = new Map<number, Handle>()
   let nextHandle = 1
-  const virtual = new VirtualDir(host)
+  const virtual = new VirtualDir(host, (fd) => {
+    const fh = nextHandle++
+    handles.set(fh, { kind: "read", fd })
+    return fh
+  })
   const fail = (cb: Cb, e: unknown) => cb(errnoOf(e, log))
 
   const statOf = (p: string, n: Node, present: boolean) => {
@@ -77,6 +81,20 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
         cb(0, fh)
       })
       .catch((e) => fail(cb, e))
+  }
+
+  /** Read-only extended attributes for scripts and file managers. */
+  const XATTRS = ["user.sharebox.key", "user.sharebox.present", "user.sharebox.whereis"]
+  const xattrValue = async (key: string, name: string): Promise<string> => {
+    if (name === "user.sharebox.key") return key
+    if (name === "user.sharebox.present") return (await host.isPresent(key)) ? "1" : "0"
+    const r = await host.annex.annex(["whereis", "--key", key, "--json"])
+    try {
+      const j = JSON.parse(r.stdout.trim().split("\n")[0] || "{}")
+      return (j.whereis ?? []).map((w: any) => w.description || w.uuid).join(", ")
+    } catch {
+      return ""
+    }
   }
 
   const ops = {
@@ -141,6 +159,7 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
       if (n.type !== "file") return cb(E.EINVAL)
       if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) return openSessionHandle(p, (flags & O_TRUNC) !== 0, cb)
       const s = host.sessionByPath.get(p)
+      if (n.content.kind === "key") host.noteRead(n.content.key)
       const file = s ? Promise.resolve(host.stagingFile(s.id)) : host.contentFile(p, n)
       file.then(
         (f) =>
@@ -165,9 +184,8 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
 
     read(fp: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) {
       const p = fromFusePath(fp)
-      if (virtual.owns(p)) return virtual.read(p, buf, len, pos, cb)
       const h = handles.get(fh)
-      if (!h) return cb(E.EBADF)
+      if (!h) return virtual.owns(p) ? virtual.read(p, buf, len, pos, cb) : cb(E.EBADF)
       fs.read(h.fd, buf, 0, len, pos, (err, n) => (err ? fail(cb, err) : cb(n)))
     },
 
@@ -314,16 +332,24 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
       recordOp({ op: "utimens", path: p, mtime }, cb)
     },
 
-    getxattr(_fp: string, _name: string, _position: number, cb: Cb) {
-      cb(E.ENODATA)
+    getxattr(fp: string, name: string, _position: number, cb: Cb) {
+      if (virtual.owns(fromFusePath(fp))) return cb(E.ENODATA)
+      const n = host.view.get(fromFusePath(fp))
+      if (!n) return cb(E.ENOENT)
+      if (n.type !== "file" || n.content.kind !== "key" || !XATTRS.includes(name)) return cb(E.ENODATA)
+      xattrValue(n.content.key, name).then((v) => cb(0, Buffer.from(v, "utf8")), (e) => fail(cb, e))
     },
 
-    listxattr(_fp: string, cb: Cb) {
-      cb(0, [])
+    listxattr(fp: string, cb: Cb) {
+      if (virtual.owns(fromFusePath(fp))) return cb(0, [])
+      const n = host.view.get(fromFusePath(fp))
+      if (!n) return cb(E.ENOENT)
+      cb(0, n.type === "file" && n.content.kind === "key" ? XATTRS : [])
     },
 
-    setxattr(_fp: string, _name: string, _value: Buffer, _position: number, _flags: number, cb: Cb) {
-      cb(E.ENOTSUP)
+    setxattr(fp: string, name: string, _value: Buffer, _position: number, _flags: number, cb: Cb) {
+      cb(XATTRS.includes(name) ? E.EPERM : E.ENOTSUP)
+      void fp
     },
 
     removexattr(_fp: string, _name: string, cb: Cb) {

@@ -1,0 +1,168 @@
+/**
+ * Where data lives: whereis, get, drop, pin, and the content policy a sync ends with (pins,
+ * getall, retention of old versions, cache size). Paths are the mount's; keys are found in the view.
+ */
+import { promises as fs } from "node:fs"
+import { keySize } from "../domain/key.js"
+import { isWithin } from "../domain/paths.js"
+import { type CachedContent, droppableOldVersions, evictionOrder } from "../domain/retention.js"
+import { UsageError } from "./errors.js"
+import type { Host } from "./host.js"
+
+export interface Settings {
+  /** versions of each path whose content is kept here (0: all) */
+  readonly numVersions: number
+  /** copies a drop must leave elsewhere (git-annex numcopies) */
+  readonly copies: number
+  /** bytes of present content above which least-recently-read content is dropped (0: no limit) */
+  readonly cacheSize: number
+  readonly getall: boolean
+}
+
+export const DEFAULT_NUMVERSIONS = 10
+
+export const defaultSettings: Settings = { numVersions: DEFAULT_NUMVERSIONS, copies: 1, cacheSize: 0, getall: false }
+
+const readJson = async <A>(file: string, fallback: A): Promise<A> => {
+  try {
+    return JSON.parse(await fs.readFile(file, "utf8")) as A
+  } catch {
+    return fallback
+  }
+}
+
+const writeJson = async (file: string, value: unknown): Promise<void> => {
+  const tmp = `${file}.${process.pid}.tmp`
+  await fs.writeFile(tmp, JSON.stringify(value, null, 1) + "\n", { mode: 0o600 })
+  await fs.rename(tmp, file)
+}
+
+export const loadSettings = (host: Host): Promise<Settings> =>
+  readJson(host.layout.settings, defaultSettings).then((s) => ({ ...defaultSettings, ...s }))
+
+export const saveSettings = (host: Host, s: Settings): Promise<void> => writeJson(host.layout.settings, s)
+
+export const loadPins = (host: Host): Promise<Array<string>> => readJson(host.layout.pins, [] as Array<string>)
+
+/** Files (with annexed content) at or below the given mount paths. */
+export const filesUnder = (host: Host, paths: ReadonlyArray<string>): Array<{ path: string; key: string }> => {
+  const out: Array<{ path: string; key: string }> = []
+  for (const p of paths) {
+    const n = host.view.get(p)
+    if (!n) throw new UsageError({ message: `${p || "."}: no such file or directory in the sharebox`, exitCode: 66 })
+    if (n.type === "file" && n.content.kind === "key") out.push({ path: p, key: n.content.key })
+    if (n.type === "dir") {
+      for (const [q, m] of host.view.walk(p)) if (m.type === "file" && m.content.kind === "key") out.push({ path: q, key: m.content.key })
+    }
+  }
+  return out
+}
+
+export interface Whereis {
+  readonly path: string
+  readonly key: string
+  readonly here: boolean
+  readonly locations: ReadonlyArray<{ uuid: string; description: string; here: boolean }>
+}
+
+export const whereis = async (host: Host, paths: ReadonlyArray<string>): Promise<Array<Whereis>> => {
+  const out: Array<Whereis> = []
+  for (const f of filesUnder(host, paths)) {
+    const r = await host.annex.annex(["whereis", "--key", f.key, "--json"])
+    let locations: Array<{ uuid: string; description: string; here: boolean }> = []
+    try {
+      const j = JSON.parse(r.stdout.trim().split("\n")[0] || "{}")
+      locations = (j.whereis ?? []).map((w: any) => ({ uuid: w.uuid, description: w.description, here: !!w.here }))
+    } catch {}
+    out.push({ path: f.path, key: f.key, here: await host.isPresent(f.key), locations })
+  }
+  return out
+}
+
+/** Fetches content here; returns lines for the person and whether everything arrived. */
+export const get = async (host: Host, paths: ReadonlyArray<string>, progress: (line: string) => void): Promise<boolean> => {
+  const files = filesUnder(host, paths)
+  let ok = true
+  let i = 0
+  for (const f of files) {
+    i++
+    if (await host.isPresent(f.key)) continue
+    progress(`get ${f.path} (${i}/${files.length}, ${keySize(f.key)} bytes)`)
+    const r = await host.annex.get(f.key, host.opts.peerTimeout)
+    if (!r.ok) {
+      ok = false
+      progress(`could not get ${f.path}: ${r.message}`)
+    }
+  }
+  return ok
+}
+
+/** Drops content here, refusing (per git-annex numcopies / -o copies) to leave too few copies. */
+export const drop = async (host: Host, paths: ReadonlyArray<string>, copies: number, progress: (line: string) => void): Promise<boolean> => {
+  let ok = true
+  for (const f of filesUnder(host, paths)) {
+    if (!(await host.isPresent(f.key))) continue
+    const r = await host.annex.annex(["drop", "--key", f.key, `--numcopies=${Math.max(1, copies)}`, "--json", "--json-error-messages"])
+    host.forgetPresent(f.key)
+    if (await host.isPresent(f.key)) {
+      ok = false
+      let why = "git-annex refused"
+      try {
+        const j = JSON.parse(r.stdout.trim().split("\n")[0] || "{}")
+        if (j["error-messages"]?.length) why = j["error-messages"].join(" ").replace(/\s+/g, " ")
+      } catch {}
+      const n = Math.max(1, copies)
+      progress(`not dropped ${f.path}: ${n} other cop${n > 1 ? "ies are" : "y is"} needed and git-annex could not verify ${n > 1 ? "them" : "one"} (${why})`)
+    }
+  }
+  return ok
+}
+
+export const pin = async (host: Host, paths: ReadonlyArray<string>, on: boolean): Promise<Array<string>> => {
+  filesUnder(host, paths) // checks the paths exist
+  const pins = new Set(await loadPins(host))
+  for (const p of paths) (on ? pins.add(p) : pins.delete(p))
+  const list = [...pins].sort()
+  await writeJson(host.layout.pins, list)
+  return list
+}
+
+const isPinned = (pins: ReadonlyArray<string>, path: string): boolean => pins.some((p) => p === "" || isWithin(path, p))
+
+/** What a sync ends with: pinned and (getall) all content fetched, old versions and cache trimmed. */
+export const contentPolicy = async (host: Host, progress: (line: string) => void): Promise<void> => {
+  const settings = await loadSettings(host)
+  const pins = await loadPins(host)
+  const wanted = settings.getall || host.opts.getall ? [""] : pins.filter((p) => host.view.has(p))
+  if (wanted.length) await get(host, wanted, progress)
+  const current = new Set<string>()
+  for (const [, n] of host.view.entries()) if (n.type === "file" && n.content.kind === "key") current.add(n.content.key)
+  if (settings.numVersions > 0) {
+    const old = droppableOldVersions(await host.history(), current, settings.numVersions)
+    for (const key of old) {
+      if (!(await host.isPresent(key))) continue
+      // an old version beyond the limit: the history keeps its entry, this host lets the content go
+      await host.annex.annex(["drop", "--force", "--key", key, "--quiet"])
+      host.forgetPresent(key)
+    }
+  }
+  if (settings.cacheSize > 0) {
+    const reads = host.lastReads()
+    const present: Array<CachedContent> = []
+    for (const [p, n] of host.view.entries()) {
+      if (n.type !== "file" || n.content.kind !== "key" || !(await host.isPresent(n.content.key))) continue
+      const key = n.content.key
+      if (present.some((c) => c.key === key)) continue
+      const w = await host.annex.annex(["whereis", "--key", key, "--json"])
+      let elsewhere = 0
+      try {
+        elsewhere = (JSON.parse(w.stdout.trim().split("\n")[0] || "{}").whereis ?? []).filter((x: any) => !x.here).length
+      } catch {}
+      present.push({ key, size: keySize(key), lastRead: reads.get(key) ?? 0, pinned: isPinned(pins, p), copiesElsewhere: elsewhere })
+    }
+    for (const key of evictionOrder(present, settings.cacheSize, settings.copies)) {
+      await host.annex.annex(["drop", "--key", key, `--numcopies=${Math.max(1, settings.copies)}`, "--quiet"])
+      host.forgetPresent(key)
+    }
+  }
+}

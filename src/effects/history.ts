@@ -1,0 +1,59 @@
+/**
+ * The history of every path, read from git: one version per commit that changed a path's content
+ * (merges excluded: their content came from the commits they merge). Cached per HEAD.
+ */
+import { keyOfAnnexLink, parsePointer } from "../domain/key.js"
+import { DIR_MARKER, baseName, decodePath } from "../domain/paths.js"
+import type { Version } from "../domain/retention.js"
+import type { Git } from "./git.js"
+
+export interface PathVersion extends Version {
+  /** blob id in git (symlink, pointer file or plain blob) */
+  readonly oid: string | undefined
+  readonly mode: string
+}
+
+export type History = Map<string, Array<PathVersion>>
+
+const ZERO = /^0+$/
+
+export const loadHistory = async (git: Git, head: string | undefined): Promise<History> => {
+  const history: History = new Map()
+  if (!head) return history
+  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce", head])
+  type Raw = { path: string; commit: string; time: number; host: string | undefined; mode: string; oid: string | undefined }
+  const raws: Array<Raw> = []
+  for (const chunk of out.split("\x01")) {
+    if (!chunk) continue
+    const nul = chunk.indexOf("\0")
+    const header = (nul < 0 ? chunk : chunk.slice(0, nul)).trim()
+    const [commit, ct, email] = header.split(" ")
+    const host = /^(.+)@sharebox$/.exec(email ?? "")?.[1]
+    const tokens = nul < 0 ? [] : chunk.slice(nul + 1).split("\0")
+    for (let i = 0; i + 1 < tokens.length; i += 2) {
+      const meta = tokens[i]!.trim()
+      if (!meta.startsWith(":")) continue
+      const [, newMode, , newOid] = meta.slice(1).split(/\s+/)
+      const stored = tokens[i + 1]!
+      if (baseName(stored) === DIR_MARKER) continue
+      const path = decodePath(stored)
+      if (path === undefined) continue
+      raws.push({ path, commit: commit!, time: Number(ct) * 1000, host, mode: newMode!, oid: newOid && !ZERO.test(newOid) ? newOid : undefined })
+    }
+  }
+  const small = [...new Set(raws.filter((r) => r.oid).map((r) => r.oid!))]
+  const blobs = await git.readBlobs(small)
+  for (const r of raws) {
+    const text = r.oid ? blobs.get(r.oid)?.toString("utf8") : undefined
+    const key = text === undefined ? undefined : r.mode === "120000" ? keyOfAnnexLink(text) : parsePointer(text)
+    const versions = history.get(r.path) ?? []
+    const last = versions[versions.length - 1]
+    const deleted = r.oid === undefined
+    // a chmod or a marker-only change is not a new version of the content
+    if (last && !deleted && !last.deleted && (key ?? r.oid) === (last.key ?? last.oid)) continue
+    if (r.mode === "120000" && !key && !deleted) continue // a symlink, not file content
+    versions.push({ commit: r.commit, time: r.time, key, deleted, host: r.host, oid: r.oid, mode: r.mode })
+    history.set(r.path, versions)
+  }
+  return history
+}
