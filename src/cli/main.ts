@@ -3,7 +3,7 @@
  */
 import { Args, Command, Options, ValidationError } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { askDaemon } from "../effects/control.js"
@@ -292,11 +292,32 @@ const plainOutput = () => {
     write(typeof chunk === "string" ? chunk.replace(/\x1b\[[0-9;]*m/g, "") : chunk, ...rest)) as typeof process.stdout.write
 }
 
+/** The parser explains a bad command line through Console.error; make that one line, like every other error. */
+const oneLineErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Console.consoleWith((c) =>
+    Console.withConsole(self, {
+      ...c,
+      error: (...args: ReadonlyArray<any>) =>
+        Effect.sync(() => {
+          const text = args
+            .map(String)
+            .join(" ")
+            .replace(/\x1b\[[0-9;]*m/g, "")
+            .split("\n")
+            .map((l) => l.trim())
+            .filter(Boolean)
+            .join(" ")
+          if (text) process.stderr.write(`sharebox: ${text}\n`)
+        })
+    })
+  )
+
 const main = async () => {
   const argv = process.argv.slice(2)
   plainOutput()
   if (argv[0] === "__daemon") return daemonMain(argv[1]!)
   const program = cli(["node", "sharebox", ...normaliseArgv(argv)]).pipe(
+    oneLineErrors,
     Effect.provide(NodeContext.layer),
     Effect.catchAll((e) =>
       Effect.sync(() => {

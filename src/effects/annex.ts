@@ -8,6 +8,13 @@ import { CommandFailed } from "./errors.js"
 import { Git } from "./git.js"
 import { check, run } from "./proc.js"
 
+/** Talking to peers never prompts, and an unreachable ssh peer is given up on quickly. */
+export const peerEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  GIT_TERMINAL_PROMPT: "0",
+  GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes -o ConnectTimeout=10"
+})
+
 const MIXED = "0123456789zqjxkmvwgpfZQJXKMVWGPF"
 
 /** git-annex's hashdirmixed for a key, e.g. `Xk/3P/` (two levels of letters from its MD5). */
@@ -31,7 +38,7 @@ export class Annex {
   }
 
   annex(args: ReadonlyArray<string>, opts: { input?: string; timeoutSeconds?: number } = {}) {
-    return run("git", ["-C", this.top, "annex", ...args], opts)
+    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: peerEnv() })
   }
 
   async uuid(): Promise<string> {

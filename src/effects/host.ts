@@ -14,7 +14,7 @@ import { baseName, isWithin } from "../domain/paths.js"
 import { type Conflict, merge } from "../domain/merge.js"
 import { type TreeChange, storedChanges } from "../domain/storage.js"
 import { type FileNode, type Node, Tree, contentId, sameNode } from "../domain/tree.js"
-import { Annex, objectPathOf } from "./annex.js"
+import { Annex, objectPathOf, peerEnv } from "./annex.js"
 import { ContentUnavailable } from "./errors.js"
 import { Git } from "./git.js"
 import { Journal } from "./journal.js"
@@ -560,11 +560,7 @@ export class Host {
     return this.replay().then(() =>
       this.exclusive(async () => {
         const report: SyncReport = { reached: [], unreachable: [], conflicts: [], merged: 0 }
-        const env = {
-          ...process.env,
-          GIT_TERMINAL_PROMPT: "0",
-          GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes -o ConnectTimeout=10"
-        }
+        const env = peerEnv()
         for (const r of await this.git.remotes()) {
           if (isLocalUrl(r.url)) {
             const dir = path.resolve(this.gitdir, r.url.replace(/^file:\/\//, ""))

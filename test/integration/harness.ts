@@ -3,7 +3,8 @@
  * real `bin/sharebox` as a user would, unmounted and checked (`git annex fsck --fast`, clean
  * `git status`) at the end.
  */
-import { spawnSync, type SpawnSyncReturns } from "node:child_process"
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -30,6 +31,28 @@ export const exec = (cmd: string, args: ReadonlyArray<string>, opts: { cwd?: str
       timeout: opts.timeoutMs ?? 120_000
     })
   )
+
+/**
+ * Like `exec`, without blocking the event loop (long steps in a test should use it: vitest's worker
+ * times out talking to its parent when the loop is blocked for a minute).
+ */
+export const execAsync = (cmd: string, args: ReadonlyArray<string>, opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> =>
+  new Promise((resolve) => {
+    const child = spawn(cmd, args as Array<string>, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000)
+    child.on("error", (e) => {
+      clearTimeout(timer)
+      resolve({ code: -1, stdout, stderr: stderr + String(e) })
+    })
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? -1, stdout, stderr })
+    })
+  })
 
 /** Runs a shell snippet (for tools like cp -r, tar, rsync used the way a person would). */
 export const sh = (script: string, cwd?: string): Run => exec("bash", ["-c", script], { cwd })
@@ -128,3 +151,67 @@ export class World {
 
 export const read = (p: string): string => fs.readFileSync(p, "utf8")
 export const write = (p: string, s: string): void => fs.writeFileSync(p, s)
+
+/** One entry of a mounted tree as a user sees it (for comparing hosts). */
+export interface SnapEntry {
+  readonly type: "file" | "dir" | "symlink" | "other"
+  /** permission bits (files only; directories and symlinks have fixed modes) */
+  readonly mode?: number
+  readonly size?: number
+  readonly sha256?: string
+  readonly target?: string
+  /** mtime in whole seconds (files and symlinks) */
+  readonly mtime?: number
+}
+
+/**
+ * Every path below `dir` (relative, sorted) with its type, permission bits, size, sha256 of the
+ * content, symlink target and mtime; reading the files fetches absent content. `.sharebox` at the
+ * top is left out.
+ */
+export const snapshot = (dir: string, opts: { mtimes?: boolean } = {}): Record<string, SnapEntry> => {
+  const out: Record<string, SnapEntry> = {}
+  const walk = (rel: string) => {
+    const names = fs.readdirSync(path.join(dir, rel)).sort()
+    for (const name of names) {
+      if (rel === "" && name === ".sharebox") continue
+      const r = rel === "" ? name : `${rel}/${name}`
+      const full = path.join(dir, r)
+      const st = fs.lstatSync(full)
+      const mtime = opts.mtimes === false ? undefined : Math.floor(st.mtimeMs / 1000)
+      if (st.isDirectory()) {
+        out[r] = { type: "dir" }
+        walk(r)
+      } else if (st.isSymbolicLink()) {
+        out[r] = { type: "symlink", target: fs.readlinkSync(full), mtime }
+      } else if (st.isFile()) {
+        const data = fs.readFileSync(full)
+        out[r] = { type: "file", mode: st.mode & 0o777, size: data.length, sha256: createHash("sha256").update(data).digest("hex"), mtime }
+        if (st.size !== data.length) out[`${r} (stat size)`] = { type: "other", size: st.size }
+      } else out[r] = { type: "other" }
+    }
+  }
+  walk("")
+  return out
+}
+
+/** Pids of `sharebox __daemon` processes serving `gitdir` (from /proc/PID/cmdline). */
+export const daemonPids = (gitdir: string): Array<number> => {
+  const out: Array<number> = []
+  const abs = path.resolve(gitdir)
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue
+    let cmd: Array<string>
+    try {
+      cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0")
+    } catch {
+      continue
+    }
+    const i = cmd.indexOf("__daemon")
+    if (i < 0) continue
+    try {
+      if (path.resolve(JSON.parse(cmd[i + 1] ?? "{}").gitdir ?? "") === abs) out.push(Number(d))
+    } catch {}
+  }
+  return out
+}
