@@ -49,6 +49,7 @@ export interface MountOptions {
   readonly numVersions?: number
   readonly copies?: number
   readonly cacheSize?: number
+  readonly notifyCmd?: string
 }
 
 /** "500M", "2G", "1048576" -> bytes; undefined when not a size. */
@@ -65,7 +66,9 @@ const GENERIC = new Set(["rw", "ro", "dev", "nodev", "suid", "nosuid", "exec", "
 /** Parses repeated, comma-separated `-o` values; an error message for the first bad one. */
 export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions | string => {
   let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = { foreground: false, getall: false, writeback: true, allowOther: false, debug: false, syncInterval: 0 }
-  for (const item of values.flatMap((v) => v.split(","))) {
+  // commas separate options; `\,` is a comma inside a value (as in other FUSE filesystems)
+  const items = values.flatMap((v) => v.split(/(?<!\\),/).map((x) => x.replace(/\\,/g, ",")))
+  for (const item of items) {
     if (item === "") continue
     const eq = item.indexOf("=")
     const [k, v] = eq < 0 ? [item, undefined] : [item.slice(0, eq), item.slice(eq + 1)]
@@ -105,6 +108,10 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         o.cacheSize = n
         break
       }
+      case "notifycmd":
+        if (v === undefined) return "option notifycmd needs a command: -o notifycmd='notify-send sharebox'"
+        o.notifyCmd = v
+        break
       case "allow_other":
         o.allowOther = true
         break
@@ -114,7 +121,7 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         break
       default:
         if (GENERIC.has(k) && v === undefined) break
-        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, syncinterval, numversions, copies, cachesize, allow_other)`
+        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, syncinterval, numversions, copies, cachesize, notifycmd, allow_other)`
     }
   }
   return o

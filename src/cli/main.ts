@@ -14,7 +14,8 @@ import { layoutOf } from "../effects/layout.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
 import { locate, locateAll } from "./locate.js"
-import { type VersionInfo, contentRequest } from "../effects/requests.js"
+import { type ConflictInfo, type VersionInfo, contentRequest } from "../effects/requests.js"
+import { interactiveResolve, stdinInteraction } from "./resolve.js"
 import type { Whereis } from "../effects/content.js"
 import { daemonMain, mount, prepareGitdir } from "./mount.js"
 import { resolveGitdir } from "./target.js"
@@ -253,6 +254,61 @@ const statusCmd = Command.make("status", { target, json }, ({ target, json }) =>
   })
 ).pipe(Command.withDescription("Show whether the gitdir is mounted, pending work, the last sync, conflicts and how much content is here."))
 
+const conflictsCmd = Command.make("conflicts", { target, json }, ({ target, json }) =>
+  lift(async () => {
+    const gitdir = await resolveGitdir(Option.getOrUndefined(target))
+    const list = ((await request(gitdir, "conflicts", {})) ?? []) as Array<ConflictInfo>
+    for (const c of list) {
+      if (json) process.stdout.write(JSON.stringify(c) + "\n")
+      else {
+        process.stdout.write(`${c.path}\n`)
+        for (const v of c.versions) process.stdout.write(`  ${v.path}  ${v.host ?? "?"}  ${v.time}  ${v.size ?? "?"} B\n`)
+      }
+    }
+  })
+).pipe(Command.withDescription("List open conflicts: the path, its conflict copy, and both versions' host, time and size."))
+
+const resolveCmd = Command.make(
+  "resolve",
+  {
+    path: Args.text({ name: "PATH" }).pipe(Args.withDescription("a conflicted file or its copy (default: every open conflict)"), Args.optional),
+    keep: Options.choice("keep", ["winner", "copy", "both"]).pipe(
+      Options.withDescription("winner: keep the file, remove the copy; copy: the copy replaces the file; both: keep both as ordinary files"),
+      Options.optional
+    )
+  },
+  ({ path: p, keep }) =>
+    lift(async () => {
+      const loc = Option.isSome(p) ? await locate(p.value) : { gitdir: await resolveGitdir(undefined), path: undefined }
+      if (Option.isSome(keep)) {
+        const lines = ((await request(loc.gitdir, "resolve", { path: loc.path, keep: keep.value })) ?? []) as Array<string>
+        for (const l of lines) process.stdout.write(l + "\n")
+        return
+      }
+      const all = ((await request(loc.gitdir, "conflicts", {})) ?? []) as Array<ConflictInfo>
+      const chosen = loc.path === undefined ? all : all.filter((c) => c.path === loc.path || c.copy === loc.path)
+      if (chosen.length === 0) return void process.stdout.write("no open conflicts\n")
+      const ping = await askDaemon(loc.gitdir, { cmd: "ping" }, 5)
+      const mount = (ping?.result as { mountpoint?: string } | undefined)?.mountpoint
+      const io = stdinInteraction()
+      try {
+        const r = await interactiveResolve(chosen, mount, io, async (copy, k) => {
+          const lines = ((await request(loc.gitdir, "resolve", { path: copy, keep: k })) ?? []) as Array<string>
+          return lines.join("\n")
+        })
+        if (r.skipped > 0) setExit(1)
+      } finally {
+        io.close()
+      }
+    })
+).pipe(
+  Command.withDescription(
+    "Resolve conflicts. With --keep, without asking; otherwise walk through them and ask (a diff for text files; m opens " +
+      "$SHAREBOX_MERGETOOL or $MERGETOOL on both versions). One host's decision reaches every host at its next sync. " +
+      "Exit 1 when some conflict was left open."
+  )
+)
+
 const initCmd = Command.make(
   "init",
   { gitdir: Args.text({ name: "GITDIR" }), name: Options.text("name").pipe(Options.optional) },
@@ -278,6 +334,8 @@ const root = Command.make("sharebox").pipe(
     dropCmd,
     pinCmd(true),
     pinCmd(false),
+    conflictsCmd,
+    resolveCmd,
     initCmd
   ])
 )

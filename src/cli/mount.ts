@@ -87,6 +87,7 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     debug: o.debug || o.foreground,
     quietMs: Number(process.env.SHAREBOX_QUIET_MS ?? 1000),
     syncInterval: o.syncInterval,
+    notifyCmd: o.notifyCmd,
     settings: {
       numVersions: o.numVersions ?? DEFAULT_NUMVERSIONS,
       copies: o.copies ?? 1,

@@ -39,6 +39,8 @@ export interface HostOptions {
   readonly warn: (line: string) => void
   /** seconds a fetch or push to one peer may take */
   readonly peerTimeout: number
+  /** tells a person about a new conflict */
+  readonly notify: (message: string) => Promise<void>
 }
 
 export const defaultHostOptions: HostOptions = {
@@ -47,7 +49,8 @@ export const defaultHostOptions: HostOptions = {
   getall: false,
   log: () => {},
   warn: (l) => process.stderr.write(`sharebox: ${l}\n`),
-  peerTimeout: 60
+  peerTimeout: 60,
+  notify: async () => {}
 }
 
 /** A file open for writing: its copy-on-write staging file. */
@@ -611,6 +614,7 @@ export class Host {
           }
         }
         this.recomputeView()
+        await this.notifyNew().catch((e) => progress(`notify: ${e?.message ?? e}`))
         await contentPolicy(this, progress).catch((e) => progress(`content policy: ${e?.message ?? e}`))
         this.lastSync = { time: Date.now(), report }
         await writeAtomic(this.layout.lastSync, JSON.stringify(this.lastSync))
@@ -635,6 +639,7 @@ export class Host {
           this.conflicts.push(...conflicts)
           await this.annex.commitBranch()
           this.recomputeView()
+          await this.notifyNew().catch((e) => this.opts.warn(`notify: ${e?.message ?? e}`))
         }
         return conflicts
       })
@@ -644,6 +649,20 @@ export class Host {
   /** Content policy run by the daemon at mount time (getall, pins). */
   async afterMount(): Promise<void> {
     await this.exclusive(() => contentPolicy(this, this.opts.warn))
+  }
+
+  /** Notifies once per conflict copy ever seen here (remembered across restarts). */
+  private async notifyNew(): Promise<void> {
+    const file = path.join(this.layout.state, "notified.json")
+    const seen = new Set<string>(await fs.readFile(file, "utf8").then((t) => JSON.parse(t) as Array<string>, () => []))
+    let changed = false
+    for (const c of this.openConflicts()) {
+      if (seen.has(c.copy)) continue
+      seen.add(c.copy)
+      changed = true
+      await this.opts.notify(`sharebox: conflict on ${c.path}; the other version is kept as ${c.copy}`)
+    }
+    if (changed) await writeAtomic(file, JSON.stringify([...seen]))
   }
 
   /** Conflicts whose copy is still in the tree: neither side chosen yet. */

@@ -95,7 +95,65 @@ export const contentRequest = async (host: Host, req: Request, out: (line: strin
       await host.restore(v, path, to)
       return { code: 0, result: { path: to, version: v.commit.slice(0, 8) } }
     }
+    case "conflicts":
+      return { code: 0, result: await conflictsOf(host) }
+    case "resolve": {
+      const keep = str(a.keep, "--keep")
+      if (keep !== "winner" && keep !== "copy" && keep !== "both") throw new UsageError({ message: "--keep must be winner, copy or both", exitCode: 64 })
+      const targets = typeof a.path === "string" ? [a.path] : host.openConflicts().map((c) => c.copy)
+      const lines: Array<string> = []
+      for (const t of targets) lines.push(await resolveConflict(host, t, keep))
+      return { code: 0, result: lines }
+    }
     default:
       return { code: 64, result: `unknown request ${req.cmd}` }
   }
+}
+
+export interface ConflictInfo {
+  readonly path: string
+  readonly copy: string
+  readonly versions: ReadonlyArray<{ readonly path: string; readonly host: string | null; readonly time: string; readonly size: number | null; readonly key: string | null }>
+}
+
+export const conflictsOf = async (host: Host): Promise<Array<ConflictInfo>> => {
+  const names = await host.annex.descriptions()
+  const describe = (p: string) => {
+    const n = host.view.get(p)
+    if (!n || n.type === "dir") return { path: p, host: null, time: "", size: null, key: null }
+    const uuid = (n as { host?: string }).host
+    const key = n.type === "file" && n.content.kind === "key" ? n.content.key : null
+    const size = n.type === "file" ? (n.content.kind === "key" ? keySize(n.content.key) : n.content.size) : null
+    return { path: p, host: uuid ? (names.get(uuid) ?? uuid) : null, time: new Date(n.mtime).toISOString(), size, key }
+  }
+  return host.openConflicts().map((c) => ({ path: c.path, copy: c.copy, versions: [describe(c.path), describe(c.copy)] }))
+}
+
+export type Keep = "winner" | "copy" | "both"
+
+/** Resolves one conflict with ordinary operations (they sync like any edit). */
+export const resolveConflict = async (host: Host, copy: string, keep: Keep): Promise<string> => {
+  const c = host.openConflicts().find((x) => x.copy === copy || x.path === copy)
+  if (!c) throw new UsageError({ message: `${copy}: no open conflict there`, exitCode: 66 })
+  let reason: string | undefined
+  let outcome: string
+  switch (keep) {
+    case "winner":
+      reason = await host.record({ op: "unlink", path: c.copy })
+      outcome = `kept ${c.path}; removed ${c.copy}`
+      break
+    case "copy":
+      reason = await host.record({ op: "rename", path: c.copy, to: c.path })
+      outcome = `${c.path} now has the other version`
+      break
+    case "both": {
+      const to = c.copy.replace(/\.conflict-/, ".")
+      if (host.view.has(to)) throw new UsageError({ message: `cannot keep both: ${to} exists`, exitCode: 73 })
+      reason = await host.record({ op: "rename", path: c.copy, to })
+      outcome = `kept both: ${c.path} and ${to}`
+      break
+    }
+  }
+  if (reason) throw new UsageError({ message: `cannot resolve ${c.path}: ${reason}`, exitCode: 1 })
+  return outcome
 }

@@ -11,6 +11,7 @@ import { logOf, planLines, statusOf } from "../effects/report.js"
 import { type Settings, saveSettings } from "../effects/content.js"
 import { contentRequest } from "../effects/requests.js"
 import { watchPushes } from "../effects/watcher.js"
+import { makeNotifier } from "../effects/notifier.js"
 import { makeOperations } from "./ops.js"
 
 const require = createRequire(import.meta.url)
@@ -25,6 +26,8 @@ export interface DaemonConfig {
   readonly quietMs: number
   readonly syncInterval: number
   readonly settings: Settings
+  /** command run once per new conflict (undefined: notify-send when installed) */
+  readonly notifyCmd?: string
 }
 
 /** Mount points currently listed by the kernel (octal escapes decoded). */
@@ -62,7 +65,14 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const warn = (line: string) => process.stderr.write(`${stamp()} sharebox: ${line}\n`)
   let host: Host
   try {
-    host = await Host.open(cfg.gitdir, { writeback: cfg.writeback, getall: cfg.getall, log, warn, quietMs: cfg.quietMs })
+    host = await Host.open(cfg.gitdir, {
+      writeback: cfg.writeback,
+      getall: cfg.getall,
+      log,
+      warn,
+      quietMs: cfg.quietMs,
+      notify: makeNotifier(cfg.notifyCmd, warn)
+    })
   } catch (e: any) {
     return ready(e?.message ?? String(e))
   }

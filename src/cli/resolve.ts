@@ -1,0 +1,106 @@
+/**
+ * `sharebox resolve` without --keep: walks through the open conflicts and asks, showing both
+ * versions (host, time, size, and a diff for text files), with `m` to open a merge tool.
+ */
+import { spawnSync } from "node:child_process"
+import { promises as fs } from "node:fs"
+import * as path from "node:path"
+import * as readline from "node:readline"
+import type { ConflictInfo, Keep } from "../effects/requests.js"
+
+const isText = async (file: string): Promise<boolean> => {
+  try {
+    const h = await fs.open(file, "r")
+    try {
+      const st = await h.stat()
+      if (st.size > 1 << 20) return false
+      const buf = Buffer.alloc(Math.min(8192, st.size))
+      await h.read(buf, 0, buf.length, 0)
+      return !buf.includes(0)
+    } finally {
+      await h.close()
+    }
+  } catch {
+    return false
+  }
+}
+
+const describe = (v: ConflictInfo["versions"][number]) =>
+  `${v.path}\n      from ${v.host ?? "unknown host"}, ${v.time || "unknown time"}, ${v.size ?? "?"} bytes`
+
+export interface Interaction {
+  readonly ask: (question: string) => Promise<string | undefined>
+  readonly print: (text: string) => void
+  readonly close: () => void
+}
+
+/** Questions on stdin (a terminal, or lines piped in); answers end at EOF. */
+export const stdinInteraction = (): Interaction => {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true })
+  const lines: Array<string> = []
+  const waiting: Array<(l: string | undefined) => void> = []
+  let closed = false
+  rl.on("line", (l) => (waiting.length ? waiting.shift()!(l) : lines.push(l)))
+  rl.on("close", () => {
+    closed = true
+    for (const w of waiting.splice(0)) w(undefined)
+  })
+  return {
+    ask: (q) => {
+      process.stdout.write(q)
+      if (lines.length) return Promise.resolve(lines.shift())
+      if (closed) return Promise.resolve(undefined)
+      return new Promise((r) => waiting.push(r))
+    },
+    print: (t) => process.stdout.write(t),
+    close: () => rl.close()
+  }
+}
+
+/**
+ * Asks about each conflict; `resolve` applies a choice. `mount` is the mountpoint when mounted, so
+ * both versions can be shown and handed to a merge tool.
+ */
+export const interactiveResolve = async (
+  conflicts: ReadonlyArray<ConflictInfo>,
+  mount: string | undefined,
+  io: Interaction,
+  resolve: (copy: string, keep: Keep) => Promise<string>
+): Promise<{ resolved: number; skipped: number }> => {
+  let resolved = 0
+  let skipped = 0
+  const tool = process.env.SHAREBOX_MERGETOOL || process.env.MERGETOOL
+  for (const [i, c] of conflicts.entries()) {
+    const [winner, copy] = c.versions
+    io.print(`\nConflict ${i + 1} of ${conflicts.length}: ${c.path}\n  [w] this version:  ${describe(winner!)}\n  [c] other version: ${describe(copy!)}\n`)
+    if (mount) {
+      const a = path.join(mount, c.path)
+      const b = path.join(mount, c.copy)
+      if ((await isText(a)) && (await isText(b))) {
+        const d = spawnSync("diff", ["-u", "--label", c.path, "--label", c.copy, a, b], { encoding: "utf8" })
+        io.print(d.stdout.split("\n").slice(0, 200).join("\n") + "\n")
+      }
+    }
+    for (;;) {
+      const answer = (await io.ask(`Keep [w]this, [c]other, [b]oth${mount && tool ? ", [m]erge tool" : ""}, [s]kip, [q]uit? `))?.trim().toLowerCase()
+      if (answer === undefined || answer === "q") {
+        io.print("\n")
+        return { resolved, skipped: skipped + (conflicts.length - i) }
+      }
+      if (answer === "s") {
+        skipped++
+        break
+      }
+      if (answer === "m" && mount && tool) {
+        spawnSync("sh", ["-c", `${tool} "$1" "$2"`, "mergetool", path.join(mount, c.path), path.join(mount, c.copy)], { stdio: "inherit" })
+        continue
+      }
+      const keep: Keep | undefined = answer === "w" ? "winner" : answer === "c" ? "copy" : answer === "b" ? "both" : undefined
+      if (!keep) continue
+      io.print(`${await resolve(c.copy, keep)}\n`)
+      resolved++
+      break
+    }
+  }
+  return { resolved, skipped }
+}
