@@ -29,6 +29,10 @@ missing_packages() {
   # used by the tests the way a person would use them: rsync -a into a mount, getfattr
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
   command -v getfattr >/dev/null 2>&1 || missing+=(attr)
+  # to rebuild fuse-native with its utimens fix
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v g++ >/dev/null 2>&1 || missing+=(g++)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   [ "${#missing[@]}" -gt 0 ]
 }
 
@@ -55,12 +59,21 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ -f package-lock.json ] || die "package-lock.json is missing; npm ci installs only from it"
 
 stamp=node_modules/.sharebox-lock-stamp
-want="$(sha256sum package-lock.json | cut -d' ' -f1) node-abi-$(node -p process.versions.modules)"
+want="$(sha256sum package-lock.json scripts/fuse-native-utimens.patch | cut -d' ' -f1 | tr '\n' ' ')node-abi-$(node -p process.versions.modules)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   say "node modules up to date"
 else
   say "installing node modules (npm ci)"
   quietly npm ci --no-audit --no-fund
+  # fuse-native 2.2.6 hands utimens the access time as the modification time and cannot set an
+  # mtime alone (tar x, rsync -a, touch -m): rebuild it with that fixed, from its own source.
+  say "building fuse-native with the utimens fix (node-gyp)"
+  gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
+  [ -f "$gyp" ] || die "node-gyp (bundled with npm) was not found at $gyp"
+  nodedir=()
+  [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
+  (cd node_modules/fuse-native && patch -s -p1 <../../scripts/fuse-native-utimens.patch && quietly node "$gyp" rebuild "${nodedir[@]}") ||
+    die "could not build fuse-native (needs make, g++ and python3)"
   printf '%s\n' "$want" >"$stamp"
 fi
 

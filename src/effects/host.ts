@@ -293,7 +293,8 @@ export class Host {
       size,
       executable: node?.type === "file" ? node.executable : createExecutable,
       base: node?.type === "file" ? contentId(node.content) : null,
-      mtime: Date.now()
+      // opening for writing changes nothing until a write does
+      mtime: node?.type === "file" && !truncate ? node.mtime : Date.now()
     }
     this.sessions.set(id, s)
     this.sessionByPath.set(p, s)

@@ -16,6 +16,9 @@ type Cb = (err: number, ...rest: Array<any>) => void
 const O_ACCMODE = 3
 const O_TRUNC = 0o1000
 
+const UTIME_OMIT = 0xfffffffffffff
+const UTIME_NOW = 0xffffffffffffe
+
 type Handle = { readonly kind: "read"; readonly fd: number } | { readonly kind: "write"; readonly session: Session; readonly fd: number }
 
 /** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
@@ -317,7 +320,10 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
       cb(keepU && keepG ? 0 : E.EPERM)
     },
 
-    utimens(fp: string, _atime: number, mtime: number, cb: Cb) {
+    utimens(fp: string, _atime: number, requested: number, cb: Cb) {
+      // the binding passes UTIME_OMIT / UTIME_NOW as sentinels (scripts/fuse-native-utimens.patch)
+      if (requested === UTIME_OMIT) return cb(0)
+      const mtime = requested === UTIME_NOW ? Date.now() : requested
       const p = fromFusePath(fp)
       if (virtual.owns(p)) return cb(E.EPERM)
       const n = host.view.get(p)
