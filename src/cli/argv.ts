@@ -33,6 +33,14 @@ export const normaliseArgv = (args: ReadonlyArray<string>): Array<string> => {
     out.splice(out.indexOf(first), 1)
     out.unshift(first)
   }
+  // `restore --version ID`: the CLI parser would take --version as the built-in "show the version"
+  if (out[0] === "restore") {
+    for (let i = 1; i < out.length; i++) {
+      if (out[i] === "--") break
+      if (out[i] === "--version" && i + 1 < out.length) out[i] = "--version-id"
+      else if (out[i]!.startsWith("--version=")) out[i] = "--version-id=" + out[i]!.slice("--version=".length)
+    }
+  }
   return out
 }
 

@@ -69,7 +69,8 @@ export const evictionOrder = (present: ReadonlyArray<CachedContent>, budget: num
 
 /** `ls`-sortable name of a version file: time, then a short id, the extension last. */
 export const versionFileName = (v: Version, baseName: string): string => {
-  const t = new Date(v.time).toISOString().replace(/:/g, "-").replace(/\.\d{3}Z$/, "Z")
+  // milliseconds included: versions saved within one second must still sort in order
+  const t = new Date(v.time).toISOString().replace(/:/g, "-")
   const dot = baseName.lastIndexOf(".")
   const ext = dot > 0 ? baseName.slice(dot) : ""
   return `${t}.${v.commit.slice(0, 8)}${ext}`

@@ -126,15 +126,26 @@ export class Annex {
     return out
   }
 
-  /** Names of the repositories git-annex knows to have a key (for messages). */
-  async whereis(key: string): Promise<Array<string>> {
+  /**
+   * The repositories git-annex knows to have a key, named by their description (a host's -o name).
+   * git-annex's own `description` there is for display ("[A]" for a remote named like its
+   * description, "A [laptop]" otherwise), so the description comes from uuid.log where it has one.
+   */
+  async locations(key: string): Promise<Array<{ uuid: string; description: string; here: boolean }>> {
     const r = await this.annex(["whereis", "--key", key, "--json"])
+    let found: Array<any> = []
     try {
-      const j = JSON.parse(r.stdout.trim().split("\n")[0] ?? "{}")
-      return (j.whereis ?? []).map((w: any) => w.description || w.uuid)
+      found = JSON.parse(r.stdout.trim().split("\n")[0] || "{}").whereis ?? []
     } catch {
       return []
     }
+    const names = found.length ? await this.descriptions() : new Map<string, string>()
+    return found.map((w) => ({ uuid: String(w.uuid), description: names.get(w.uuid) || w.description || String(w.uuid), here: !!w.here }))
+  }
+
+  /** Names of the repositories git-annex knows to have a key (for messages). */
+  async whereis(key: string): Promise<Array<string>> {
+    return (await this.locations(key)).map((l) => l.description)
   }
 }
 

@@ -68,12 +68,7 @@ export interface Whereis {
 export const whereis = async (host: Host, paths: ReadonlyArray<string>): Promise<Array<Whereis>> => {
   const out: Array<Whereis> = []
   for (const f of filesUnder(host, paths)) {
-    const r = await host.annex.annex(["whereis", "--key", f.key, "--json"])
-    let locations: Array<{ uuid: string; description: string; here: boolean }> = []
-    try {
-      const j = JSON.parse(r.stdout.trim().split("\n")[0] || "{}")
-      locations = (j.whereis ?? []).map((w: any) => ({ uuid: w.uuid, description: w.description, here: !!w.here }))
-    } catch {}
+    const locations = await host.annex.locations(f.key)
     out.push({ path: f.path, key: f.key, here: await host.isPresent(f.key), locations })
   }
   return out

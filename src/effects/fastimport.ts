@@ -27,7 +27,9 @@ export const buildFastImport = (commits: ReadonlyArray<Commit>, branch: string, 
   commits.forEach((c, i) => {
     text(`commit refs/heads/${branch}\n`)
     text(`committer sharebox <${c.host}@sharebox> ${Math.floor(c.time / 1000)} +0000\n`)
-    const trailers = `\n\nSharebox-Host: ${c.host}` + (c.seq !== undefined ? `\nSharebox-Seq: ${c.seq}` : "")
+    // git keeps whole seconds; Sharebox-Time keeps the milliseconds, so versions saved within one
+    // second stay apart and in order (effects/history.ts)
+    const trailers = `\n\nSharebox-Host: ${c.host}` + (c.seq !== undefined ? `\nSharebox-Seq: ${c.seq}` : "") + `\nSharebox-Time: ${Math.round(c.time)}`
     data(Buffer.from(c.message + trailers + "\n", "utf8"))
     if (i === 0 && parent) text(`from ${parent}\n`)
     if (c.merge) text(`merge ${c.merge}\n`)

@@ -20,14 +20,16 @@ const ZERO = /^0+$/
 export const loadHistory = async (git: Git, head: string | undefined): Promise<History> => {
   const history: History = new Map()
   if (!head) return history
-  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce", head])
+  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20)", head])
   type Raw = { path: string; commit: string; time: number; host: string | undefined; mode: string; oid: string | undefined }
   const raws: Array<Raw> = []
   for (const chunk of out.split("\x01")) {
     if (!chunk) continue
     const nul = chunk.indexOf("\0")
     const header = (nul < 0 ? chunk : chunk.slice(0, nul)).trim()
-    const [commit, ct, email] = header.split(" ")
+    const [commit, ct, email, ms] = header.split(" ")
+    // milliseconds from the commit's Sharebox-Time trailer when it is there and agrees with git's time
+    const time = ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000
     const host = /^(.+)@sharebox$/.exec(email ?? "")?.[1]
     const tokens = nul < 0 ? [] : chunk.slice(nul + 1).split("\0")
     for (let i = 0; i + 1 < tokens.length; i += 2) {
@@ -38,7 +40,7 @@ export const loadHistory = async (git: Git, head: string | undefined): Promise<H
       if (baseName(stored) === DIR_MARKER) continue
       const path = decodePath(stored)
       if (path === undefined) continue
-      raws.push({ path, commit: commit!, time: Number(ct) * 1000, host, mode: newMode!, oid: newOid && !ZERO.test(newOid) ? newOid : undefined })
+      raws.push({ path, commit: commit!, time, host, mode: newMode!, oid: newOid && !ZERO.test(newOid) ? newOid : undefined })
     }
   }
   const small = [...new Set(raws.filter((r) => r.oid).map((r) => r.oid!))]
@@ -52,7 +54,10 @@ export const loadHistory = async (git: Git, head: string | undefined): Promise<H
     // a chmod or a marker-only change is not a new version of the content
     if (last && !deleted && !last.deleted && (key ?? r.oid) === (last.key ?? last.oid)) continue
     if (r.mode === "120000" && !key && !deleted) continue // a symlink, not file content
-    versions.push({ commit: r.commit, time: r.time, key, deleted, host: r.host, oid: r.oid, mode: r.mode })
+    // versions of a path are listed oldest first and named to sort that way (versionFileName): two
+    // saved within the same millisecond (or under a skewed clock) are kept apart by a millisecond
+    const time = last && r.time <= last.time ? last.time + 1 : r.time
+    versions.push({ commit: r.commit, time, key, deleted, host: r.host, oid: r.oid, mode: r.mode })
     history.set(r.path, versions)
   }
   return history

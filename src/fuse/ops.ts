@@ -91,13 +91,8 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
   const xattrValue = async (key: string, name: string): Promise<string> => {
     if (name === "user.sharebox.key") return key
     if (name === "user.sharebox.present") return (await host.isPresent(key)) ? "1" : "0"
-    const r = await host.annex.annex(["whereis", "--key", key, "--json"])
-    try {
-      const j = JSON.parse(r.stdout.trim().split("\n")[0] || "{}")
-      return (j.whereis ?? []).map((w: any) => w.description || w.uuid).join(", ")
-    } catch {
-      return ""
-    }
+    // hosts by description (the -o name), as `sharebox whereis` shows them
+    return (await host.annex.whereis(key)).join(", ")
   }
 
   const ops = {
