@@ -1,11 +1,32 @@
 /**
- * Three-way merge of trees, path by path. Symmetric: which side is "ours" never changes the result.
- * Nothing is lost: when both sides changed a path differently, one version keeps the path and the
- * other becomes a conflict copy beside it, named from its content so every host derives the same
- * name.
+ * Three-way merge of trees, with renames detected by key. Symmetric: which side is "ours" never
+ * changes the result. Nothing is lost: when both sides changed a path differently, one version
+ * keeps the path and the other becomes a conflict copy beside it, named only from shared data (the
+ * losing version's host and content), so every host derives the same name on its own.
+ *
+ * The decision table is in docs/conflicts.md; each row has a test in
+ * test/property/merge.property.test.ts.
+ *
+ * Outline:
+ * 1. Renames: on each side, a file of base whose content now sits at exactly one new path, with no
+ *    file left at its old path, was renamed. When the other side changed that file in place (an
+ *    edit, a chmod, a touch), the change follows the rename: the other side and the base are read
+ *    as if the file had been at its new path all along. A merge moving a losing version into its
+ *    conflict copy is not a rename; an edit of that version on the other side supersedes the copy.
+ * 2. Path by path: unchanged on one side takes the other side; a change beats a deletion; two
+ *    files merge field by field (content, executable bit, mtime), so a chmod and an edit both
+ *    apply; two different contents, or two different kinds of node, are a conflict. A content both
+ *    sides still hold somewhere is kept even if each deleted a different copy of it.
+ * 3. Every surviving path gets its parent directories: a file where a directory is needed becomes
+ *    a conflict copy (the directory keeps the path).
+ * 4. Losers become conflict copies beside their path; the same content losing at the same path is
+ *    the same copy, whichever merge made it.
+ *
+ * Merges are not associative, so hosts that merged the same commits in different orders can hold
+ * different trees; `settle` is how a sync picks one of those (see there).
  */
 import { ancestorsOf, baseName, joinPath, nameProblem, parentOf } from "./paths.js"
-import { type Node, Tree, contentId, sameNode } from "./tree.js"
+import { type FileNode, type Node, Tree, contentId, sameNode } from "./tree.js"
 
 export interface Conflict {
   readonly path: string
@@ -18,12 +39,18 @@ export interface MergeResult {
   readonly conflicts: ReadonlyArray<Conflict>
 }
 
-/** A short, stable tag for a node's version. */
-const versionTag = (n: Node): string => {
-  const raw = n.type === "file" ? contentId(n.content) : n.type === "symlink" ? `link:${n.target}` : "dir"
-  const hex = /--([0-9a-f]{6,})/.exec(raw)?.[1] ?? fnv(raw)
-  return hex.slice(0, 6)
+export interface MergeOptions {
+  /**
+   * The label of a host in conflict copy names, from its git-annex UUID. It must depend on shared
+   * data only (e.g. the UUID, or the description in git-annex's uuid.log), or hosts would name the
+   * same copy differently. Default: the first 8 characters of the UUID. Sanitised to letters,
+   * digits and `_`.
+   */
+  readonly hostLabel?: (uuid: string) => string
 }
+
+// ---------------------------------------------------------------------------------------------
+// Conflict copy names
 
 const fnv = (s: string): string => {
   let h = 0x811c9dc5
@@ -34,7 +61,31 @@ const fnv = (s: string): string => {
   return h.toString(16).padStart(8, "0")
 }
 
-/** `dir/report.pdf` + `3fa9c2` -> `dir/report.conflict-3fa9c2.pdf`; the extension stays last. */
+/** Six hex digits naming a node's version: from the key's hash when there is one. */
+export const versionTag = (n: Node): string => {
+  const raw = n.type === "file" ? contentId(n.content) : n.type === "symlink" ? `link:${n.target}` : "dir"
+  const hex = /--([0-9a-f]{6,})/.exec(raw)?.[1] ?? fnv(raw)
+  return hex.slice(0, 6)
+}
+
+const MAX_LABEL = 32
+
+/** A host label as it appears in a copy name: letters, digits and `_` only, never empty. */
+export const sanitiseLabel = (label: string): string => {
+  const clean = [...label.replace(/[^\p{L}\p{N}_]/gu, "_")].slice(0, MAX_LABEL).join("")
+  return clean.length === 0 || /^_+$/.test(clean) ? "unknown" : clean
+}
+
+const defaultHostLabel = (uuid: string): string => uuid.slice(0, 8)
+
+/** The label of a version's writer: "unknown" when the version has none (symlinks, old files). */
+const labelOf = (n: Node, hostLabel: (uuid: string) => string): string =>
+  n.type === "file" && n.host !== undefined && n.host !== "" ? sanitiseLabel(hostLabel(n.host)) : "unknown"
+
+/**
+ * `dir/report.pdf` + `laptop-3fa9c2` -> `dir/report.conflict-laptop-3fa9c2.pdf`: the extension
+ * stays last, and a name near the 255-byte limit has its stem shortened so the copy is still valid.
+ */
 export const conflictName = (path: string, tag: string): string => {
   const name = baseName(path)
   const dot = name.lastIndexOf(".")
@@ -48,49 +99,263 @@ export const conflictName = (path: string, tag: string): string => {
   return joinPath(parentOf(path), `${chars.join("")}${mark}${ext}`)
 }
 
-/** Orders two differing versions; the first wins. Later mtime wins, then the greater id. */
+/** `stem.conflict-<label>-<hex>[-<n>][.ext]` */
+const COPY_NAME = /^(.+)\.conflict-([\p{L}\p{N}_]+)-([0-9a-f]{6})(?:-([0-9]+))?(\.[^.]*)?$/su
+
+/** The parts of a conflict copy's name, or undefined when the name is not one. */
+export const parseConflictName = (
+  path: string
+): { readonly original: string; readonly label: string; readonly tag: string } | undefined => {
+  const m = COPY_NAME.exec(baseName(path))
+  if (!m) return undefined
+  return { original: joinPath(parentOf(path), m[1]! + (m[5] ?? "")), label: m[2]!, tag: m[3]! }
+}
+
+/**
+ * The open conflicts of a tree: every conflict copy in it, with the path of its original (which
+ * may no longer exist). Pure and derived from the tree alone, so every host lists the same ones.
+ * The original of a copy whose stem was shortened to fit the name limit is the shortened name.
+ */
+export const openConflicts = (tree: Tree): Array<{ path: string; copy: string }> => {
+  const out: Array<{ path: string; copy: string }> = []
+  for (const [p, n] of tree.entries()) {
+    if (n.type === "dir") continue
+    const parsed = parseConflictName(p)
+    if (parsed) out.push({ path: parsed.original, copy: p })
+  }
+  return out.sort((a, b) => cmp(a.copy, b.copy))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node-level merge
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Everything that distinguishes two nodes, the writer included. */
+const nodeKey = (n: Node): string =>
+  n.type === "dir"
+    ? "dir"
+    : n.type === "symlink"
+      ? `symlink\0${n.target}\0${n.mtime}`
+      : `file\0${contentId(n.content)}\0${n.executable}\0${n.mtime}\0${n.host ?? ""}`
+
+/** Identity including the writer: what the three-way decisions compare. */
+const same = (a: Node | undefined, b: Node | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && sameNode(a, b) && (a.type !== "file" || a.host === (b as FileNode).host))
+
+/** Orders two differing versions: true when `a` wins. A directory wins, then the later mtime, then the greater key. */
 const ranks = (a: Node, b: Node): boolean => {
   if (a.type === "dir" || b.type === "dir") return a.type === "dir"
   if (a.mtime !== b.mtime) return a.mtime > b.mtime
-  return versionTag(a) + JSON.stringify(a) >= versionTag(b) + JSON.stringify(b)
+  return cmp(versionTag(a) + nodeKey(a), versionTag(b) + nodeKey(b)) >= 0
 }
 
-const mergeSameContent = (b: Node | undefined, o: Node, t: Node): Node | undefined => {
-  if (o.type !== "file" || t.type !== "file" || contentId(o.content) !== contentId(t.content)) return undefined
-  const base = b?.type === "file" ? b : undefined
-  // A side that changed the bit wins; two new files disagreeing keep it set, whichever side is ours.
-  const executable = base ? (o.executable !== base.executable ? o.executable : t.executable) : o.executable || t.executable
-  return { ...o, executable, mtime: Math.max(o.mtime, t.mtime) }
+/** Three-way choice of one field: a side that changed it wins; both changed it differently: `both`. */
+const field = <A>(b: A | undefined, o: A, t: A, both: (o: A, t: A) => A, hasBase: boolean): A =>
+  o === t ? o : hasBase && o === b ? t : hasBase && t === b ? o : both(o, t)
+
+/** The smaller defined host id: a deterministic writer when both sides wrote the same content. */
+const minHost = (a: string | undefined, b: string | undefined): string | undefined =>
+  a === undefined ? b : b === undefined ? a : a < b ? a : b
+
+/**
+ * Two files merged field by field, or undefined when their contents conflict. Content: the side
+ * that changed it. Executable bit: the side that changed it (new on both sides: set if either
+ * sets it). Mtime: the side that changed it, else the later. Writer: the content's writer; the same
+ * content on both sides keeps the writer a side changed, else the smaller host id.
+ */
+const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode | undefined => {
+  const [co, ct, cb] = [contentId(o.content), contentId(t.content), b && contentId(b.content)]
+  const from = co === ct ? "both" : b && co === cb ? "theirs" : b && ct === cb ? "ours" : undefined
+  if (from === undefined) return undefined
+  const content = from === "theirs" ? t.content : o.content
+  const executable = field(b?.executable, o.executable, t.executable, (x, y) => x || y, b !== undefined)
+  const mtime = field(b?.mtime, o.mtime, t.mtime, Math.max, b !== undefined)
+  const host =
+    from === "ours" ? o.host : from === "theirs" ? t.host : field(b?.host, o.host, t.host, minHost, b !== undefined && cb === co)
+  return host === undefined ? { type: "file", content, executable, mtime } : { type: "file", content, executable, mtime, host }
 }
 
-export const merge = (base: Tree, ours: Tree, theirs: Tree): MergeResult => {
+/**
+ * Two versions of the same content (or symlink target) as one: the later mtime, executable if
+ * either is, the smaller host id. Undefined when they are not the same content. Commutative and
+ * associative, so a copy reached by several merges comes out the same in any order.
+ */
+const join = (a: Node, b: Node): Node | undefined => {
+  if (a.type === "file" && b.type === "file" && contentId(a.content) === contentId(b.content)) {
+    const host = minHost(a.host, b.host)
+    const j = { type: "file" as const, content: a.content, executable: a.executable || b.executable, mtime: Math.max(a.mtime, b.mtime) }
+    return host === undefined ? j : { ...j, host }
+  }
+  if (a.type === "symlink" && b.type === "symlink" && a.target === b.target) return { ...a, mtime: Math.max(a.mtime, b.mtime) }
+  return undefined
+}
+
+type Decision = { readonly node: Node | undefined; readonly loser?: Node }
+
+/** The three-way decision at one path. */
+const mergeNode = (b: Node | undefined, o: Node | undefined, t: Node | undefined): Decision => {
+  if (same(o, t)) return { node: o }
+  if (same(o, b)) return { node: t }
+  if (same(t, b)) return { node: o }
+  // deleted on one side, changed on the other: the change wins
+  if (!o) return { node: t }
+  if (!t) return { node: o }
+  if (o.type === "dir" && t.type === "dir") return { node: o }
+  if (o.type === "file" && t.type === "file") {
+    const f = mergeFiles(b?.type === "file" ? b : undefined, o, t)
+    if (f) return { node: f }
+  }
+  if (o.type === "symlink" && t.type === "symlink" && o.target === t.target) {
+    return { node: { ...o, mtime: field(b?.type === "symlink" ? b.mtime : undefined, o.mtime, t.mtime, Math.max, b?.type === "symlink") } }
+  }
+  return ranks(o, t) ? { node: o, loser: t } : { node: t, loser: o }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renames
+
+/** content id -> the paths of the files holding it */
+const pathsByContent = (t: Tree): Map<string, Array<string>> => {
+  const m = new Map<string, Array<string>>()
+  for (const [p, n] of t.entries()) {
+    if (n.type !== "file") continue
+    const id = contentId(n.content)
+    const ps = m.get(id)
+    if (ps) ps.push(p)
+    else m.set(id, [p])
+  }
+  return m
+}
+
+/**
+ * Renames of one side since base, by content: a file of base whose content is at exactly one path
+ * in base and exactly one new path on this side, with no file left at its old path. Copies (the
+ * content at several new paths) and contents that base holds at several paths are not renames.
+ */
+const renamesOf = (base: Tree, side: Tree): Map<string, string> => {
+  const inBase = pathsByContent(base)
+  const inSide = pathsByContent(side)
+  const out = new Map<string, string>()
+  for (const [id, ps] of inBase) {
+    if (ps.length !== 1) continue
+    const from = ps[0]!
+    const to = inSide.get(id)
+    if (!to || to.length !== 1 || to[0] === from || side.get(from)?.type === "file") continue
+    // A merge moving a losing version into its conflict copy is not a rename for edits to follow:
+    // the copy is named after the version it holds, and another lineage names an edited version
+    // after that version (found by the convergence property: names flipped between two forms).
+    if (parseConflictName(to[0]!)?.original === from) continue
+    out.set(from, to[0]!)
+  }
+  return out
+}
+
+/** A path -> node map, the form the path-by-path merge works on. */
+type Side = Map<string, Node>
+
+/**
+ * For each rename `from -> to` of `renamer`, whether `other`'s change to `from` follows it: `other`
+ * changed that file in place — the same content with other attributes, or a content base never
+ * had while the old content is nowhere else on `other` (a file moved away, e.g. into a conflict
+ * copy, and replaced by another is not an edit) — and `to` is free in base and on `other`.
+ */
+const followedRenames = (base: Tree, renamer: Tree, other: Tree): Array<[string, string]> => {
+  const inBase = pathsByContent(base)
+  const onOther = pathsByContent(other)
+  const out: Array<[string, string]> = []
+  for (const [from, to] of renamesOf(base, renamer)) {
+    const b = base.get(from) as FileNode
+    const o = other.get(from)
+    if (o?.type !== "file" || same(o, b)) continue
+    const [id, was] = [contentId(o.content), contentId(b.content)]
+    if (id !== was && (inBase.has(id) || onOther.has(was))) continue
+    if (base.has(to) || other.has(to)) continue
+    out.push([from, to])
+  }
+  return out
+}
+
+/**
+ * Conflict copies of `side` that the other side's edit supersedes: a merge on `side` moved base's
+ * version of `p` into its conflict copy, while `other` edited `p` in place (new content, and the
+ * old content nowhere else on `other`). The edited version is the file's newer version, so the
+ * copy of the older one goes; the edit meets whatever `side` has at `p` by the usual rules (found
+ * by the convergence property: without this, the old copy came and went with the merge base).
+ */
+const supersededCopies = (base: Tree, side: Tree, other: Tree): Array<string> => {
+  const inBase = pathsByContent(base)
+  const inSide = pathsByContent(side)
+  const onOther = pathsByContent(other)
+  const out: Array<string> = []
+  for (const [id, ps] of inBase) {
+    const at = inSide.get(id)
+    if (ps.length !== 1 || !at || at.length !== 1 || onOther.has(id)) continue
+    const [from, copy] = [ps[0]!, at[0]!]
+    if (parseConflictName(copy)?.original !== from || base.has(copy) || other.has(copy)) continue
+    const o = other.get(from)
+    if (o?.type !== "file" || inBase.has(contentId(o.content))) continue
+    out.push(copy)
+  }
+  return out
+}
+
+const moved = (m: Side, moves: ReadonlyArray<readonly [string, string]>): Side => {
+  for (const [from, to] of moves) {
+    const n = m.get(from)
+    if (!n) continue
+    m.delete(from)
+    m.set(to, n)
+  }
+  return m
+}
+
+// ---------------------------------------------------------------------------------------------
+// The merge
+
+export const merge = (base: Tree, ours: Tree, theirs: Tree, options?: MergeOptions): MergeResult => {
+  const hostLabel = options?.hostLabel ?? defaultHostLabel
+  // 1. Changes made in place on one side follow the other side's renames.
+  const followOurs = followedRenames(base, ours, theirs) // theirs' changes move to our new names
+  const followTheirs = followedRenames(base, theirs, ours) // and ours to theirs'
+  const b: Side = moved(new Map(base.entries()), [...followOurs, ...followTheirs])
+  const o: Side = moved(new Map(ours.entries()), followTheirs)
+  const t: Side = moved(new Map(theirs.entries()), followOurs)
+  for (const c of supersededCopies(base, ours, theirs)) o.delete(c)
+  for (const c of supersededCopies(base, theirs, ours)) t.delete(c)
+
+  // 2. Path by path.
   const out = new Map<string, Node>()
   const losers: Array<[string, Node]> = []
-  const paths = new Set<string>([...base.paths(), ...ours.paths(), ...theirs.paths()])
-  for (const p of paths) {
-    const b = base.get(p)
-    const o = ours.get(p)
-    const t = theirs.get(p)
-    let r: Node | undefined
-    if (sameNode(o, t)) r = o
-    else if (sameNode(o, b)) r = t
-    else if (sameNode(t, b)) r = o
-    else if (!o) r = t // deleted here, changed there: the change wins
-    else if (!t) r = o
-    else if (o.type === "dir" && t.type === "dir") r = o
-    else {
-      const same = mergeSameContent(b, o, t)
-      if (same) r = same
-      else {
-        const [win, lose] = ranks(o, t) ? [o, t] : [t, o]
-        r = win
-        losers.push([p, lose])
-      }
-    }
-    if (r) out.set(p, r)
+  for (const p of new Set<string>([...b.keys(), ...o.keys(), ...t.keys()])) {
+    const d = mergeNode(b.get(p), o.get(p), t.get(p))
+    if (d.node) out.set(p, d.node)
+    if (d.loser) losers.push([p, d.loser])
   }
-  // Directories a surviving entry needs: a non-directory in the way moves to a conflict copy.
-  for (const [p, n] of [...out]) {
+
+  // A content both sides still hold is kept, even when each side deleted a different copy of it
+  // (as happens when two lineages kept the same losing version under different names).
+  const onBoth = new Map<string, Array<string>>()
+  const ids = (m: Side) => {
+    const s = new Map<string, Array<string>>()
+    for (const [p, n] of m) if (n.type === "file") s.set(contentId(n.content), [...(s.get(contentId(n.content)) ?? []), p])
+    return s
+  }
+  const [idsO, idsT, idsOut] = [ids(o), ids(t), ids(out)]
+  for (const [id, ps] of idsO) if (idsT.has(id) && !idsOut.has(id)) onBoth.set(id, [...new Set([...ps, ...idsT.get(id)!])].sort(cmp))
+  for (const id of [...onBoth.keys()].sort(cmp)) {
+    const ps = onBoth.get(id)!
+    const at = ps.find((p) => !out.has(p))
+    const here = at ?? ps[0]!
+    const [x, y] = [o.get(here), t.get(here)]
+    const node = x?.type === "file" && contentId(x.content) === id ? (y?.type === "file" && contentId(y.content) === id ? join(x, y)! : x) : y!
+    if (at !== undefined) out.set(at, node)
+    else losers.push([here, node])
+  }
+
+  // 3. Directories a surviving entry needs: a non-directory in the way moves to a conflict copy.
+  for (const p of [...out.keys()].sort(cmp)) {
+    if (!out.has(p)) continue
     for (const a of ancestorsOf(p)) {
       const existing = out.get(a)
       if (existing && existing.type !== "dir") {
@@ -99,15 +364,64 @@ export const merge = (base: Tree, ours: Tree, theirs: Tree): MergeResult => {
       }
       if (!out.has(a)) out.set(a, { type: "dir" })
     }
-    void n
   }
+
+  // 4. Conflict copies, in a canonical order so that numbered names come out the same everywhere.
   const conflicts: Array<Conflict> = []
-  for (const [p, n] of losers.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  losers.sort(([p, m], [q, n]) => cmp(p, q) || cmp(nodeKey(m), nodeKey(n)))
+  for (const [p, n] of losers) {
     if (n.type === "dir") continue
-    let copy = conflictName(p, versionTag(n))
-    for (let i = 2; out.has(copy) && !sameNode(out.get(copy), n); i++) copy = conflictName(p, `${versionTag(n)}-${i}`)
-    out.set(copy, n)
+    const tag = `${labelOf(n, hostLabel)}-${versionTag(n)}`
+    // The same losing content at the same path is the same copy, whichever merge made it first
+    // (attributes joined); another content that happens to get the same name is numbered.
+    let copy = conflictName(p, tag)
+    let node: Node = n
+    for (let i = 2; ; i++) {
+      const existing = out.get(copy)
+      const joined = existing && join(existing, n)
+      if (!existing || joined) {
+        node = joined ?? n
+        break
+      }
+      copy = conflictName(p, `${tag}-${i}`)
+    }
+    out.set(copy, node)
     conflicts.push({ path: p, copy })
   }
-  return { tree: Tree.from([...out].sort(([a], [b]) => a.split("/").length - b.split("/").length)), conflicts }
+  return { tree: Tree.from([...out].sort(([p], [q]) => p.split("/").length - q.split("/").length || cmp(p, q))), conflicts }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Settling
+
+/**
+ * A total order on trees, writers included: the tree that keeps more versions (distinct file
+ * contents) first, then more entries, then by the sorted entries. Negative when `a` comes first.
+ */
+export const compareTrees = (a: Tree, b: Tree): number => {
+  const versions = (t: Tree) => {
+    const s = new Set<string>()
+    for (const [, n] of t.entries()) if (n.type === "file") s.add(contentId(n.content))
+    return s.size
+  }
+  const d = versions(b) - versions(a) || b.size - a.size
+  if (d !== 0) return d
+  const lines = (t: Tree) => t.toSorted().map(([p, n]) => `${p}\0${nodeKey(n)}`)
+  const [la, lb] = [lines(a), lines(b)]
+  for (let i = 0; i < la.length; i++) if (la[i] !== lb[i]) return cmp(la[i]!, lb[i]!)
+  return 0
+}
+
+/**
+ * The tree two hosts settle on when their heads hold the same user commits (neither has a
+ * non-merge commit the other lacks) but different trees: the first in `compareTrees` order.
+ *
+ * Three-way merges are not associative, so hosts that merged the same commits in different orders
+ * (or over different merge bases) can hold different trees, and merging such trees again can go
+ * on flipping between them (two identical directories created on two hosts, one of them deleted:
+ * whether the other survives depends on the merge base). Differences between such trees are
+ * artefacts of merge order, not anyone's edit, so the sync picks one deterministically: after one
+ * round of all-pairs syncs brings every host every user commit, a second round leaves every host
+ * with the same tree (test/property/convergence.property.test.ts).
+ */
+export const settle = (ours: Tree, theirs: Tree): Tree => (compareTrees(ours, theirs) <= 0 ? ours : theirs)

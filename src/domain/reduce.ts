@@ -10,17 +10,32 @@ export type Rejection = { readonly event: Operation; readonly reason: string }
 
 const parentIsDir = (t: Tree, path: string): boolean => t.isDir(parentOf(path))
 
+/** The writer of an operation: the explicit argument, else the `host` of an event passed as an operation. */
+const writerOf = (e: Operation, host: string | undefined): string | undefined => {
+  if (host !== undefined) return host
+  const h = (e as { readonly host?: unknown }).host
+  return typeof h === "string" ? h : undefined
+}
+
 /**
  * Applies one operation to `t` in place; returns the reason it does not apply, or undefined.
- * `time` is the event's time, used as the new mtime of written files.
+ * `time` is the event's time, used as the new mtime of written files; `host` (default: the `host`
+ * field when `e` is a whole event) becomes the written file's `host`. chmod, utimens and rename
+ * keep a file's host.
  */
-export const applyInPlace = (t: Tree, e: Operation, time: number): string | undefined => {
+export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string): string | undefined => {
   if (!isTreePath(e.path)) return "invalid path"
   switch (e.op) {
     case "write": {
       if (!parentIsDir(t, e.path)) return "parent is not a directory"
       if (t.get(e.path)?.type === "dir") return "is a directory"
-      t.set(e.path, { type: "file", content: e.content, executable: e.executable, mtime: time })
+      const writer = writerOf(e, host)
+      t.set(
+        e.path,
+        writer === undefined
+          ? { type: "file", content: e.content, executable: e.executable, mtime: time }
+          : { type: "file", content: e.content, executable: e.executable, mtime: time, host: writer }
+      )
       return undefined
     }
     case "symlink": {
@@ -82,7 +97,7 @@ export const applyInPlace = (t: Tree, e: Operation, time: number): string | unde
 /** Pure: the tree after one event, and the rejection if it did not apply. */
 export const reduce = (t: Tree, e: Event): { tree: Tree; rejected?: Rejection } => {
   const next = t.clone()
-  const reason = applyInPlace(next, e, e.time)
+  const reason = applyInPlace(next, e, e.time, e.host)
   return reason === undefined ? { tree: next } : { tree: t, rejected: { event: e, reason } }
 }
 
@@ -91,7 +106,7 @@ export const reduceAll = (t: Tree, es: Iterable<Event>): { tree: Tree; rejected:
   const next = t.clone()
   const rejected: Array<Rejection> = []
   for (const e of es) {
-    const reason = applyInPlace(next, e, e.time)
+    const reason = applyInPlace(next, e, e.time, e.host)
     if (reason !== undefined) rejected.push({ event: e, reason })
   }
   return { tree: next, rejected }

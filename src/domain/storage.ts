@@ -6,7 +6,8 @@
  * - a symlink is a git symlink; a plain git blob stays a plain git blob;
  * - every directory holds a marker `.shareboxdir` listing the mtimes of its files and symlinks
  *   (`name\tmtime` lines, sorted; `\` and newline in names escaped as `\\` and `\n`), which also
- *   makes empty directories exist in git;
+ *   makes empty directories exist in git; a file whose writer is known has a third column,
+ *   `name\tmtime\thost` (the writer's git-annex UUID; see `storableHost`);
  * - names `.git` and `.shareboxdir` in the tree are escaped (see paths.ts).
  */
 import { keyOfAnnexLink, parsePointer, pointerText } from "./key.js"
@@ -65,12 +66,23 @@ export const markerPath = (dir: string): string => joinPath(encodePath(dir), DIR
 const escapeMarkerName = (name: string): string => name.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\"))
 const unescapeMarkerName = (s: string): string => s.replace(/\\([\\n])/g, (_, c: string) => (c === "n" ? "\n" : "\\"))
 
-/** The marker of a directory: its files' and symlinks' mtimes. */
+/**
+ * Whether a host id can be stored as a marker's third column: non-empty, no whitespace, control
+ * characters or backslash, and not a number. A name may contain tabs, so a line is read from its
+ * end: a last field that is a number is the mtime of a two-column line; anything else is a host.
+ * git-annex UUIDs always qualify; a host id that does not is simply not stored.
+ */
+export const storableHost = (host: string | undefined): host is string =>
+  host !== undefined && host.length > 0 && !/[\s\\\u0000-\u001f\u007f]/.test(host) && !Number.isFinite(Number(host))
+
+/** The marker of a directory: its files' and symlinks' mtimes, and the writers of its files. */
 export const markerText = (t: Tree, dir: string): string => {
   const lines: Array<string> = []
   for (const name of [...t.list(dir)].sort()) {
     const n = t.get(joinPath(dir, name))!
-    if (n.type !== "dir") lines.push(`${escapeMarkerName(encodeName(name))}\t${Math.round(n.mtime)}`)
+    if (n.type === "dir") continue
+    const host = n.type === "file" && storableHost(n.host) ? `\t${n.host}` : ""
+    lines.push(`${escapeMarkerName(encodeName(name))}\t${Math.round(n.mtime)}${host}`)
   }
   return lines.length ? lines.join("\n") + "\n" : ""
 }
@@ -93,13 +105,29 @@ export const storedTree = (t: Tree, objectPath: ObjectPathOf): Map<string, Store
   return out
 }
 
-const parseMarker = (text: string): Map<string, number> => {
-  const m = new Map<string, number>()
+interface MarkerEntry {
+  readonly mtime: number
+  readonly host: string | undefined
+}
+
+/** Reads `name\tmtime` (older markers) and `name\tmtime\thost` lines; see `storableHost`. */
+const parseMarker = (text: string): Map<string, MarkerEntry> => {
+  const m = new Map<string, MarkerEntry>()
   for (const line of text.split("\n")) {
-    const tab = line.lastIndexOf("\t")
+    let tab = line.lastIndexOf("\t")
     if (tab <= 0) continue
-    const t = Number(line.slice(tab + 1))
-    if (Number.isFinite(t)) m.set(unescapeMarkerName(line.slice(0, tab)), t)
+    let host: string | undefined
+    let last = line.slice(tab + 1)
+    if (!Number.isFinite(Number(last)) || last.trim() === "") {
+      if (!storableHost(last)) continue
+      host = last
+      const rest = line.slice(0, tab)
+      tab = rest.lastIndexOf("\t")
+      if (tab <= 0) continue
+      last = rest.slice(tab + 1)
+    }
+    const t = Number(last)
+    if (last.trim() !== "" && Number.isFinite(t)) m.set(unescapeMarkerName(line.slice(0, tab)), { mtime: t, host })
   }
   return m
 }
@@ -115,7 +143,7 @@ export const treeFromStored = (
 ): { tree: Tree; skipped: Array<string> } => {
   const tree = new Tree()
   const skipped: Array<string> = []
-  const mtimes = new Map<string, Map<string, number>>()
+  const mtimes = new Map<string, Map<string, MarkerEntry>>()
   const pending: Array<[string, RawEntry]> = []
   for (const e of entries) {
     if (baseName(e.path) === DIR_MARKER) {
@@ -137,7 +165,9 @@ export const treeFromStored = (
     pending.push([p, e])
   }
   for (const [p, e] of pending) {
-    const mtime = mtimes.get(parentOf(p))?.get(encodeName(baseName(p))) ?? defaultMtime
+    const marked = mtimes.get(parentOf(p))?.get(encodeName(baseName(p)))
+    const mtime = marked?.mtime ?? defaultMtime
+    const host = marked?.host !== undefined ? { host: marked.host } : {}
     const existing = tree.get(p)
     if (existing?.type === "dir") {
       skipped.push(e.path)
@@ -146,14 +176,15 @@ export const treeFromStored = (
     if (e.mode === "120000") {
       const target = e.data ?? ""
       const key = keyOfAnnexLink(target)
-      tree.set(p, key ? { type: "file", content: { kind: "key", key }, executable: false, mtime } : { type: "symlink", target, mtime })
+      tree.set(p, key ? { type: "file", content: { kind: "key", key }, executable: false, mtime, ...host } : { type: "symlink", target, mtime })
     } else if (e.mode === "100644" || e.mode === "100755") {
       const key = e.data !== undefined && e.size <= SMALL_BLOB ? parsePointer(e.data) : undefined
       tree.set(p, {
         type: "file",
         content: key ? { kind: "key", key } : { kind: "blob", oid: e.oid, size: e.size },
         executable: e.mode === "100755",
-        mtime
+        mtime,
+        ...host
       })
     } else {
       skipped.push(e.path)

@@ -22,6 +22,12 @@ export interface FileNode {
   readonly executable: boolean
   /** milliseconds since the epoch */
   readonly mtime: number
+  /**
+   * The git-annex UUID of the host that wrote this version, when known. Conflict copies are named
+   * after the losing version's host. Not part of a node's identity: `sameNode` ignores it, so the
+   * same content written on two hosts is the same file.
+   */
+  readonly host?: string
 }
 export interface SymlinkNode {
   readonly type: "symlink"
@@ -40,6 +46,7 @@ export const contentId = (c: Content): string =>
 
 export const sameContent = (a: Content, b: Content): boolean => contentId(a) === contentId(b)
 
+/** Node identity: type, content, executable bit and mtime; never the writer (`host`). */
 export const sameNode = (a: Node | undefined, b: Node | undefined): boolean => {
   if (a === b) return true
   if (!a || !b || a.type !== b.type) return false
@@ -54,6 +61,13 @@ export const sameNode = (a: Node | undefined, b: Node | undefined): boolean => {
     }
   }
 }
+
+/**
+ * Same node and same writer: what storage compares, since the writer is stored (in the directory
+ * marker). Callers that rewrite stored trees must use this, not `sameNode`, to find changed paths.
+ */
+export const sameStored = (a: Node | undefined, b: Node | undefined): boolean =>
+  sameNode(a, b) && (a?.type !== "file" || a.host === (b as FileNode).host)
 
 export class Tree {
   private readonly nodes = new Map<string, Node>()

@@ -14,9 +14,11 @@ export interface Commit {
   readonly seq?: number
   /** second parent (merge commits) */
   readonly merge?: string
+  /** more `Key: value` trailers */
+  readonly trailers?: ReadonlyArray<string>
 }
 
-export const buildFastImport = (commits: ReadonlyArray<Commit>, branch: string, parent: string | undefined): Buffer => {
+export const buildFastImport = (commits: ReadonlyArray<Commit>, branch: string, parent: string | undefined, ref = `refs/heads/${branch}`): Buffer => {
   const parts: Array<Buffer> = []
   const text = (s: string) => parts.push(Buffer.from(s, "utf8"))
   const data = (b: Buffer) => {
@@ -25,11 +27,11 @@ export const buildFastImport = (commits: ReadonlyArray<Commit>, branch: string, 
     text("\n")
   }
   commits.forEach((c, i) => {
-    text(`commit refs/heads/${branch}\n`)
+    text(`commit ${ref}\n`)
     text(`committer sharebox <${c.host}@sharebox> ${Math.floor(c.time / 1000)} +0000\n`)
     // git keeps whole seconds; Sharebox-Time keeps the milliseconds, so versions saved within one
     // second stay apart and in order (effects/history.ts)
-    const trailers = `\n\nSharebox-Host: ${c.host}` + (c.seq !== undefined ? `\nSharebox-Seq: ${c.seq}` : "") + `\nSharebox-Time: ${Math.round(c.time)}`
+    const trailers = `\n\nSharebox-Host: ${c.host}` + (c.seq !== undefined ? `\nSharebox-Seq: ${c.seq}` : "") + `\nSharebox-Time: ${Math.round(c.time)}` + (c.trailers ?? []).map((t) => `\n${t}`).join("")
     data(Buffer.from(c.message + trailers + "\n", "utf8"))
     if (i === 0 && parent) text(`from ${parent}\n`)
     if (c.merge) text(`merge ${c.merge}\n`)

@@ -10,10 +10,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
 import { applyInPlace, reduceAll } from "../domain/reduce.js"
+import { optimise } from "../domain/optimise.js"
 import { baseName, isWithin } from "../domain/paths.js"
-import { type Conflict, merge } from "../domain/merge.js"
+import { type Conflict, type MergeOptions, compareTrees, merge, openConflicts, settle } from "../domain/merge.js"
 import { type TreeChange, storedChanges } from "../domain/storage.js"
-import { type FileNode, type Node, Tree, contentId, sameNode } from "../domain/tree.js"
+import { type FileNode, type Node, Tree, contentId, sameStored } from "../domain/tree.js"
 import { Annex, objectPathOf, peerEnv } from "./annex.js"
 import { ContentUnavailable } from "./errors.js"
 import { Git } from "./git.js"
@@ -67,6 +68,9 @@ export interface Session {
 }
 
 export interface ReplayPlan {
+  /** the journal events replayed */
+  readonly raw: ReadonlyArray<Event>
+  /** what of them reaches history (optimised) */
   readonly events: ReadonlyArray<Event>
   readonly commits: ReadonlyArray<Commit>
   /** staging id -> key of content to add to the annex */
@@ -94,10 +98,10 @@ const writeAtomic = async (file: string, text: string): Promise<void> => {
   await fs.rename(tmp, file)
 }
 
-/** Paths whose nodes differ between two trees. */
+/** Paths whose stored form differs between two trees (writers included). */
 const differingPaths = (a: Tree, b: Tree): Array<string> => {
   const out: Array<string> = []
-  for (const [p, n] of a.entries()) if (!sameNode(n, b.get(p))) out.push(p)
+  for (const [p, n] of a.entries()) if (!sameStored(n, b.get(p))) out.push(p)
   for (const p of b.paths()) if (!a.has(p)) out.push(p)
   return out
 }
@@ -412,11 +416,13 @@ export class Host {
   /** Plans the replay of pending events that no open file still writes to. */
   private async plan(): Promise<ReplayPlan & { tree: Tree }> {
     const active = new Set([...this.sessions.values()].filter((s) => s.dirty || s.refs > 0).map((s) => s.id))
-    const events: Array<Event> = []
+    const raw: Array<Event> = []
     for (const e of this.pending) {
       if (e.op === "write" && e.content.kind === "staged" && active.has(e.content.id)) break
-      events.push(e)
+      raw.push(e)
     }
+    // what never needs to reach history (temporary files, overwritten chmods...) goes here
+    const events = optimise(raw)
     const content = new Map<string, string>()
     for (const e of events) {
       if (e.op !== "write" || e.content.kind !== "staged" || content.has(e.content.id)) continue
@@ -456,20 +462,22 @@ export class Host {
       batch.push(e)
     }
     cut()
-    return { events, commits, content, tree: work }
+    // the last commit covers the whole replayed stretch of the journal, optimised away or not
+    if (commits.length && raw.length) commits[commits.length - 1] = { ...commits[commits.length - 1]!, seq: raw[raw.length - 1]!.seq }
+    return { raw, events, commits, content, tree: work }
   }
 
   /** Replays pending events into git-annex; with dryRun, only returns the plan. */
   replay(options: { dryRun?: boolean } = {}): Promise<ReplayPlan> {
     return this.exclusive(async () => {
       const plan = await this.plan()
-      if (options.dryRun || plan.events.length === 0) return plan
+      if (options.dryRun || plan.raw.length === 0) return plan
       for (const [id, key] of plan.content) {
         await this.annex.ingest(this.stagingFile(id), key)
         this.presentKeys.add(key)
       }
       await this.annex.recordPresent([...new Set(plan.content.values())])
-      const lastSeq = plan.events[plan.events.length - 1]!.seq
+      const lastSeq = plan.raw[plan.raw.length - 1]!.seq
       const made = plan.commits.filter((c) => c.changes.length > 0)
       if (made.length > 0) {
         await this.git.fastImport(buildFastImport(made, this.branch, this.head))
@@ -533,30 +541,100 @@ export class Host {
 
   // ---------------------------------------------------------------- sync
 
-  /** Adopts a peer's head: fast-forward, or a three-way merge commit. */
-  private async mergeHead(name: string, theirs: string): Promise<ReadonlyArray<Conflict> | undefined> {
-    if (this.head && (await this.git.isAncestor(theirs, this.head))) return undefined
-    if (!this.head || (await this.git.isAncestor(this.head, theirs))) {
-      const { tree } = await this.git.loadTree(theirs)
-      if (this.head) await this.git.check(["update-ref", `refs/heads/${this.branch}`, theirs, this.head])
-      else await this.git.check(["update-ref", `refs/heads/${this.branch}`, theirs])
-      await this.git.checkout(this.head, theirs)
-      this.head = theirs
-      this.base = tree
-      return []
-    }
-    const mb = await this.git.mergeBase(this.head, theirs)
-    const [baseTree, theirTree] = await Promise.all([this.git.loadTree(mb), this.git.loadTree(theirs)])
-    const result = merge(baseTree.tree, this.base, theirTree.tree)
-    const changes = storedChanges(this.base, result.tree, differingPaths(this.base, result.tree), objectPathOf)
-    const summary = result.conflicts.length ? `\n\nConflicts:\n${result.conflicts.map((c) => `  ${c.path} -> ${c.copy}`).join("\n")}` : ""
-    await this.git.fastImport(
-      buildFastImport([{ changes, time: Date.now(), message: `sharebox: merge ${name}${summary}`, host: this.uuid, merge: theirs }], this.branch, this.head)
-    )
+  /** Moves the branch (and the work tree) to a commit whose tree is `tree`. */
+  private async moveTo(oid: string, tree: Tree): Promise<void> {
+    if (this.head) await this.git.check(["update-ref", `refs/heads/${this.branch}`, oid, this.head])
+    else await this.git.check(["update-ref", `refs/heads/${this.branch}`, oid])
+    await this.git.checkout(this.head, oid)
+    this.head = oid
+    this.base = tree
+  }
+
+  /** Writes a commit of `tree` on top of the head (a merge when `merge` is given) and moves there. */
+  private async commitTree(tree: Tree, message: string, merge: string | undefined, trailers: ReadonlyArray<string> = []): Promise<void> {
+    const changes = storedChanges(this.base, tree, differingPaths(this.base, tree), objectPathOf)
+    await this.git.fastImport(buildFastImport([{ changes, time: Date.now(), message, host: this.uuid, merge, trailers }], this.branch, this.head))
     const newHead = (await this.git.revParse(this.branch))!
     await this.git.checkout(this.head, newHead)
     this.head = newHead
-    this.base = result.tree
+    this.base = tree
+  }
+
+  /**
+   * True when neither commit has a user commit (a non-merge commit that is not a settle) the other
+   * lacks: their trees differ, if at all, only by the order merges happened in.
+   */
+  private async sameUserCommits(a: string, b: string): Promise<boolean> {
+    const out = await this.git.check(["log", "--no-merges", "--format=%H%x09%(trailers:key=Sharebox-Settle,valueonly,separator=%x20)", `${a}...${b}`])
+    return out.split("\n").every((line) => !line.trim() || (line.split("\t")[1] ?? "").trim() === "yes")
+  }
+
+  /**
+   * The merge base as a tree: the one lowest common ancestor, or, after criss-cross merges, a
+   * virtual merge of them all (git's recursive strategy), with its virtual commits written as
+   * unreferenced objects so the recursion can ask git for their bases too.
+   */
+  private async baseTree(a: string, b: string, labels: MergeOptions): Promise<Tree> {
+    const r = await this.git.run(["merge-base", "--all", a, b])
+    const bases = r.stdout.split("\n").filter(Boolean).sort()
+    if (bases.length === 0) return new Tree()
+    let v = bases[0]!
+    let vTree = (await this.git.loadTree(v)).tree
+    for (const c of bases.slice(1)) {
+      const [b2, cTree] = await Promise.all([this.baseTree(v, c, labels), this.git.loadTree(c).then((x) => x.tree)])
+      const merged = merge(b2, vTree, cTree, labels).tree
+      const ref = `refs/sharebox/virtual-${process.pid}`
+      const changes = storedChanges(vTree, merged, differingPaths(vTree, merged), objectPathOf)
+      await this.git.fastImport(buildFastImport([{ changes, time: 0, message: "sharebox: virtual merge base", host: this.uuid, merge: c }], this.branch, v, ref))
+      v = (await this.git.check(["rev-parse", ref])).trim()
+      await this.git.check(["update-ref", "-d", ref])
+      vTree = merged
+    }
+    return vTree
+  }
+
+  /** How hosts are named in conflict copies: their descriptions (shared through git-annex). */
+  private async mergeLabels(): Promise<MergeOptions> {
+    const names = await this.annex.descriptions()
+    return { hostLabel: (uuid) => names.get(uuid) ?? uuid.slice(0, 8) }
+  }
+
+  /**
+   * Adopts a peer's head: nothing when we have it, a fast-forward, a settle when both hold the
+   * same user commits (see domain/merge.ts `settle`), or a three-way merge commit.
+   */
+  private async mergeHead(name: string, theirs: string): Promise<ReadonlyArray<Conflict> | undefined> {
+    if (!this.head) {
+      await this.moveTo(theirs, (await this.git.loadTree(theirs)).tree)
+      return []
+    }
+    if (this.head === theirs) return undefined
+    const theirsBehind = await this.git.isAncestor(theirs, this.head)
+    const oursBehind = !theirsBehind && (await this.git.isAncestor(this.head, theirs))
+    if (await this.sameUserCommits(this.head, theirs)) {
+      const theirTree = (await this.git.loadTree(theirs)).tree
+      const order = compareTrees(this.base, theirTree)
+      if (order === 0) {
+        if (oursBehind) await this.moveTo(theirs, theirTree)
+        return undefined
+      }
+      const t = settle(this.base, theirTree)
+      if (t === theirTree && oursBehind) await this.moveTo(theirs, theirTree)
+      else if (t === theirTree || !theirsBehind) {
+        await this.commitTree(t, `sharebox: settle with ${name}`, theirsBehind ? undefined : theirs, ["Sharebox-Settle: yes"])
+      } else return undefined
+      return []
+    }
+    if (theirsBehind) return undefined
+    if (oursBehind) {
+      await this.moveTo(theirs, (await this.git.loadTree(theirs)).tree)
+      return []
+    }
+    const labels = await this.mergeLabels()
+    const [baseTree, theirTree] = await Promise.all([this.baseTree(this.head, theirs, labels), this.git.loadTree(theirs)])
+    const result = merge(baseTree, this.base, theirTree.tree, labels)
+    const summary = result.conflicts.length ? `\n\nConflicts:\n${result.conflicts.map((c) => `  ${c.path} -> ${c.copy}`).join("\n")}` : ""
+    await this.commitTree(result.tree, `sharebox: merge ${name}${summary}`, theirs)
     return result.conflicts
   }
 
@@ -666,9 +744,9 @@ export class Host {
     if (changed) await writeAtomic(file, JSON.stringify([...seen]))
   }
 
-  /** Conflicts whose copy is still in the tree: neither side chosen yet. */
+  /** Conflict copies in the tree: neither side chosen yet. Every host derives the same list. */
   openConflicts(): Array<Conflict> {
-    return this.conflicts.filter((c) => this.view.has(c.copy))
+    return openConflicts(this.view)
   }
 
   // ---------------------------------------------------------------- versions

@@ -75,13 +75,14 @@ export const statusOf = async (host: Host, mountpoint: string | null): Promise<S
 /** The dry-run plan as lines a person reads. */
 export const planLines = (plan: ReplayPlan): Array<string> => {
   const lines: Array<string> = []
+  if (plan.raw.length > 0) lines.push(`${plan.events.length} of ${plan.raw.length} journal operation(s) reach history:`)
   for (const e of plan.events) {
     lines.push(`${e.op.padEnd(7)} ${e.path}${e.op === "rename" ? ` -> ${e.to}` : ""}`)
   }
   const keys = new Set(plan.content.values())
   for (const k of keys) lines.push(`add     ${k}`)
   plan.commits.forEach((c, i) => lines.push(`commit  ${i + 1}: ${c.message.split("\n")[0]} (${c.changes.length} change(s))`))
-  if (plan.events.length === 0) lines.push("nothing to replay")
+  if (plan.raw.length === 0) lines.push("nothing to replay")
   return lines
 }
 

@@ -113,9 +113,25 @@ export const symlinkTarget: fc.Arbitrary<string> = fc.oneof(
 /** Mtimes in a tiny range so that ties (equal mtimes on both sides of a merge) are common. */
 export const smallMtime: fc.Arbitrary<number> = fc.integer({ min: 0, max: 3 }).map((i) => 1_700_000_000_000 + i * 1000)
 
-export const nodeOf = (content: fc.Arbitrary<Content>, mtime: fc.Arbitrary<number>): fc.Arbitrary<Node> =>
+/** git-annex UUIDs of a few hosts, for files' writers. */
+export const hostPool: ReadonlyArray<string> = [
+  "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+  "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+  "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+]
+
+/** A writer, or none (files read from old markers, or written by plain git). */
+export const anyHost: fc.Arbitrary<string | undefined> = fc.option(fc.constantFrom(...hostPool), { nil: undefined })
+
+/** File nodes get a writer from `host` when it is given (and the writer is not undefined). */
+export const nodeOf = (content: fc.Arbitrary<Content>, mtime: fc.Arbitrary<number>, host?: fc.Arbitrary<string | undefined>): fc.Arbitrary<Node> =>
   fc.oneof(
-    { weight: 4, arbitrary: fc.record({ type: fc.constant("file" as const), content, executable: fc.boolean(), mtime }) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.record({ type: fc.constant("file" as const), content, executable: fc.boolean(), mtime }), host ?? fc.constant(undefined))
+        .map(([f, h]): Node => (h === undefined ? f : { ...f, host: h }))
+    },
     { weight: 1, arbitrary: fc.record({ type: fc.constant("symlink" as const), target: symlinkTarget, mtime }) },
     { weight: 2, arbitrary: fc.constant({ type: "dir" as const }) }
   )
@@ -246,12 +262,12 @@ export const treeProblem = (t: Tree): string | undefined => {
   return undefined
 }
 
-/** A tree as sorted, readable lines, for comparisons with useful diffs. */
+/** A tree as sorted, readable lines (writers included), for comparisons with useful diffs. */
 export const show = (t: Tree): Array<string> =>
   t.toSorted().map(([p, n]) =>
     n.type === "dir"
       ? `${JSON.stringify(p)} dir`
       : n.type === "symlink"
         ? `${JSON.stringify(p)} -> ${JSON.stringify(n.target)} @${n.mtime}`
-        : `${JSON.stringify(p)} ${contentId(n.content)}${n.executable ? " +x" : ""} @${n.mtime}`
+        : `${JSON.stringify(p)} ${contentId(n.content)}${n.executable ? " +x" : ""} @${n.mtime}${n.host === undefined ? "" : ` by ${n.host}`}`
   )

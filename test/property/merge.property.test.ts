@@ -1,9 +1,9 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { conflictName, merge } from "../../src/domain/merge.js"
+import { compareTrees, conflictName, merge, openConflicts, parseConflictName, sanitiseLabel, settle } from "../../src/domain/merge.js"
 import { baseName, isWithin, joinPath, nameProblem, parentOf, viewPathProblem } from "../../src/domain/paths.js"
 import { type Content, type Node, Tree, contentId } from "../../src/domain/tree.js"
-import { anyContent, boundaryName, mountName, nodeOf, show, smallMtime, treeOf, treeProblem } from "./arbitraries.js"
+import { anyContent, anyHost, boundaryName, mountName, nodeOf, show, smallMtime, treeOf, treeProblem } from "./arbitraries.js"
 
 /** A name just under the 255-byte limit (83 three-byte characters and an extension). */
 const longName = "長".repeat(83) + ".pdf"
@@ -12,18 +12,20 @@ const longName = "長".repeat(83) + ".pdf"
 const mergePath = fc
   .array(fc.constantFrom("a", "b", "c.txt", longName), { minLength: 1, maxLength: 3 })
   .map((ns) => ns.slice(0, ns.length === 3 ? 2 : ns.length).join("/"))
-const mergeNode = nodeOf(anyContent, smallMtime)
+const mergeNode = nodeOf(anyContent, smallMtime, anyHost)
 const baseTree = treeOf(mergePath, mergeNode, 8)
 
 type Edit =
   | { readonly kind: "set"; readonly path: string; readonly node: Node }
   | { readonly kind: "delete"; readonly path: string }
   | { readonly kind: "move"; readonly from: string; readonly to: string }
+  | { readonly kind: "chmod"; readonly path: string }
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("set" as const), path: mergePath, node: mergeNode }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("delete" as const), path: mergePath }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("move" as const), from: mergePath, to: mergePath }) }
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("move" as const), from: mergePath, to: mergePath }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("chmod" as const), path: mergePath }) }
 )
 
 /** One host's offline edits to the common base. */
@@ -32,7 +34,10 @@ const edited = (t: Tree, edits: ReadonlyArray<Edit>): Tree => {
   for (const e of edits) {
     if (e.kind === "set") n.set(e.path, e.node)
     else if (e.kind === "delete") n.delete(e.path)
-    else if (n.has(e.from) && !isWithin(e.to, e.from) && n.isDir(parentOf(e.to))) n.move(e.from, e.to)
+    else if (e.kind === "chmod") {
+      const f = n.get(e.path)
+      if (f?.type === "file") n.set(e.path, { ...f, executable: !f.executable })
+    } else if (n.has(e.from) && !isWithin(e.to, e.from) && n.isDir(parentOf(e.to))) n.move(e.from, e.to)
   }
   return n
 }
@@ -54,6 +59,11 @@ const contentIds = (t: Tree): Set<string> => {
   return out
 }
 
+const fileAt = (t: Tree, p: string, id: string): boolean => {
+  const n = t.get(p)
+  return n?.type === "file" && contentId(n.content) === id
+}
+
 describe("merge laws", () => {
   it("identity: merge(b, b, y) = y, merge(b, x, b) = x, merge(b, x, x) = x, with no conflicts", () => {
     fc.assert(
@@ -71,7 +81,7 @@ describe("merge laws", () => {
     )
   })
 
-  it("symmetry: the merged tree and its conflict copies do not depend on which side is ours", () => {
+  it("symmetry: the merged tree (writers included) and its conflict copies do not depend on which side is ours", () => {
     fc.assert(
       fc.property(threeTrees, ([b, x, y]) => {
         const [xy, yx] = [merge(b, x, y), merge(b, y, x)]
@@ -82,22 +92,26 @@ describe("merge laws", () => {
     )
   })
 
-  it("no lost write: content either side introduced is in the result, at its path or in a conflict copy of it", () => {
+  it("no lost write: content either side introduced is in the result, at its path, where the other side renamed that path, or in a conflict copy of either", () => {
     fc.assert(
       fc.property(threeTrees, ([b, x, y]) => {
         const r = merge(b, x, y)
         const inResult = contentIds(r.tree)
         const inBase = contentIds(b)
-        for (const side of [x, y]) {
+        for (const [side, other] of [
+          [x, y],
+          [y, x]
+        ]) {
           for (const [p, n] of side.entries()) {
             if (n.type !== "file" || inBase.has(contentId(n.content))) continue
             const id = contentId(n.content)
             expect(inResult.has(id), `${id} from ${JSON.stringify(p)}`).toBe(true)
-            const here = (q: string) => {
-              const m = r.tree.get(q)
-              return m?.type === "file" && contentId(m.content) === id
-            }
-            const kept = here(p) || r.conflicts.some((c) => c.path === p && here(c.copy))
+            // a change in place follows the other side's rename of the file it changed
+            const was = b.get(p)
+            const renamedTo = [...other.entries()]
+              .filter(([q, m]) => q !== p && was?.type === "file" && m.type === "file" && contentId(m.content) === contentId(was.content))
+              .map(([q]) => q)
+            const kept = [p, ...renamedTo].some((q) => fileAt(r.tree, q, id) || r.conflicts.some((c) => c.path === q && fileAt(r.tree, c.copy, id)))
             expect(kept, `${id} at ${JSON.stringify(p)}`).toBe(true)
           }
         }
@@ -106,18 +120,40 @@ describe("merge laws", () => {
     )
   })
 
-  it("the result is well-formed and every conflict copy sits beside its path", () => {
+  it("the result is well-formed, every conflict copy sits beside its path, and openConflicts lists it", () => {
     fc.assert(
       fc.property(threeTrees, ([b, x, y]) => {
         const r = merge(b, x, y)
         expect(treeProblem(r.tree)).toBeUndefined()
         for (const p of r.tree.paths()) expect(viewPathProblem(p), JSON.stringify(p)).toBeUndefined()
+        const open = openConflicts(r.tree)
         for (const c of r.conflicts) {
           expect(parentOf(c.copy)).toBe(parentOf(c.path))
           expect(r.tree.get(c.copy)?.type).not.toBe("dir")
+          const listed = open.find((o) => o.copy === c.copy)
+          expect(listed, c.copy).toBeDefined()
+          // a name shortened to fit 255 bytes gives back its shortened original
+          if (Buffer.byteLength(baseName(c.copy)) < 240) expect(listed!.path).toBe(c.path)
         }
       }),
       { numRuns: 1000 }
+    )
+  })
+})
+
+describe("settle", () => {
+  it("orders trees totally: antisymmetric, transitive, zero only for identical trees; settle picks the same tree from either side", () => {
+    const t3 = fc.tuple(baseTree, baseTree, baseTree)
+    fc.assert(
+      fc.property(fc.oneof(t3, threeTrees), ([a, b, c]) => {
+        const sign = (n: number) => Math.sign(n)
+        expect(sign(compareTrees(a, b)) + sign(compareTrees(b, a))).toBe(0)
+        expect(compareTrees(a, a)).toBe(0)
+        expect(compareTrees(a, b) === 0).toBe(JSON.stringify(show(a)) === JSON.stringify(show(b)))
+        if (compareTrees(a, b) <= 0 && compareTrees(b, c) <= 0) expect(compareTrees(a, c)).toBeLessThanOrEqual(0)
+        expect(show(settle(a, b))).toEqual(show(settle(b, a)))
+      }),
+      { numRuns: 2000 }
     )
   })
 })
@@ -141,6 +177,31 @@ describe("conflict copy names", () => {
     )
   })
 
+  it("parse back to their original, label and tag; any label becomes letters, digits and _", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(mountName, fc.constant(longName)),
+        fc.constantFrom("", "d", "d/e"),
+        fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("laptop", "my-laptop", "日本", "a.b", "../x", "", "---")),
+        fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 6, maxLength: 6 }),
+        fc.option(fc.integer({ min: 2, max: 99 }), { nil: undefined }),
+        (name, dir, rawLabel, hex, n) => {
+          if (nameProblem(name) !== undefined) return
+          const label = sanitiseLabel(rawLabel)
+          expect(label).toMatch(/^[\p{L}\p{N}_]{1,32}$/u)
+          const p = joinPath(dir, name)
+          const copy = conflictName(p, n === undefined ? `${label}-${hex}` : `${label}-${hex}-${n}`)
+          const parsed = parseConflictName(copy)
+          expect(parsed, copy).toBeDefined()
+          expect(parsed!.label).toBe(label)
+          expect(parsed!.tag).toBe(hex)
+          if (Buffer.byteLength(baseName(copy)) < 240) expect(parsed!.original).toBe(p)
+        }
+      ),
+      { numRuns: 2000 }
+    )
+  })
+
   it("regression: a conflict copy of a name near 255 bytes is shortened, not made invalid", () => {
     // found by the well-formedness property (shrunk): a directory on one side and a symlink on the
     // other at a 253-byte name gave a 269-byte conflict copy
@@ -150,29 +211,162 @@ describe("conflict copy names", () => {
     expect(r.conflicts).toHaveLength(1)
     const copy = r.conflicts[0]!.copy
     expect(viewPathProblem(copy)).toBeUndefined()
-    expect(copy).toMatch(/^長+\.conflict-[0-9a-f]{6}\.pdf$/)
+    expect(copy).toMatch(/^長+\.conflict-unknown-[0-9a-f]{6}\.pdf$/)
     expect(conflictName("report.pdf", "3fa9c2")).toBe("report.conflict-3fa9c2.pdf")
     expect(conflictName("d/" + "x".repeat(250), "3fa9c2")).toBe("d/" + "x".repeat(239) + ".conflict-3fa9c2")
     expect(conflictName("a." + "e".repeat(250), "3fa9c2")).toBe("a." + "e".repeat(237) + ".conflict-3fa9c2")
   })
 })
 
-describe("merge, case by case", () => {
+describe("merge, case by case (docs/conflicts.md)", () => {
+  const LAPTOP = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+  const DESKTOP = "6fa459ea-ee8a-3ca4-894e-db77e160355e"
   const key = (k: string): Content => ({ kind: "key", key: `SHA256E-s1--${k}.pdf` })
-  const file = (k: string, mtime: number, executable = false): Node => ({ type: "file", content: key(k), executable, mtime })
+  const file = (k: string, mtime: number, executable = false, host?: string): Node =>
+    host === undefined ? { type: "file", content: key(k), executable, mtime } : { type: "file", content: key(k), executable, mtime, host }
+  const dir: Node = { type: "dir" }
   const tree = (...entries: Array<[string, Node]>) => Tree.from(entries)
+  /** Both orders give the same result; returns it. */
+  const merged = (b: Tree, x: Tree, y: Tree, options?: Parameters<typeof merge>[3]) => {
+    const [xy, yx] = [merge(b, x, y, options), merge(b, y, x, options)]
+    expect(show(xy.tree)).toEqual(show(yx.tree))
+    expect(xy.conflicts).toEqual(yx.conflicts)
+    expect(treeProblem(xy.tree)).toBeUndefined()
+    return xy
+  }
 
-  it("concurrent edits: the later one keeps the path, the other becomes a named conflict copy", () => {
+  it("edit/edit: the later edit keeps the path, the other becomes a copy named after its writer and content", () => {
     const b = tree(["d/report.pdf", file("000000aa", 1)])
-    const r = merge(b, tree(["d/report.pdf", file("3fa9c2ff", 2)]), tree(["d/report.pdf", file("bbbbbbbb", 3)]))
-    expect(show(r.tree)).toEqual(show(tree(["d/report.conflict-3fa9c2.pdf", file("3fa9c2ff", 2)], ["d/report.pdf", file("bbbbbbbb", 3)])))
-    expect(r.conflicts).toEqual([{ path: "d/report.pdf", copy: "d/report.conflict-3fa9c2.pdf" }])
+    const r = merged(b, tree(["d/report.pdf", file("3fa9c2ff", 2, false, LAPTOP)]), tree(["d/report.pdf", file("bbbbbbbb", 3, false, DESKTOP)]))
+    expect(show(r.tree)).toEqual(
+      show(tree(["d/report.conflict-1b4e28ba-3fa9c2.pdf", file("3fa9c2ff", 2, false, LAPTOP)], ["d/report.pdf", file("bbbbbbbb", 3, false, DESKTOP)]))
+    )
+    expect(r.conflicts).toEqual([{ path: "d/report.pdf", copy: "d/report.conflict-1b4e28ba-3fa9c2.pdf" }])
+    expect(openConflicts(r.tree)).toEqual([{ path: "d/report.pdf", copy: "d/report.conflict-1b4e28ba-3fa9c2.pdf" }])
   })
 
-  it("a modification beats a concurrent deletion, even of the whole directory", () => {
+  it("edit/edit with equal mtimes: the greater version wins, whichever side is ours", () => {
+    const b = tree(["f.pdf", file("000000aa", 1)])
+    const r = merged(b, tree(["f.pdf", file("aaaaaa11", 2, false, LAPTOP)]), tree(["f.pdf", file("bbbbbb22", 2, false, DESKTOP)]))
+    expect(show(r.tree)).toEqual(show(tree(["f.conflict-1b4e28ba-aaaaaa.pdf", file("aaaaaa11", 2, false, LAPTOP)], ["f.pdf", file("bbbbbb22", 2, false, DESKTOP)])))
+  })
+
+  it("the host label comes from shared data through options.hostLabel, sanitised", () => {
+    const b = tree(["f.pdf", file("000000aa", 1)])
+    const labels: Record<string, string> = { [LAPTOP]: "my laptop", [DESKTOP]: "desk/top" }
+    const r = merged(b, tree(["f.pdf", file("aaaaaa11", 2, false, LAPTOP)]), tree(["f.pdf", file("bbbbbb22", 3, false, DESKTOP)]), { hostLabel: (u) => labels[u] ?? u })
+    expect(r.conflicts).toEqual([{ path: "f.pdf", copy: "f.conflict-my_laptop-aaaaaa.pdf" }])
+    // no writer known (old markers, plain git files): "unknown"
+    const s = merged(b, tree(["f.pdf", file("aaaaaa11", 2)]), tree(["f.pdf", file("bbbbbb22", 3)]))
+    expect(s.conflicts).toEqual([{ path: "f.pdf", copy: "f.conflict-unknown-aaaaaa.pdf" }])
+  })
+
+  it("edit/delete: the edit wins, even against the deletion of its whole directory", () => {
     const b = tree(["d/f", file("aaaaaa00", 1)])
-    const r = merge(b, tree(), tree(["d/f", file("bbbbbb00", 2)]))
-    expect(show(r.tree)).toEqual(show(tree(["d/f", file("bbbbbb00", 2)])))
+    expect(show(merged(b, tree(), tree(["d/f", file("bbbbbb00", 2)])).tree)).toEqual(show(tree(["d/f", file("bbbbbb00", 2)])))
+    // chmod counts as a change too
+    expect(show(merged(b, tree(), tree(["d/f", file("aaaaaa00", 1, true)])).tree)).toEqual(show(tree(["d/f", file("aaaaaa00", 1, true)])))
+  })
+
+  it("rename/edit: the edit follows the rename, one file at the new name, no conflict", () => {
+    const b = tree(["d/a.txt", file("aaaaaa00", 1, false, LAPTOP)], ["d/other", file("cccccc00", 1)])
+    const renamed = tree(["e/b.txt", file("aaaaaa00", 1, false, LAPTOP)], ["d/other", file("cccccc00", 1)])
+    const editedHere = tree(["d/a.txt", file("bbbbbb00", 5, false, DESKTOP)], ["d/other", file("cccccc00", 1)])
+    const r = merged(b, renamed, editedHere)
+    expect(show(r.tree)).toEqual(show(tree(["d", dir], ["d/other", file("cccccc00", 1)], ["e/b.txt", file("bbbbbb00", 5, false, DESKTOP)])))
+    expect(r.conflicts).toEqual([])
+    // a chmod or a touch follows too
+    const chmodded = tree(["d/a.txt", file("aaaaaa00", 1, true, LAPTOP)], ["d/other", file("cccccc00", 1)])
+    expect(show(merged(b, renamed, chmodded).tree)).toEqual(show(tree(["d", dir], ["d/other", file("cccccc00", 1)], ["e/b.txt", file("aaaaaa00", 1, true, LAPTOP)])))
+  })
+
+  it("rename/edit where the editing side has taken the new name: both kept, the edit at the old name", () => {
+    const b = tree(["a", file("aaaaaa00", 1)])
+    const r = merged(b, tree(["b", file("aaaaaa00", 1)]), tree(["a", file("bbbbbb00", 2)], ["b", file("cccccc00", 2)]))
+    expect(show(r.tree)).toEqual(show(tree(["a", file("bbbbbb00", 2)], ["b", file("cccccc00", 2)], ["b.conflict-unknown-aaaaaa", file("aaaaaa00", 1)])))
+  })
+
+  it("rename/rename of one file to two names: both names are kept, the same content under each", () => {
+    const b = tree(["a.txt", file("aaaaaa00", 1)])
+    const r = merged(b, tree(["b.txt", file("aaaaaa00", 1)]), tree(["c.txt", file("aaaaaa00", 1)]))
+    expect(show(r.tree)).toEqual(show(tree(["b.txt", file("aaaaaa00", 1)], ["c.txt", file("aaaaaa00", 1)])))
+    expect(r.conflicts).toEqual([])
+  })
+
+  it("rename/delete: the file survives under its new name", () => {
+    const b = tree(["a", file("aaaaaa00", 1)])
+    expect(show(merged(b, tree(["b", file("aaaaaa00", 1)]), tree()).tree)).toEqual(show(tree(["b", file("aaaaaa00", 1)])))
+  })
+
+  it("two hosts create the same new path: different contents give a conflict copy, the same content does not", () => {
+    const r = merged(tree(), tree(["n.txt", file("aaaaaa00", 4, false, LAPTOP)]), tree(["n.txt", file("bbbbbb00", 3, false, DESKTOP)]))
+    expect(r.conflicts).toEqual([{ path: "n.txt", copy: "n.conflict-6fa459ea-bbbbbb.txt" }])
+    const s = merged(tree(), tree(["n.txt", file("aaaaaa00", 4, false, LAPTOP)]), tree(["n.txt", file("aaaaaa00", 3, true, DESKTOP)]))
+    // executable if either side made it so, the later mtime, and the smaller host id as the writer
+    expect(show(s.tree)).toEqual(show(tree(["n.txt", file("aaaaaa00", 4, true, LAPTOP)])))
+    expect(s.conflicts).toEqual([])
+  })
+
+  it("file vs directory at the same path: the directory keeps the path, the file becomes a copy", () => {
+    const r = merged(tree(), tree(["x.txt", file("aaaaaa00", 9, false, LAPTOP)]), tree(["x.txt/inner", file("bbbbbb00", 1)]))
+    expect(show(r.tree)).toEqual(show(tree(["x.conflict-1b4e28ba-aaaaaa.txt", file("aaaaaa00", 9, false, LAPTOP)], ["x.txt", dir], ["x.txt/inner", file("bbbbbb00", 1)])))
+    // an empty directory too
+    const s = merged(tree(), tree(["x", file("aaaaaa00", 9)]), tree(["x", dir]))
+    expect(show(s.tree)).toEqual(show(tree(["x", dir], ["x.conflict-unknown-aaaaaa", file("aaaaaa00", 9)])))
+  })
+
+  it("delete of a directory vs a new file inside it: the new file survives with its parent directories", () => {
+    const b = tree(["d/e/old", file("aaaaaa00", 1)])
+    const r = merged(b, tree(), tree(["d/e/old", file("aaaaaa00", 1)], ["d/e/new", file("bbbbbb00", 2)]))
+    expect(show(r.tree)).toEqual(show(tree(["d", dir], ["d/e", dir], ["d/e/new", file("bbbbbb00", 2)])))
+    expect(r.conflicts).toEqual([])
+  })
+
+  it("chmod vs edit: both apply", () => {
+    const b = tree(["s.sh", file("aaaaaa00", 1, false, LAPTOP)])
+    const r = merged(b, tree(["s.sh", file("aaaaaa00", 1, true, LAPTOP)]), tree(["s.sh", file("bbbbbb00", 5, false, DESKTOP)]))
+    expect(show(r.tree)).toEqual(show(tree(["s.sh", file("bbbbbb00", 5, true, DESKTOP)])))
+    expect(r.conflicts).toEqual([])
+  })
+
+  it("identical edits on both sides: no conflict, whoever wrote them", () => {
+    const b = tree(["f", file("aaaaaa00", 1)])
+    const r = merged(b, tree(["f", file("bbbbbb00", 5, false, DESKTOP)]), tree(["f", file("bbbbbb00", 5, false, LAPTOP)]))
+    expect(show(r.tree)).toEqual(show(tree(["f", file("bbbbbb00", 5, false, LAPTOP)])))
+    expect(r.conflicts).toEqual([])
+  })
+
+  it("symlink / symlink with different targets: as edit / edit (a symlink has no writer: unknown)", () => {
+    const link = (target: string, mtime: number): Node => ({ type: "symlink", target, mtime })
+    const r = merged(tree(["l", link("x", 1)]), tree(["l", link("y", 2)]), tree(["l", link("z", 3)]))
+    expect(r.tree.get("l")).toEqual(link("z", 3))
+    expect(r.conflicts).toHaveLength(1)
+    expect(r.conflicts[0]!.copy).toMatch(/^l\.conflict-unknown-[0-9a-f]{6}$/)
+  })
+
+  it("a directory renamed on one side, a new file in the old directory on the other: files follow by key, the new file stays", () => {
+    const b = tree(["d/a", file("aaaaaa00", 1)], ["d/b", file("bbbbbb00", 1)])
+    const r = merged(b, tree(["e/a", file("aaaaaa00", 1)], ["e/b", file("bbbbbb00", 1)]), tree(["d/a", file("aaaaaa00", 1)], ["d/b", file("cccccc00", 2)], ["d/n", file("dddddd00", 2)]))
+    expect(show(r.tree)).toEqual(show(tree(["d/n", file("dddddd00", 2)], ["e/a", file("aaaaaa00", 1)], ["e/b", file("cccccc00", 2)])))
+    expect(r.conflicts).toEqual([])
+  })
+
+  it("a version edited on one side while a merge on the other moved it into a conflict copy: the edit supersedes the copy", () => {
+    // pinned from the convergence property: the old copy came and went with the merge base
+    const b = tree(["a", file("aaaaaa00", 1, false, LAPTOP)])
+    const merged_ = tree(["a", dir], ["a.conflict-1b4e28ba-aaaaaa", file("aaaaaa00", 1, false, LAPTOP)])
+    const r = merged(b, merged_, tree(["a", file("bbbbbb00", 2, false, LAPTOP)]))
+    expect(show(r.tree)).toEqual(show(tree(["a", dir], ["a.conflict-1b4e28ba-bbbbbb", file("bbbbbb00", 2, false, LAPTOP)])))
+  })
+
+  it("a content both sides still hold is kept, even when each deleted a different copy of it", () => {
+    // pinned from the convergence property: two lineages kept the same version under two names
+    const k = file("aaaaaa00", 1)
+    const b = tree(["x", k], ["y", k])
+    const r = merged(b, tree(["x", k]), tree(["y", k]))
+    expect(show(r.tree)).toEqual(show(tree(["x", k])))
+    // a content only one side still holds was deleted by the other: gone
+    expect(show(merged(b, tree(["x", k], ["y", k]), tree()).tree)).toEqual(show(tree()))
   })
 
   it("regression: both sides add the same content with different executable bits, symmetrically", () => {

@@ -8,7 +8,7 @@ const badTreePath = (p: string): boolean => {
   const problem = viewPathProblem(p)
   return problem !== undefined && problem !== "reserved"
 }
-import { reduce, reduceAll } from "../../src/domain/reduce.js"
+import { applyInPlace, reduce, reduceAll } from "../../src/domain/reduce.js"
 import { type Node, Tree } from "../../src/domain/tree.js"
 import { anyContent, eventNames, eventSequence, nodeOf, show, smallMtime, treeAndEvents, treeOf, treeProblem } from "./arbitraries.js"
 
@@ -32,7 +32,7 @@ const scenario: fc.Arbitrary<[Tree, Array<Event>]> = fc.oneof(
  * A reference model of one operation over a plain map: whether it applies, and the map after it.
  * Stated from POSIX semantics, independently of `applyInPlace`.
  */
-const model = (m: Map<string, Node>, e: Operation, time: number): boolean => {
+const model = (m: Map<string, Node>, e: Operation, time: number, host: string): boolean => {
   const isDir = (p: string) => p === "" || m.get(p)?.type === "dir"
   const exists = (p: string) => p === "" || m.has(p)
   const isEmptyDir = (p: string) => isDir(p) && ![...m.keys()].some((q) => parentOf(q) === p)
@@ -40,7 +40,7 @@ const model = (m: Map<string, Node>, e: Operation, time: number): boolean => {
   switch (e.op) {
     case "write":
       if (!isDir(parentOf(e.path)) || isDir(e.path)) return false
-      m.set(e.path, { type: "file", content: e.content, executable: e.executable, mtime: time })
+      m.set(e.path, { type: "file", content: e.content, executable: e.executable, mtime: time, host })
       return true
     case "symlink":
     case "mkdir":
@@ -111,7 +111,7 @@ describe("reduce", () => {
         const m = new Map(t0.entries())
         let t = t0
         for (const e of es) {
-          const applies = model(m, e, e.time)
+          const applies = model(m, e, e.time, e.host)
           const r = reduce(t, e)
           expect(r.rejected === undefined, `${JSON.stringify(e)} -> ${r.rejected?.reason}`).toBe(applies)
           t = r.tree
@@ -165,6 +165,22 @@ describe("reduce, case by case", () => {
     expect(show(r.tree)).toEqual(show(tree(["e/f", file()])))
   })
 
+  it("a write records its event's host as the file's writer; chmod, utimens and rename keep it", () => {
+    const w: Operation = { op: "write", path: "f", content: { kind: "staged", id: "s", size: 1 }, executable: false, base: null }
+    const at2 = (op: Operation, host: string): Event => ({ ...op, v: 1, seq: 1, host, time: 7 }) as Event
+    const r = reduceAll(tree(), [
+      at2(w, "uuid-a"),
+      at2({ op: "chmod", path: "f", executable: true }, "uuid-b"),
+      at2({ op: "utimens", path: "f", mtime: 9 }, "uuid-b"),
+      at2({ op: "rename", path: "f", to: "g" }, "uuid-b")
+    ])
+    expect(r.tree.get("g")).toEqual({ type: "file", content: { kind: "staged", id: "s", size: 1 }, executable: true, mtime: 9, host: "uuid-a" })
+    // an operation without an event around it writes a file with no writer
+    const t = tree()
+    applyInPlace(t, w, 3)
+    expect(t.get("f")).toEqual({ type: "file", content: { kind: "staged", id: "s", size: 1 }, executable: false, mtime: 3 })
+  })
+
   it("removing a non-empty directory is rejected", () => {
     const t = tree(["d/f", file()])
     const r = reduce(t, at({ op: "rmdir", path: "d" }))
@@ -193,6 +209,6 @@ describe("reduce, case by case", () => {
     const w = (path: string): Operation => ({ op: "write", path, content: { kind: "staged", id: "s", size: 1 }, executable: false, base: null })
     expect(reduce(t, at(w("f/x"))).rejected?.reason).toBe("parent is not a directory")
     expect(reduce(t, at(w("d"))).rejected?.reason).toBe("is a directory")
-    expect(reduce(t, at(w("d/x"))).tree.get("d/x")).toEqual({ type: "file", content: { kind: "staged", id: "s", size: 1 }, executable: false, mtime: 5 })
+    expect(reduce(t, at(w("d/x"))).tree.get("d/x")).toEqual({ type: "file", content: { kind: "staged", id: "s", size: 1 }, executable: false, mtime: 5, host: "h" })
   })
 })

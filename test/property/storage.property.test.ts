@@ -6,12 +6,13 @@ import {
   SMALL_BLOB,
   type StoredEntry,
   type TreeChange,
+  storableHost,
   storedChanges,
   storedTree,
   treeFromStored
 } from "../../src/domain/storage.js"
-import { type Node, Tree, sameNode } from "../../src/domain/tree.js"
-import { blobContent, keyContent, nodeOf, show, smallMtime, treeOf, treePath, treeProblem } from "./arbitraries.js"
+import { type Node, Tree, sameStored } from "../../src/domain/tree.js"
+import { anyHost, blobContent, keyContent, nodeOf, show, smallMtime, treeOf, treePath, treeProblem } from "./arbitraries.js"
 
 /** Like git-annex's hashdirmixed: two levels of directories derived from the key. */
 const objectPath = (key: string): string => {
@@ -52,21 +53,23 @@ const applyChanges = (stored: Map<string, StoredEntry>, changes: ReadonlyArray<T
 
 const sorted = (m: Map<string, StoredEntry>) => [...m.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 
-/** Paths whose node differs between two trees. */
+/** Paths whose stored form differs between two trees (writers included: they are in the markers). */
 const differing = (a: Tree, b: Tree): Array<string> =>
-  [...new Set([...a.paths(), ...b.paths()])].filter((p) => !sameNode(a.get(p), b.get(p)))
+  [...new Set([...a.paths(), ...b.paths()])].filter((p) => !sameStored(a.get(p), b.get(p)))
 
 const mtime = fc.oneof(smallMtime, fc.double({ min: 0, max: 4e12, noNaN: true }))
 /** Trees that storage can hold as they are: annexed files, plain blobs, symlinks, directories. */
-const storableTree = treeOf(treePath, nodeOf(fc.oneof({ weight: 3, arbitrary: keyContent }, { weight: 1, arbitrary: blobContent }), mtime), 14)
+const storableTree = treeOf(treePath, nodeOf(fc.oneof({ weight: 3, arbitrary: keyContent }, { weight: 1, arbitrary: blobContent }), mtime, anyHost), 14)
 
 type Edit =
   | { readonly kind: "set"; readonly path: string; readonly node: Node }
   | { readonly kind: "delete"; readonly path: string }
   | { readonly kind: "move"; readonly from: string; readonly to: string }
+  | { readonly kind: "rehost"; readonly path: string; readonly host: string | undefined }
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
-  fc.record({ kind: fc.constant("set" as const), path: treePath, node: nodeOf(fc.oneof(keyContent, blobContent), mtime) }),
+  fc.record({ kind: fc.constant("rehost" as const), path: treePath, host: anyHost }),
+  fc.record({ kind: fc.constant("set" as const), path: treePath, node: nodeOf(fc.oneof(keyContent, blobContent), mtime, anyHost) }),
   fc.record({ kind: fc.constant("delete" as const), path: treePath }),
   fc.record({ kind: fc.constant("move" as const), from: treePath, to: treePath })
 )
@@ -76,7 +79,10 @@ const edited = (t: Tree, edits: ReadonlyArray<Edit>): Tree => {
   for (const e of edits) {
     if (e.kind === "set") n.set(e.path, e.node)
     else if (e.kind === "delete") n.delete(e.path)
-    else if (n.has(e.from) && !isWithin(e.to, e.from) && n.isDir(parentOf(e.to))) n.move(e.from, e.to)
+    else if (e.kind === "rehost") {
+      const f = n.get(e.path)
+      if (f?.type === "file") n.set(e.path, e.host === undefined ? { type: "file", content: f.content, executable: f.executable, mtime: f.mtime } : { ...f, host: e.host })
+    } else if (n.has(e.from) && !isWithin(e.to, e.from) && n.isDir(parentOf(e.to))) n.move(e.from, e.to)
   }
   return n
 }
@@ -124,6 +130,40 @@ describe("storage", () => {
     ])
     const back = treeFromStored(asRaw(storedTree(t, objectPath).values(), blobSizes(t)), 42)
     expect(back.tree.toSorted()).toEqual(t.toSorted())
+  })
+
+  it("a file's writer is the marker's third column; two-column lines of older markers still read, names with tabs too", () => {
+    const key = "SHA256E-s3--abcdef.txt"
+    const link = `.git/annex/objects/Ab/Cd/${key}/${key}`
+    const uuid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    const t = Tree.from([
+      ["f", { type: "file", content: { kind: "key", key }, executable: false, mtime: 5, host: uuid }],
+      ["g\t7", { type: "file", content: { kind: "key", key }, executable: false, mtime: 6, host: uuid }],
+      ["h\t8", { type: "file", content: { kind: "key", key }, executable: false, mtime: 7 }],
+      ["s", { type: "symlink", target: "x", mtime: 8 }]
+    ])
+    const stored = storedTree(t, objectPath)
+    expect((stored.get(".shareboxdir") as { data: string }).data).toBe(`f\t5\t${uuid}\ng\t7\t6\t${uuid}\nh\t8\t7\ns\t8\n`)
+    expect(treeFromStored(asRaw(stored.values(), blobSizes(t)), 42).tree.toSorted()).toEqual(t.toSorted())
+    // an older marker: no third column, no writer
+    const old = treeFromStored(
+      [
+        { path: "f", mode: "120000", oid: "1", size: 10, data: link },
+        { path: ".shareboxdir", mode: "100644", oid: "2", size: 10, data: "f\t5\n" }
+      ],
+      42
+    )
+    expect(old.tree.get("f")).toEqual({ type: "file", content: { kind: "key", key }, executable: false, mtime: 5 })
+  })
+
+  it("host ids a marker cannot hold unambiguously (numbers, whitespace, control characters) are not stored", () => {
+    for (const host of ["", "42", "1e3", " x", "a b", "a\tb", "a\nb", "back\\slash", "\u0001"]) {
+      expect(storableHost(host), JSON.stringify(host)).toBe(false)
+      const t = Tree.from([["f", { type: "file", content: { kind: "blob", oid: "o", size: 1 }, executable: false, mtime: 5, host }]])
+      const back = treeFromStored(asRaw(storedTree(t, objectPath).values(), () => 1), 42).tree
+      expect(back.get("f")).toEqual({ type: "file", content: { kind: "blob", oid: "o", size: 1 }, executable: false, mtime: 5 })
+    }
+    for (const host of ["1b4e28ba-2fa1-11d2-883f-0016d3cca427", "web", "Infinity", "日本"]) expect(storableHost(host)).toBe(true)
   })
 
   it("entries no marker mentions get the default mtime; names no mount name encodes to are skipped", () => {
