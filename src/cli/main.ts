@@ -13,6 +13,7 @@ import { Lock } from "../effects/lock.js"
 import { layoutOf } from "../effects/layout.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
+import { makeProgressRenderer } from "./progress.js"
 import { locate, locateAll } from "./locate.js"
 import { type ConflictInfo, type VersionInfo, contentRequest } from "../effects/requests.js"
 import { interactiveResolve, stdinInteraction } from "./resolve.js"
@@ -81,12 +82,12 @@ const mountCmd = Command.make(
 const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) =>
   lift(async () => {
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-    const viaDaemon = await askDaemon(gitdir, { cmd: "sync" }, 3600, (line) => process.stderr.write(`sharebox: ${line}\n`))
+    const viaDaemon = await askDaemon(gitdir, { cmd: "sync" }, 3600, say)
     if (viaDaemon) {
       if (verbose && viaDaemon.result) printSync(viaDaemon.result as SyncReport, true)
       return setExit(viaDaemon.code)
     }
-    const r = await withHost(gitdir, (h) => h.sync((line) => process.stderr.write(`sharebox: ${line}\n`)))
+    const r = await withHost(gitdir, (h) => h.sync(say))
     printSync(r, verbose)
     setExit(r.unreachable.length ? 75 : 0)
   })
@@ -109,7 +110,12 @@ const viaDaemonOr = async <A>(gitdir: string, cmd: string, args: Record<string, 
   return withHost(gitdir, direct)
 }
 
-const say = (line: string) => process.stderr.write(`sharebox: ${line}\n`)
+const progress = makeProgressRenderer()
+
+/** Output lines of work: progress values rendered on a terminal (dropped elsewhere), the rest printed. */
+const say = (line: string) => {
+  if (!progress.take(line)) process.stderr.write(`sharebox: ${line}\n`)
+}
 
 /** A content or versions request (see effects/requests.ts), through the daemon or directly. */
 const request = async (gitdir: string, cmd: string, args: Record<string, unknown>): Promise<unknown> => {

@@ -7,6 +7,7 @@ import { keySize } from "../domain/key.js"
 import { isWithin } from "../domain/paths.js"
 import { type CachedContent, droppableOldVersions, evictionOrder } from "../domain/retention.js"
 import { UsageError } from "./errors.js"
+import { progressLine } from "./progress.js"
 import type { Host } from "./host.js"
 
 export interface Settings {
@@ -76,19 +77,21 @@ export const whereis = async (host: Host, paths: ReadonlyArray<string>): Promise
 
 /** Fetches content here; returns lines for the person and whether everything arrived. */
 export const get = async (host: Host, paths: ReadonlyArray<string>, progress: (line: string) => void): Promise<boolean> => {
-  const files = filesUnder(host, paths)
+  const missing: Array<{ path: string; key: string }> = []
+  for (const f of filesUnder(host, paths)) if (!(await host.isPresent(f.key))) missing.push(f)
+  const totalBytes = missing.reduce((n, f) => n + keySize(f.key), 0)
   let ok = true
-  let i = 0
-  for (const f of files) {
-    i++
-    if (await host.isPresent(f.key)) continue
-    progress(`get ${f.path} (${i}/${files.length}, ${keySize(f.key)} bytes)`)
+  let bytes = 0
+  for (const [i, f] of missing.entries()) {
+    progress(progressLine({ what: "get", files: i, totalFiles: missing.length, bytes, totalBytes }))
     const r = await host.annex.get(f.key, host.opts.peerTimeout)
+    bytes += keySize(f.key)
     if (!r.ok) {
       ok = false
       progress(`could not get ${f.path}: ${r.message}`)
     }
   }
+  if (missing.length) progress(progressLine({ what: "get", files: missing.length, totalFiles: missing.length, bytes, totalBytes }))
   return ok
 }
 

@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
 import { applyInPlace, reduceAll } from "../domain/reduce.js"
 import { optimise } from "../domain/optimise.js"
+import { withoutProgress } from "./progress.js"
 import { baseName, isWithin } from "../domain/paths.js"
 import { type Conflict, type MergeOptions, compareTrees, merge, openConflicts, settle } from "../domain/merge.js"
 import { type TreeChange, storedChanges } from "../domain/storage.js"
@@ -727,7 +728,7 @@ export class Host {
 
   /** Content policy run by the daemon at mount time (getall, pins). */
   async afterMount(): Promise<void> {
-    await this.exclusive(() => contentPolicy(this, this.opts.warn))
+    await this.exclusive(() => contentPolicy(this, withoutProgress(this.opts.warn)))
   }
 
   /** Notifies once per conflict copy ever seen here (remembered across restarts). */

@@ -12,6 +12,7 @@ import { type Settings, saveSettings } from "../effects/content.js"
 import { contentRequest } from "../effects/requests.js"
 import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
+import { withoutProgress } from "../effects/progress.js"
 import { makeOperations } from "./ops.js"
 
 const require = createRequire(import.meta.url)
@@ -162,7 +163,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     })
     if (cfg.syncInterval > 0) {
       syncTimer = setInterval(() => {
-        host.sync(warn).catch((e) => warn(`sync: ${e?.message ?? e}`))
+        host.sync(withoutProgress(warn)).catch((e) => warn(`sync: ${e?.message ?? e}`))
       }, cfg.syncInterval * 1000)
     }
     log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
