@@ -136,6 +136,7 @@ export class Host {
     readonly opts: HostOptions
   ) {
     this.view = base
+    for (const e of pending) this.countStaged(e, 1)
     this.recomputeView()
   }
 
@@ -233,11 +234,13 @@ export class Host {
     onApplied?.()
     const e = { ...op, v: EVENT_SCHEMA, seq: this.nextSeq++, host: this.uuid, time } as Event
     this.pending.push(e)
+    this.countStaged(e, 1)
     this.generation++
     try {
       await this.journal.append(e)
     } catch (err) {
       this.pending = this.pending.filter((x) => x !== e)
+      this.countStaged(e, -1)
       this.recomputeView()
       throw err
     }
@@ -262,6 +265,16 @@ export class Host {
       this.replay().catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
     }, this.opts.quietMs)
     this.writebackTimer.unref?.()
+  }
+
+  /** staging id -> how many pending write events refer to it */
+  private readonly stagedRefs = new Map<string, number>()
+
+  private countStaged(e: Event, delta: number): void {
+    if (e.op !== "write" || e.content.kind !== "staged") return
+    const n = (this.stagedRefs.get(e.content.id) ?? 0) + delta
+    if (n > 0) this.stagedRefs.set(e.content.id, n)
+    else this.stagedRefs.delete(e.content.id)
   }
 
   // ---------------------------------------------------------------- write sessions
@@ -339,7 +352,7 @@ export class Host {
     await s.handle.close()
     this.sessions.delete(s.id)
     if (this.sessionByPath.get(s.path) === s) this.sessionByPath.delete(s.path)
-    const referenced = this.pending.some((e) => e.op === "write" && e.content.kind === "staged" && e.content.id === s.id)
+    const referenced = this.stagedRefs.has(s.id)
     if (!referenced) {
       // Opened for writing but never written (e.g. `touch`): the view must stop pointing at the
       // staging file before it goes.
@@ -424,11 +437,10 @@ export class Host {
     }
     // what never needs to reach history (temporary files, overwritten chmods...) goes here
     const events = optimise(raw)
+    const toHash = new Map<string, string>()
+    for (const e of events) if (e.op === "write" && e.content.kind === "staged" && !toHash.has(e.content.id)) toHash.set(e.content.id, baseName(e.path))
     const content = new Map<string, string>()
-    for (const e of events) {
-      if (e.op !== "write" || e.content.kind !== "staged" || content.has(e.content.id)) continue
-      content.set(e.content.id, await hashFile(this.stagingFile(e.content.id), baseName(e.path)))
-    }
+    await inParallel([...toHash], 8, async ([id, name]) => void content.set(id, await hashFile(this.stagingFile(id), name)))
     const work = this.base.clone()
     const commits: Array<Commit> = []
     let prev = new Map<string, Node | undefined>()
@@ -473,10 +485,12 @@ export class Host {
     return this.exclusive(async () => {
       const plan = await this.plan()
       if (options.dryRun || plan.raw.length === 0) return plan
-      for (const [id, key] of plan.content) {
+      const byKey = new Map<string, string>()
+      for (const [id, key] of plan.content) if (!byKey.has(key)) byKey.set(key, id)
+      await inParallel([...byKey].map(([key, id]) => [id, key] as const), 8, async ([id, key]) => {
         await this.annex.ingest(this.stagingFile(id), key)
         this.presentKeys.add(key)
-      }
+      })
       await this.annex.recordPresent([...new Set(plan.content.values())])
       const lastSeq = plan.raw[plan.raw.length - 1]!.seq
       const made = plan.commits.filter((c) => c.changes.length > 0)
@@ -490,11 +504,11 @@ export class Host {
       }
       await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }))
       this.base = plan.tree
+      for (const e of this.pending) if (e.seq <= lastSeq) this.countStaged(e, -1)
       this.pending = this.pending.filter((e) => e.seq > lastSeq)
       await this.journal.rewrite(this.pending)
       this.recomputeView()
-      const stillUsed = new Set(this.pending.flatMap((e) => (e.op === "write" && e.content.kind === "staged" ? [e.content.id] : [])))
-      for (const id of plan.content.keys()) if (!stillUsed.has(id) && !this.sessions.has(id)) await fs.rm(this.stagingFile(id), { force: true })
+      for (const id of plan.content.keys()) if (!this.stagedRefs.has(id) && !this.sessions.has(id)) await fs.rm(this.stagingFile(id), { force: true })
       this.opts.log(`replayed ${plan.events.length} event(s) into ${plan.commits.length} commit(s)`)
       return plan
     })
@@ -846,6 +860,15 @@ export const summarise = (e: Event): Omit<ReplayedEntry, "commit"> => ({
   time: e.time,
   ...(e.op === "write" ? { size: e.content.kind === "key" ? keySize(e.content.key) : e.content.size } : {})
 })
+
+/** Runs `f` over `items`, at most `limit` at a time (small files: the cost is latency, not CPU). */
+const inParallel = async <A>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<void>): Promise<void> => {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await f(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
 
 const commitMessage = (batch: ReadonlyArray<Event>): string => {
   const first = batch[0]!
