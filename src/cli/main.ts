@@ -7,10 +7,8 @@ import { Console, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { askDaemon } from "../effects/control.js"
-import { UsageError, userMessage } from "../effects/errors.js"
+import { Busy, UsageError, userMessage } from "../effects/errors.js"
 import { Host, type SyncReport } from "../effects/host.js"
-import { Lock } from "../effects/lock.js"
-import { layoutOf } from "../effects/layout.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
 import { makeProgressRenderer } from "./progress.js"
@@ -39,8 +37,19 @@ const lift = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) 
 
 /** Runs `f` with the host of a gitdir opened directly (no daemon serves it), under its lock. */
 const withHost = async <A>(gitdir: string, f: (h: Host) => Promise<A>): Promise<A> => {
-  await Lock.acquireWaiting(layoutOf(gitdir).lock, gitdir, 30).then((l) => l.release())
-  const host = await Host.open(gitdir, { writeback: false })
+  // Host.open takes the lock (and makes the state folder of a gitdir never mounted yet); wait for
+  // it there, so no other process slips in between waiting for the lock and taking it
+  const until = Date.now() + 30_000
+  let host: Host
+  for (;;) {
+    try {
+      host = await Host.open(gitdir, { writeback: false })
+      break
+    } catch (e) {
+      if (!(e instanceof Busy) || Date.now() > until) throw e
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
   try {
     return await f(host)
   } finally {
@@ -84,7 +93,9 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
     const viaDaemon = await askDaemon(gitdir, { cmd: "sync" }, 3600, say)
     if (viaDaemon) {
-      if (verbose && viaDaemon.result) printSync(viaDaemon.result as SyncReport, true)
+      // a failed sync's answer is the error message: say it (one line), not just the exit code
+      if (viaDaemon.code !== 0 && typeof viaDaemon.result === "string") say(viaDaemon.result.split("\n").filter(Boolean).join(" "))
+      else if (verbose && viaDaemon.result) printSync(viaDaemon.result as SyncReport, true)
       return setExit(viaDaemon.code)
     }
     const r = await withHost(gitdir, (h) => h.sync(say))

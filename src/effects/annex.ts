@@ -90,8 +90,14 @@ export class Annex {
 
   /** Commits git-annex's journal to its branch (and merges peers' branches), so a fetch sees it. */
   async commitBranch(): Promise<void> {
-    const r = await this.annex(["merge", "--quiet"])
-    if (r.code !== 0) throw new CommandFailed({ command: "git-annex", args: ["merge"], exitCode: r.code, stderr: r.stderr })
+    // Not `git annex merge`: without a branch it also merges `synced/BRANCH` into the checked-out
+    // branch (as `git annex sync` does), behind sharebox's back: a plain git-annex peer's push
+    // then moved HEAD under the daemon, whose next replay failed for good ("Not updating
+    // refs/heads/main"), and peers' heads got git's merge instead of sharebox's. Any command that
+    // reads the git-annex branch updates it first: commits the journal and merges the peers'
+    // git-annex branches (annex.merge-annex-branches), touching nothing else.
+    const r = await this.annex(["numcopies"])
+    if (r.code !== 0) throw new CommandFailed({ command: "git-annex", args: ["numcopies"], exitCode: r.code, stderr: r.stderr })
   }
 
   /** Fetches a key's content from whichever remote has it. */

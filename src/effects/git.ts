@@ -3,6 +3,7 @@
  * on stdin; nothing goes through a shell.
  */
 import { spawn } from "node:child_process"
+import { DIR_MARKER, baseName } from "../domain/paths.js"
 import { type RawEntry, SMALL_BLOB, treeFromStored } from "../domain/storage.js"
 import type { Tree } from "../domain/tree.js"
 import { CommandFailed } from "./errors.js"
@@ -81,7 +82,9 @@ export class Git {
       const [mode, , oid, size] = rec.slice(0, tab).split(/ +/)
       raw.push({ path: rec.slice(tab + 1), mode: mode!, oid: oid!, size: size === "-" ? 0 : Number(size) })
     }
-    const wanted = [...new Set(raw.filter((e) => e.mode === "120000" || e.size <= SMALL_BLOB).map((e) => e.oid))]
+    // directory markers are read whatever their size: a directory of a few dozen files has a
+    // marker over SMALL_BLOB, and without it every file there loses its mtime and writer
+    const wanted = [...new Set(raw.filter((e) => e.mode === "120000" || e.size <= SMALL_BLOB || baseName(e.path) === DIR_MARKER).map((e) => e.oid))]
     const blobs = await this.readBlobs(wanted)
     const entries: Array<RawEntry> = raw.map((e) => {
       const b = blobs.get(e.oid)
@@ -97,8 +100,17 @@ export class Git {
 
   /** Makes the index and work tree match `to` (coming from `from`). */
   async checkout(from: string | undefined, to: string): Promise<void> {
-    if (from) await this.check(["read-tree", "-m", "-u", from, to])
-    else await this.check(["read-tree", "-u", "--reset", to])
+    // An executable file is an unlocked annexed file: read-tree writes its pointer through
+    // git-annex's smudge filter and the content replaces it later (annex.thin: a hard link to the
+    // object), so the index keeps the pointer's size and the file reads as modified: `git status`
+    // is not clean and the next `read-tree -m` refuses ("not uptodate. Cannot merge"). git-annex
+    // restages such files itself; read-tree runs no hooks, so do what `git checkout` would.
+    if (from) {
+      await this.run(["annex", "restage"])
+      await this.check(["read-tree", "-m", "-u", from, to])
+    } else await this.check(["read-tree", "-u", "--reset", to])
+    await this.run(["annex", "smudge", "--update"])
+    await this.run(["annex", "restage"])
   }
 
   async mergeBase(a: string, b: string): Promise<string | undefined> {

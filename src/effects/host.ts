@@ -610,6 +610,9 @@ export class Host {
 
   /** How hosts are named in conflict copies: their descriptions (shared through git-annex). */
   private async mergeLabels(): Promise<MergeOptions> {
+    // The peers' git-annex branches first (just fetched or pushed here): at first contact the
+    // other host's description is only there, and without it its copies were named by UUID.
+    await this.annex.commitBranch()
     const names = await this.annex.descriptions()
     return { hostLabel: (uuid) => names.get(uuid) ?? uuid.slice(0, 8) }
   }

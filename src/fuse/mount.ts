@@ -155,12 +155,21 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       warn(`control socket: ${e?.message ?? e}`)
     }
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
-    pushes = watchPushes(cfg.gitdir, () => {
+    const mergePushes = () =>
       host.mergePushed().then(
         (c) => c && log(`merged a peer's push${c.length ? ` (${c.length} conflict(s))` : ""}`),
         (e) => warn(`merging a peer's push: ${e?.message ?? e}`)
       )
-    })
+    pushes = watchPushes(cfg.gitdir, () => void mergePushes())
+    // A push that arrived while nothing was mounted shows at once too, not only after the next sync
+    // (the watcher sees changes only); skipped when there is nothing new, so battery mode keeps
+    // its journal.
+    try {
+      const pushed = await host.git.revParse(`refs/heads/synced/${host.branch}`)
+      if (pushed && !(host.head && (await host.git.isAncestor(pushed, host.head)))) await mergePushes()
+    } catch (e: any) {
+      warn(`merging a peer's push: ${e?.message ?? e}`)
+    }
     if (cfg.syncInterval > 0) {
       syncTimer = setInterval(() => {
         host.sync(withoutProgress(warn)).catch((e) => warn(`sync: ${e?.message ?? e}`))
