@@ -77,10 +77,12 @@ else
   printf '%s\n' "$want" >"$stamp"
 fi
 
-# 3. Build. tsc rewrites dist/ only when a source, the config or the modules changed since the
-# last good build; a deleted source changes its directory's mtime, so it counts too.
+# 3. Build: tsc writes dist/, esbuild bundles dist/bundle/ (what bin/sharebox runs). Only when a
+# source, the config, the bundler script or the modules changed since the last good build; a
+# deleted source changes its directory's mtime, so it counts too.
 built=dist/.sharebox-build-stamp
-if [ -f "$built" ] && [ -z "$(find src tsconfig.json package.json package-lock.json -newer "$built" -print -quit)" ]; then
+if [ -f "$built" ] && [ -f dist/bundle/main.js ] && [ -f dist/bundle/daemon.js ] &&
+  [ -z "$(find src tsconfig.json package.json package-lock.json scripts/bundle.mjs -newer "$built" -print -quit)" ]; then
   say "build up to date"
 else
   say "building (npm run build)"

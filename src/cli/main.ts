@@ -2,7 +2,7 @@
  * The `sharebox` command.
  */
 import { Args, Command, Options, ValidationError } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext" // not the barrel: it loads an HTTP client too
 import { Console, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -16,7 +16,7 @@ import { locate, locateAll } from "./locate.js"
 import { type ConflictInfo, type VersionInfo, contentRequest } from "../effects/requests.js"
 import { interactiveResolve, stdinInteraction } from "./resolve.js"
 import type { Whereis } from "../effects/content.js"
-import { daemonMain, mount, prepareGitdir } from "./mount.js"
+import { mount, prepareGitdir } from "./mount.js"
 import { resolveGitdir } from "./target.js"
 
 const VERSION = "0.1.0"
@@ -392,7 +392,6 @@ const oneLineErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
 const main = async () => {
   const argv = process.argv.slice(2)
   plainOutput()
-  if (argv[0] === "__daemon") return daemonMain(argv[1]!)
   const program = cli(["node", "sharebox", ...normaliseArgv(argv)]).pipe(
     oneLineErrors,
     Effect.provide(NodeContext.layer),

@@ -59,7 +59,11 @@ export const checkMountpoint = async (mnt: string): Promise<void> => {
   if ((await fs.readdir(mnt)).length > 0) throw usage(`mountpoint ${mnt} is not empty`, 66)
 }
 
-const mainScript = (): string => path.join(path.dirname(fileURLToPath(import.meta.url)), "main.js")
+/**
+ * The daemon's own entry (daemon.js beside this module, in dist/cli/ and in the bundle alike): it
+ * does not load the command-line parser, so the daemon starts as fast as it can.
+ */
+const daemonScript = (): string => path.join(path.dirname(fileURLToPath(import.meta.url)), "daemon.js")
 
 export const mount = async (mountpoint: string, optionValues: ReadonlyArray<string>): Promise<void> => {
   const parsed = parseMountOptions(optionValues)
@@ -109,7 +113,7 @@ const daemonise = async (cfg: DaemonConfig): Promise<void> => {
   const layout = layoutOf(cfg.gitdir)
   await fs.mkdir(layout.state, { recursive: true, mode: 0o700 })
   const logFd = openSync(layout.log, "a", 0o600)
-  const child = spawn(process.execPath, [mainScript(), "__daemon", JSON.stringify(cfg)], {
+  const child = spawn(process.execPath, [daemonScript(), "__daemon", JSON.stringify(cfg)], {
     detached: true,
     stdio: ["ignore", logFd, logFd, "ipc"],
     cwd: "/"
@@ -133,19 +137,4 @@ const daemonise = async (cfg: DaemonConfig): Promise<void> => {
   }
   child.disconnect()
   child.unref()
-}
-
-/** Entry of the detached daemon process. */
-export const daemonMain = async (json: string): Promise<void> => {
-  const cfg = JSON.parse(json) as DaemonConfig
-  await runDaemon(cfg, (err) => {
-    if (err) {
-      process.stderr.write(`${new Date().toISOString()} sharebox: ${err}\n`)
-      process.send?.({ error: err })
-      setTimeout(() => process.exit(1), 100)
-      return
-    }
-    process.send?.({ ready: true })
-    process.disconnect?.()
-  })
 }

@@ -2,7 +2,7 @@
  * Errors of the effect shell. Each carries what a person needs to act on it; `userMessage` turns
  * any of them into the one line the CLI prints. `src/fuse/errno.ts` maps them to errnos.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data" // the barrel "effect" loads every module (0.7 s at start-up)
 
 export class CommandFailed extends Data.TaggedError("CommandFailed")<{
   readonly command: string
