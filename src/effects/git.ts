@@ -104,13 +104,25 @@ export class Git {
     // git-annex's smudge filter and the content replaces it later (annex.thin: a hard link to the
     // object), so the index keeps the pointer's size and the file reads as modified: `git status`
     // is not clean and the next `read-tree -m` refuses ("not uptodate. Cannot merge"). git-annex
-    // restages such files itself; read-tree runs no hooks, so do what `git checkout` would.
+    // restages such files itself; read-tree runs no hooks, so do what `git checkout` would. Only
+    // for a change that has an unlocked file on either side: read-tree checks and writes only the
+    // paths that change, and each of these git-annex commands costs a process and a scan.
+    const unlocked = from ? await this.changesUnlocked(from, to) : true
     if (from) {
-      await this.run(["annex", "restage"])
+      if (unlocked) await this.run(["annex", "restage"])
       await this.check(["read-tree", "-m", "-u", from, to])
     } else await this.check(["read-tree", "-u", "--reset", to])
-    await this.run(["annex", "smudge", "--update"])
-    await this.run(["annex", "restage"])
+    if (unlocked) {
+      await this.run(["annex", "smudge", "--update"])
+      await this.run(["annex", "restage"])
+    }
+  }
+
+  /** Whether a file of mode 100755 (an unlocked annexed file) is added, changed or removed between two commits. */
+  private async changesUnlocked(from: string, to: string): Promise<boolean> {
+    const r = await this.run(["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", from, to])
+    if (r.code !== 0) return true
+    return /(?:^|\0):\d{6} 100755 |(?:^|\0):100755 /.test(r.stdout)
   }
 
   async mergeBase(a: string, b: string): Promise<string | undefined> {

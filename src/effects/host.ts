@@ -4,7 +4,8 @@
  * view = reduce(HEAD tree, pending journal events) + files open for writing. Replay turns pending
  * events into annex content and commits; sync replays, fetches peers, merges and pushes.
  */
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
+import * as fsSync from "node:fs"
 import { promises as fs, constants as fsc } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -24,7 +25,7 @@ import { type Layout, layoutOf } from "./layout.js"
 import { Lock } from "./lock.js"
 import { hashFile } from "./hash.js"
 import { type Commit, buildFastImport } from "./fastimport.js"
-import { keySize } from "../domain/key.js"
+import { keySize, sha256Key } from "../domain/key.js"
 import { ancestorsOf } from "../domain/paths.js"
 import { contentPolicy } from "./content.js"
 import { type History, type PathVersion, loadHistory } from "./history.js"
@@ -437,10 +438,9 @@ export class Host {
     }
     // what never needs to reach history (temporary files, overwritten chmods...) goes here
     const events = optimise(raw)
-    const toHash = new Map<string, string>()
-    for (const e of events) if (e.op === "write" && e.content.kind === "staged" && !toHash.has(e.content.id)) toHash.set(e.content.id, baseName(e.path))
-    const content = new Map<string, string>()
-    await inParallel([...toHash], 8, async ([id, name]) => void content.set(id, await hashFile(this.stagingFile(id), name)))
+    const toHash = new Map<string, { name: string; size: number }>()
+    for (const e of events) if (e.op === "write" && e.content.kind === "staged" && !toHash.has(e.content.id)) toHash.set(e.content.id, { name: baseName(e.path), size: e.content.size })
+    const content = await this.hashStaged(toHash)
     const work = this.base.clone()
     const commits: Array<Commit> = []
     let prev = new Map<string, Node | undefined>()
@@ -480,6 +480,31 @@ export class Host {
     return { raw, events, commits, content, tree: work }
   }
 
+  /**
+   * The keys of staging files. Small ones are read and hashed synchronously, a few hundred per turn
+   * of the event loop (a stream per file costs several thread-pool round trips); big ones stream.
+   */
+  private async hashStaged(files: ReadonlyMap<string, { name: string; size: number }>): Promise<Map<string, string>> {
+    const out = new Map<string, string>()
+    const small = [...files].filter(([, f]) => f.size <= SMALL_HASH)
+    const big = [...files].filter(([, f]) => f.size > SMALL_HASH)
+    const streamed = inParallel(big, 4, async ([id, f]) => void out.set(id, await hashFile(this.stagingFile(id), f.name)))
+    let count = 0
+    let bytes = 0
+    for (const [id, f] of small) {
+      if (++count > 256 || bytes > 4 * 1024 * 1024) {
+        await new Promise((r) => setImmediate(r))
+        count = 1
+        bytes = 0
+      }
+      const data = fsSync.readFileSync(this.stagingFile(id))
+      bytes += data.length
+      out.set(id, sha256Key(createHash("sha256").update(data).digest("hex"), data.length, f.name))
+    }
+    await streamed
+    return out
+  }
+
   /** Replays pending events into git-annex; with dryRun, only returns the plan. */
   replay(options: { dryRun?: boolean } = {}): Promise<ReplayPlan> {
     return this.exclusive(async () => {
@@ -487,10 +512,8 @@ export class Host {
       if (options.dryRun || plan.raw.length === 0) return plan
       const byKey = new Map<string, string>()
       for (const [id, key] of plan.content) if (!byKey.has(key)) byKey.set(key, id)
-      await inParallel([...byKey].map(([key, id]) => [id, key] as const), 8, async ([id, key]) => {
-        await this.annex.ingest(this.stagingFile(id), key)
-        this.presentKeys.add(key)
-      })
+      await this.annex.ingest([...byKey].map(([key, id]) => ({ staged: this.stagingFile(id), key })))
+      for (const key of byKey.keys()) this.presentKeys.add(key)
       await this.annex.recordPresent([...new Set(plan.content.values())])
       const lastSeq = plan.raw[plan.raw.length - 1]!.seq
       const made = plan.commits.filter((c) => c.changes.length > 0)
@@ -508,7 +531,7 @@ export class Host {
       this.pending = this.pending.filter((e) => e.seq > lastSeq)
       await this.journal.rewrite(this.pending)
       this.recomputeView()
-      for (const id of plan.content.keys()) if (!this.stagedRefs.has(id) && !this.sessions.has(id)) await fs.rm(this.stagingFile(id), { force: true })
+      await removeFiles([...plan.content.keys()].filter((id) => !this.stagedRefs.has(id) && !this.sessions.has(id)).map((id) => this.stagingFile(id)))
       this.opts.log(`replayed ${plan.events.length} event(s) into ${plan.commits.length} commit(s)`)
       return plan
     })
@@ -865,6 +888,17 @@ export const summarise = (e: Event): Omit<ReplayedEntry, "commit"> => ({
 })
 
 /** Runs `f` over `items`, at most `limit` at a time (small files: the cost is latency, not CPU). */
+/** Staging files up to this size are hashed with one synchronous read. */
+const SMALL_HASH = 256 * 1024
+
+/** Removes files (missing ones are fine) with synchronous calls, a few hundred per turn of the event loop. */
+const removeFiles = async (files: ReadonlyArray<string>): Promise<void> => {
+  for (let i = 0; i < files.length; i += 256) {
+    if (i > 0) await new Promise((r) => setImmediate(r))
+    for (const f of files.slice(i, i + 256)) fsSync.rmSync(f, { force: true })
+  }
+}
+
 const inParallel = async <A>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<void>): Promise<void> => {
   let next = 0
   const worker = async () => {
