@@ -59,20 +59,22 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ -f package-lock.json ] || die "package-lock.json is missing; npm ci installs only from it"
 
 stamp=node_modules/.sharebox-lock-stamp
-want="$(sha256sum package-lock.json scripts/fuse-native-utimens.patch | cut -d' ' -f1 | tr '\n' ' ')node-abi-$(node -p process.versions.modules)"
+want="$(sha256sum package-lock.json scripts/fuse-native.patch | cut -d' ' -f1 | tr '\n' ' ')node-abi-$(node -p process.versions.modules)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   say "node modules up to date"
 else
   say "installing node modules (npm ci)"
   quietly npm ci --no-audit --no-fund
-  # fuse-native 2.2.6 hands utimens the access time as the modification time and cannot set an
-  # mtime alone (tar x, rsync -a, touch -m): rebuild it with that fixed, from its own source.
-  say "building fuse-native with the utimens fix (node-gyp)"
+  # Rebuild fuse-native from its own source with scripts/fuse-native.patch: 2.2.6 hands utimens
+  # the access time as the modification time and cannot set an mtime alone (tar x, rsync -a,
+  # touch -m); and the patch adds the fast path that serves reads and writes of open files on
+  # the FUSE threads, without a round trip to JavaScript (src/fuse/ops.ts, Passthrough).
+  say "building fuse-native with sharebox's patch (node-gyp)"
   gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
   [ -f "$gyp" ] || die "node-gyp (bundled with npm) was not found at $gyp"
   nodedir=()
   [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
-  (cd node_modules/fuse-native && patch -s -p1 <../../scripts/fuse-native-utimens.patch && quietly node "$gyp" rebuild "${nodedir[@]}") ||
+  (cd node_modules/fuse-native && patch -s -p1 <../../scripts/fuse-native.patch && quietly node "$gyp" rebuild "${nodedir[@]}") ||
     die "could not build fuse-native (needs make, g++ and python3)"
   printf '%s\n' "$want" >"$stamp"
 fi

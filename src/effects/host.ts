@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as fsSync from "node:fs"
 import { promises as fs, constants as fsc } from "node:fs"
+import { promisify } from "node:util"
 import * as os from "node:os"
 import * as path from "node:path"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
@@ -60,7 +61,8 @@ export const defaultHostOptions: HostOptions = {
 export interface Session {
   readonly id: string
   path: string
-  readonly handle: fs.FileHandle
+  /** the staging file, open for reading and writing */
+  readonly fd: number
   refs: number
   dirty: boolean
   size: number
@@ -85,6 +87,8 @@ export interface SyncReport {
   readonly conflicts: Array<Conflict>
   merged: number
 }
+
+const writeAt = promisify((fd: number, buf: Buffer, pos: number, cb: (e: Error | null) => void) => fsSync.write(fd, buf, 0, buf.length, pos, (e) => cb(e)))
 
 const readCursor = async (file: string): Promise<number> => {
   try {
@@ -158,6 +162,8 @@ export class Host {
     const annex = new Annex(gitdir)
     const uuid = await annex.uuid()
     const branch = await annex.git.branch()
+    // a lock file left behind: its process died holding it, in the middle of who knows what
+    const crashed = await fs.access(layout.lock).then(() => true, () => false)
     const lock = await Lock.acquire(layout.lock, gitdir)
     try {
       const { journal, events } = await Journal.open(layout.journal, opts.warn)
@@ -168,12 +174,20 @@ export class Host {
         const msg = await annex.git.check(["log", "-1", "--format=%B", head])
         const host = /^Sharebox-Host: (.+)$/m.exec(msg)?.[1]
         const seq = Number(/^Sharebox-Seq: (\d+)$/m.exec(msg)?.[1] ?? 0)
-        if (host === uuid && seq > cursor) {
+        const interrupted = host === uuid && seq > cursor
+        if (interrupted) {
           cursor = seq
           await writeAtomic(layout.cursor, JSON.stringify({ seq }))
         }
-        const status = await annex.git.check(["status", "--porcelain", "--untracked-files=no"])
-        if (status.trim()) await annex.git.check(["reset", "-q", "--hard", head])
+        // The work tree is scanned (`git status` lstats every file, and git-annex's filter reads
+        // the racily clean ones: seconds for 100,000 files) only when something may have been left
+        // half done: a crash, a replay cut short, or an index that is not HEAD's tree (a checkout
+        // that did not finish, changes staged by hand).
+        const indexIsHead = async () => (await annex.git.run(["diff-index", "--cached", "--quiet", head, "--"])).code === 0
+        if (crashed || interrupted || !(await indexIsHead())) {
+          const status = await annex.git.check(["status", "--porcelain", "--untracked-files=no"])
+          if (status.trim()) await annex.git.check(["reset", "-q", "--hard", head])
+        }
       }
       const pending = events.filter((e) => e.host === uuid && e.seq > cursor)
       const nextSeq = Math.max(cursor, ...events.map((e) => e.seq)) + 1
@@ -238,7 +252,7 @@ export class Host {
     this.countStaged(e, 1)
     this.generation++
     try {
-      await this.journal.append(e)
+      this.journal.append(e)
     } catch (err) {
       this.pending = this.pending.filter((x) => x !== e)
       this.countStaged(e, -1)
@@ -262,6 +276,7 @@ export class Host {
     if (this.writebackTimer) clearTimeout(this.writebackTimer)
     this.writebackTimer = setTimeout(() => {
       this.writebackTimer = undefined
+      for (const s of this.sessions.values()) this.pullWrites(s)
       if (this.sessions.size > 0 && [...this.sessions.values()].some((s) => s.dirty)) return this.scheduleWriteback()
       this.replay().catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
     }, this.opts.quietMs)
@@ -285,8 +300,9 @@ export class Host {
     const existing = this.sessionByPath.get(p)
     if (existing) {
       existing.refs++
+      this.pullWrites(existing)
       if (truncate && existing.size > 0) {
-        await existing.handle.truncate(0)
+        fsSync.ftruncateSync(existing.fd, 0)
         existing.size = 0
         existing.dirty = true
       }
@@ -302,11 +318,14 @@ export class Host {
       await fs.chmod(file, 0o600)
       size = (await fs.stat(file)).size
     }
-    const handle = await fs.open(file, truncate || node?.type !== "file" ? "w+" : "r+", 0o600)
+    // opening and closing a staging file are local and quick: done on the spot, not through the
+    // thread pool, as are the journal's appends (small files are written at the rate of these)
+    const fd = fsSync.openSync(file, truncate || node?.type !== "file" ? "w+" : "r+", 0o600)
+    this.writesOf(fd) // a descriptor number starts with no writes on record
     const s: Session = {
       id,
       path: p,
-      handle,
+      fd,
       refs: 1,
       dirty: truncate || node?.type !== "file",
       size,
@@ -322,6 +341,18 @@ export class Host {
     return s
   }
 
+  /**
+   * Where writes that bypass the daemon's handlers are reported (the binding's fast path): the end
+   * of the furthest write on a descriptor since the last call, or -1 for none.
+   */
+  writesOf: (fd: number) => number = () => -1
+
+  /** Takes in what was written to a session's staging file behind the handlers' back. */
+  pullWrites(s: Session): void {
+    const end = this.writesOf(s.fd)
+    if (end >= 0) this.touchSession(s, Math.max(s.size, end))
+  }
+
   touchSession(s: Session, size: number): void {
     s.size = size
     s.dirty = true
@@ -331,6 +362,7 @@ export class Host {
 
   /** Journals the session's current content as a version (on flush/fsync/last close). */
   async flushSession(s: Session): Promise<void> {
+    this.pullWrites(s)
     if (!s.dirty) return
     const current = this.view.get(s.path)
     if (this.sessionByPath.get(s.path) !== s || current?.type !== "file" || current.content.kind !== "staged" || current.content.id !== s.id) {
@@ -350,7 +382,7 @@ export class Host {
     s.refs--
     if (s.refs > 0) return
     await this.flushSession(s)
-    await s.handle.close()
+    fsSync.closeSync(s.fd)
     this.sessions.delete(s.id)
     if (this.sessionByPath.get(s.path) === s) this.sessionByPath.delete(s.path)
     const referenced = this.stagedRefs.has(s.id)
@@ -822,7 +854,7 @@ export class Host {
     try {
       let size = 0
       for await (const chunk of createReadStream(src)) {
-        await s.handle.write(chunk as Buffer, 0, (chunk as Buffer).length, size)
+        await writeAt(s.fd, chunk as Buffer, size)
         size += (chunk as Buffer).length
       }
       this.touchSession(s, size)

@@ -1,18 +1,30 @@
 /**
- * The journal: an append-only file of event records in the gitdir's state folder. Appends are
- * serialised (one write call per record, in order); `close()` of a file in the mount returns only
- * after its record is written, so a kill -9 of the daemon cannot lose it.
+ * The journal: an append-only file of event records in the gitdir's state folder. An append is one
+ * synchronous write of one record (a few hundred bytes into the page cache), so `close()` of a file
+ * in the mount returns only after its record is written and a kill -9 of the daemon cannot lose it,
+ * without a round trip through the thread pool on every close.
  */
+import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
+import { promisify } from "node:util"
 import { type Event, buildRecord, parseJournal } from "../domain/events.js"
 import { JournalCorrupt } from "./errors.js"
 
+const fdatasync = promisify(fsSync.fdatasync)
+
+const writeAll = (fd: number, buf: Buffer): void => {
+  for (let at = 0; at < buf.length; ) at += fsSync.writeSync(fd, buf, at, buf.length - at)
+}
+
 export class Journal {
+  /** sync, rewrite and close, one at a time */
   private chain: Promise<unknown> = Promise.resolve()
+  /** one list per rewrite asked for and not done: the records appended since, for the new file */
+  private readonly appendedDuringRewrite = new Set<Array<Buffer>>()
 
   private constructor(
     readonly file: string,
-    private handle: fs.FileHandle,
+    private fd: number,
     private bytes: number
   ) {}
 
@@ -30,8 +42,8 @@ export class Journal {
       warn(`journal: dropped a torn last record (${parsed.tornBytes} bytes) left by an interrupted write`)
       await fs.truncate(file, parsed.validBytes)
     }
-    const handle = await fs.open(file, "a", 0o600)
-    return { journal: new Journal(file, handle, parsed.validBytes), events: parsed.events }
+    const fd = fsSync.openSync(file, "a", 0o600)
+    return { journal: new Journal(file, fd, parsed.validBytes), events: parsed.events }
   }
 
   get size(): number {
@@ -44,35 +56,55 @@ export class Journal {
     return next
   }
 
-  append(e: Event): Promise<void> {
+  /** Appends one record; it is in the file when this returns. */
+  append(e: Event): void {
     const rec = Buffer.from(buildRecord(e), "utf8")
-    return this.serial(async () => {
-      await this.handle.write(rec)
-      this.bytes += rec.length
-    })
+    writeAll(this.fd, rec)
+    this.bytes += rec.length
+    for (const later of this.appendedDuringRewrite) later.push(rec)
   }
 
   sync(): Promise<void> {
-    return this.serial(() => this.handle.datasync())
+    return this.serial(() => fdatasync(this.fd))
   }
 
-  /** Rewrites the journal to hold only `keep` (atomically: temp file, fsync, rename). */
+  /**
+   * Rewrites the journal to hold `keep` and whatever is appended meanwhile (atomically: temp file,
+   * fsync, rename). Appends go on into the old file until the new one takes its place, so none is
+   * lost, whenever the daemon dies.
+   */
   rewrite(keep: ReadonlyArray<Event>): Promise<void> {
+    // both taken now: `keep` may be an array that later appends grow
+    const text = Buffer.from(keep.map(buildRecord).join(""), "utf8")
+    const later: Array<Buffer> = []
+    this.appendedDuringRewrite.add(later)
     return this.serial(async () => {
       const tmp = this.file + ".new"
-      const text = keep.map(buildRecord).join("")
-      const h = await fs.open(tmp, "w", 0o600)
-      await h.write(text)
-      await h.datasync()
-      await h.close()
-      await fs.rename(tmp, this.file)
-      await this.handle.close()
-      this.handle = await fs.open(this.file, "a", 0o600)
-      this.bytes = Buffer.byteLength(text)
+      let fd: number | undefined
+      try {
+        fd = fsSync.openSync(tmp, "w", 0o600)
+        writeAll(fd, text)
+        await fdatasync(fd)
+        // from here to the rename nothing yields, so no append can slip between
+        let bytes = text.length
+        for (const rec of later) {
+          writeAll(fd, rec)
+          bytes += rec.length
+        }
+        fsSync.closeSync(fd)
+        fd = undefined
+        fsSync.renameSync(tmp, this.file)
+        fsSync.closeSync(this.fd)
+        this.fd = fsSync.openSync(this.file, "a", 0o600)
+        this.bytes = bytes
+      } finally {
+        this.appendedDuringRewrite.delete(later)
+        if (fd !== undefined) fsSync.closeSync(fd)
+      }
     })
   }
 
   close(): Promise<void> {
-    return this.serial(() => this.handle.close())
+    return this.serial(async () => fsSync.closeSync(this.fd))
   }
 }

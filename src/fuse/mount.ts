@@ -4,6 +4,7 @@
  */
 import { promises as fs } from "node:fs"
 import { createRequire } from "node:module"
+import * as path from "node:path"
 import { type Handler, serve } from "../effects/control.js"
 import { Host } from "../effects/host.js"
 import { run } from "../effects/proc.js"
@@ -13,7 +14,7 @@ import { contentRequest } from "../effects/requests.js"
 import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { withoutProgress } from "../effects/progress.js"
-import { makeOperations } from "./ops.js"
+import { type Passthrough, makeOperations, noPassthrough } from "./ops.js"
 
 const require = createRequire(import.meta.url)
 
@@ -58,6 +59,19 @@ export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" |
   return (await isMounted(mnt)) ? "live" : "cleared"
 }
 
+/** fuse-native's native module, loaded as fuse-native itself loads it. */
+const bindingOf = (fuseNativeMain: string): any => createRequire(fuseNativeMain)("node-gyp-build")(path.dirname(fuseNativeMain))
+
+/** The binding's fast path (scripts/fuse-native.patch); a binding built without it has none. */
+const passthroughOf = (binding: any): Passthrough =>
+  typeof binding.fuse_native_passthrough_open === "function"
+    ? {
+        open: (fh, fd) => binding.fuse_native_passthrough_open(fh, fd) === 1,
+        close: (fh) => void binding.fuse_native_passthrough_open(fh, -1),
+        written: (fd) => binding.fuse_native_passthrough_written(fd)
+      }
+    : noPassthrough
+
 export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => void): Promise<void> => {
   const stamp = () => new Date().toISOString()
   const log = (line: string) => {
@@ -79,7 +93,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   }
   await saveSettings(host, cfg.settings)
   const Fuse = require("fuse-native")
-  const ops = makeOperations(host, warn)
+  const ops = makeOperations(host, warn, passthroughOf(bindingOf(require.resolve("fuse-native"))))
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
   fuse._fuseOptions = () =>

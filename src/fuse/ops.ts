@@ -21,6 +21,21 @@ const UTIME_NOW = 0xffffffffffffe
 
 type Handle = { readonly kind: "read"; readonly fd: number } | { readonly kind: "write"; readonly session: Session; readonly fd: number }
 
+/**
+ * The binding's fast path: reads and writes of a handle tied to a file descriptor are served by the
+ * FUSE thread itself (pread/pwrite or splice), never reaching the handlers below. What was written
+ * that way is collected with `written` (see Host.pullWrites).
+ */
+export interface Passthrough {
+  /** Ties handle `fh` to `fd`; false when the binding cannot (the handlers serve it then). */
+  open(fh: number, fd: number): boolean
+  close(fh: number): void
+  /** The end of the furthest write made through the binding on `fd` since the last call, or -1. */
+  written(fd: number): number
+}
+
+export const noPassthrough: Passthrough = { open: () => false, close: () => {}, written: () => -1 }
+
 /** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
 const inodeOf = (p: string): number => {
   let h = 0x811c9dc5
@@ -31,16 +46,29 @@ const inodeOf = (p: string): number => {
   return h || 1
 }
 
-export const makeOperations = (host: Host, log: (line: string) => void) => {
+export const makeOperations = (host: Host, log: (line: string) => void, passthrough: Passthrough = noPassthrough) => {
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
+  host.writesOf = (fd) => passthrough.written(fd)
   const handles = new Map<number, Handle>()
+  // Handle numbers are reused, so they stay small enough for the binding's table.
+  const freeHandles: Array<number> = []
   let nextHandle = 1
-  const virtual = new VirtualDir(host, (fd) => {
-    const fh = nextHandle++
-    handles.set(fh, { kind: "read", fd })
+  const openHandle = (h: Handle): number => {
+    const fh = freeHandles.pop() ?? nextHandle++
+    handles.set(fh, h)
+    passthrough.open(fh, h.fd)
     return fh
-  })
+  }
+  const closeHandle = (fh: number): Handle | undefined => {
+    const h = handles.get(fh)
+    if (!h) return undefined
+    passthrough.close(fh)
+    handles.delete(fh)
+    freeHandles.push(fh)
+    return h
+  }
+  const virtual = new VirtualDir(host, (fd) => openHandle({ kind: "read", fd }))
   const fail = (cb: Cb, e: unknown) => cb(errnoOf(e, log))
 
   const statOf = (p: string, n: Node, present: boolean) => {
@@ -53,6 +81,7 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
         return { ...common, mode: 0o120777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
       case "file": {
         const s = host.sessionByPath.get(p)
+        if (s) host.pullWrites(s)
         const size = s ? s.size : n.content.kind === "key" ? keySize(n.content.key) : n.content.size
         return { ...common, mode: n.executable ? 0o100755 : 0o100644, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
       }
@@ -78,11 +107,7 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
   const openSessionHandle = (p: string, truncate: boolean, cb: Cb, executable = false) => {
     host
       .openSession(p, truncate, executable)
-      .then((session) => {
-        const fh = nextHandle++
-        handles.set(fh, { kind: "write", session, fd: session.handle.fd })
-        cb(0, fh)
-      })
+      .then((session) => cb(0, openHandle({ kind: "write", session, fd: session.fd })))
       .catch((e) => fail(cb, e))
   }
 
@@ -161,12 +186,7 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
       const file = s ? Promise.resolve(host.stagingFile(s.id)) : host.contentFile(p, n)
       file.then(
         (f) =>
-          fs.open(f, "r", (err, fd) => {
-            if (err) return fail(cb, err)
-            const fh = nextHandle++
-            handles.set(fh, { kind: "read", fd })
-            cb(0, fh)
-          }),
+          fs.open(f, "r", (err, fd) => (err ? fail(cb, err) : cb(0, openHandle({ kind: "read", fd })))),
         (e) => fail(cb, e)
       )
     },
@@ -208,14 +228,13 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
       if (!h || h.kind !== "write") return cb(0)
       host
         .flushSession(h.session)
-        .then(() => h.session.handle.datasync())
+        .then(() => new Promise<void>((resolve, reject) => fs.fdatasync(h.session.fd, (e) => (e ? reject(e) : resolve()))))
         .then(() => host.syncJournal())
         .then(() => cb(0), (e) => fail(cb, e))
     },
 
     release(_fp: string, fh: number, cb: Cb) {
-      const h = handles.get(fh)
-      handles.delete(fh)
+      const h = closeHandle(fh)
       if (!h) return cb(0)
       if (h.kind === "read") return fs.close(h.fd, () => cb(0))
       host.releaseSession(h.session).then(() => cb(0), (e) => fail(cb, e))
@@ -230,7 +249,8 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
         .openSession(p, size === 0)
         .then(async (s) => {
           try {
-            await s.handle.truncate(size)
+            host.pullWrites(s)
+            fs.ftruncateSync(s.fd, size)
             host.touchSession(s, size)
           } finally {
             await host.releaseSession(s)
@@ -242,10 +262,12 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
     ftruncate(_fp: string, fh: number, size: number, cb: Cb) {
       const h = handles.get(fh)
       if (!h || h.kind !== "write") return cb(E.EBADF)
-      h.session.handle.truncate(size).then(() => {
+      host.pullWrites(h.session)
+      fs.ftruncate(h.session.fd, size, (e) => {
+        if (e) return fail(cb, e)
         host.touchSession(h.session, size)
         cb(0)
-      }, (e) => fail(cb, e))
+      })
     },
 
     mkdir(fp: string, _mode: number, cb: Cb) {
@@ -316,7 +338,7 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
     },
 
     utimens(fp: string, _atime: number, requested: number, cb: Cb) {
-      // the binding passes UTIME_OMIT / UTIME_NOW as sentinels (scripts/fuse-native-utimens.patch)
+      // the binding passes UTIME_OMIT / UTIME_NOW as sentinels (scripts/fuse-native.patch)
       if (requested === UTIME_OMIT) return cb(0)
       const mtime = requested === UTIME_NOW ? Date.now() : requested
       const p = fromFusePath(fp)
@@ -326,6 +348,7 @@ export const makeOperations = (host: Host, log: (line: string) => void) => {
       if (n.type === "dir") return cb(0)
       const s = host.sessionByPath.get(p)
       if (s) {
+        host.pullWrites(s)
         s.mtime = mtime
         host.view.set(p, host.sessionNode(s))
       }
