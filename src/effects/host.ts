@@ -33,6 +33,7 @@ import { type History, type PathVersion, loadHistory } from "./history.js"
 import { UsageError } from "./errors.js"
 import { createReadStream } from "node:fs"
 import { askDaemon } from "./control.js"
+import { SpareFiles } from "./spare.js"
 
 export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
@@ -88,6 +89,8 @@ export interface SyncReport {
   merged: number
 }
 
+const newStagingId = (): string => `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`
+
 const writeAt = promisify((fd: number, buf: Buffer, pos: number, cb: (e: Error | null) => void) => fsSync.write(fd, buf, 0, buf.length, pos, (e) => cb(e)))
 
 const readCursor = async (file: string): Promise<number> => {
@@ -119,6 +122,11 @@ export class Host {
   generation = 0
   readonly sessions = new Map<string, Session>()
   readonly sessionByPath = new Map<string, Session>()
+  private spareFiles: SpareFiles | undefined
+  /** empty staging files for new files, made ahead (made lazily: a direct command needs none) */
+  private get spares(): SpareFiles {
+    return (this.spareFiles ??= new SpareFiles(this.layout.staging, newStagingId))
+  }
   private writebackTimer: NodeJS.Timeout | undefined
   private work: Promise<unknown> = Promise.resolve()
   private readonly fetching = new Map<string, Promise<void>>()
@@ -309,30 +317,33 @@ export class Host {
       return existing
     }
     const node = this.view.get(p)
-    const id = `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`
-    const file = this.stagingFile(id)
+    const copy = node?.type === "file" && !truncate
+    let id: string
+    let fd: number
     let size = 0
-    if (node?.type === "file" && !truncate) {
+    if (copy) {
+      id = newStagingId()
+      const file = this.stagingFile(id)
       const src = await this.contentFile(p, node)
       await fs.copyFile(src, file, fsc.COPYFILE_FICLONE)
       await fs.chmod(file, 0o600)
       size = (await fs.stat(file)).size
+      fd = fsSync.openSync(file, "r+", 0o600)
+    } else {
+      ;({ id, fd } = this.spares.take())
     }
-    // opening and closing a staging file are local and quick: done on the spot, not through the
-    // thread pool, as are the journal's appends (small files are written at the rate of these)
-    const fd = fsSync.openSync(file, truncate || node?.type !== "file" ? "w+" : "r+", 0o600)
     this.writesOf(fd) // a descriptor number starts with no writes on record
     const s: Session = {
       id,
       path: p,
       fd,
       refs: 1,
-      dirty: truncate || node?.type !== "file",
+      dirty: !copy,
       size,
       executable: node?.type === "file" ? node.executable : createExecutable,
       base: node?.type === "file" ? contentId(node.content) : null,
       // opening for writing changes nothing until a write does
-      mtime: node?.type === "file" && !truncate ? node.mtime : Date.now()
+      mtime: copy ? node.mtime : Date.now()
     }
     this.sessions.set(id, s)
     this.sessionByPath.set(p, s)
@@ -896,6 +907,7 @@ export class Host {
     if (this.opts.writeback && this.pending.length) await this.replay().catch((e) => this.opts.warn(`replay at exit failed: ${e?.message ?? e}`))
     await this.work.catch(() => undefined)
     await this.saveReads().catch(() => undefined)
+    this.spareFiles?.close()
     await this.journal.close()
     await this.lock.release()
   }

@@ -14,7 +14,7 @@ import { contentRequest } from "../effects/requests.js"
 import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { withoutProgress } from "../effects/progress.js"
-import { type Passthrough, makeOperations, noPassthrough } from "./ops.js"
+import { type Passthrough, XATTR_PREFIX, makeOperations, noPassthrough } from "./ops.js"
 
 const require = createRequire(import.meta.url)
 
@@ -93,7 +93,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   }
   await saveSettings(host, cfg.settings)
   const Fuse = require("fuse-native")
-  const ops = makeOperations(host, warn, passthroughOf(bindingOf(require.resolve("fuse-native"))))
+  const binding = bindingOf(require.resolve("fuse-native"))
+  binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
+  const ops = makeOperations(host, warn, passthroughOf(binding))
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
   fuse._fuseOptions = () =>

@@ -34,6 +34,12 @@ export interface Passthrough {
   written(fd: number): number
 }
 
+/**
+ * Read-only extended attributes for scripts and file managers; no other name exists, and the
+ * binding answers for those without asking (scripts/fuse-native.patch).
+ */
+export const XATTR_PREFIX = "user.sharebox."
+
 export const noPassthrough: Passthrough = { open: () => false, close: () => {}, written: () => -1 }
 
 /** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
@@ -104,15 +110,15 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       .catch((e) => fail(cb, e))
   }
 
+  /** Opens a write session; a new file's reply carries its attributes (saves libfuse asking). */
   const openSessionHandle = (p: string, truncate: boolean, cb: Cb, executable = false) => {
     host
       .openSession(p, truncate, executable)
-      .then((session) => cb(0, openHandle({ kind: "write", session, fd: session.fd })))
+      .then((session) => cb(0, openHandle({ kind: "write", session, fd: session.fd }), statOf(p, host.sessionNode(session), true)))
       .catch((e) => fail(cb, e))
   }
 
-  /** Read-only extended attributes for scripts and file managers. */
-  const XATTRS = ["user.sharebox.key", "user.sharebox.present", "user.sharebox.whereis"]
+  const XATTRS = [`${XATTR_PREFIX}key`, `${XATTR_PREFIX}present`, `${XATTR_PREFIX}whereis`]
   const xattrValue = async (key: string, name: string): Promise<string> => {
     if (name === "user.sharebox.key") return key
     if (name === "user.sharebox.present") return (await host.isPresent(key)) ? "1" : "0"
