@@ -2,11 +2,12 @@
  * Thin wrappers around git that take the repository explicitly. Paths always follow `--` or travel
  * on stdin; nothing goes through a shell.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
 import { type RawEntry, SMALL_BLOB, treeFromStored } from "../domain/storage.js"
 import type { Tree } from "../domain/tree.js"
 import { CommandFailed } from "./errors.js"
+import { BatchParser, LsTreeParser } from "./gitstream.js"
 import { check, run, type RunOptions } from "./proc.js"
 
 /** git's own identity settings for commits sharebox makes. */
@@ -43,54 +44,95 @@ export class Git {
     return Number((await this.check(["show", "-s", "--format=%ct", oid])).trim()) * 1000
   }
 
-  /** Reads blobs by id, in one process. */
-  readBlobs(oids: ReadonlyArray<string>): Promise<Map<string, Buffer>> {
+  /** Reads blobs by id, in one process. Each blob is copied out of the process's output. */
+  async readBlobs(oids: ReadonlyArray<string>): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>()
-    if (oids.length === 0) return Promise.resolve(out)
-    return new Promise((resolve, reject) => {
-      const child = spawn("git", ["-C", this.top, "cat-file", "--batch"], { stdio: ["pipe", "pipe", "pipe"] })
-      const chunks: Array<Buffer> = []
-      child.stdout.on("data", (d: Buffer) => chunks.push(d))
-      child.on("error", reject)
-      child.on("close", (code) => {
-        if (code !== 0) return reject(new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: code, stderr: "" }))
-        const buf = Buffer.concat(chunks)
-        let at = 0
-        while (at < buf.length) {
-          const nl = buf.indexOf(10, at)
-          const header = buf.subarray(at, nl).toString("utf8").split(" ")
-          at = nl + 1
-          if (header[1] === "missing") continue
-          const size = Number(header[2])
-          out.set(header[0]!, buf.subarray(at, at + size))
-          at += size + 1
-        }
-        resolve(out)
-      })
-      child.stdin.end(oids.join("\n") + "\n")
+    if (oids.length === 0) return out
+    const parser = new BatchParser((oid, data) => {
+      if (data) out.set(oid, Buffer.from(data))
     })
+    const cat = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => parser.push(d))
+    cat.child.stdin.end(oids.join("\n") + "\n")
+    await cat.done
+    if (parser.partial) throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: "its output ended in the middle of an object" })
+    return out
   }
 
-  /** The tree stored in a commit. */
+  /**
+   * The tree stored in a commit. `ls-tree` and `cat-file --batch` run side by side: each chunk of
+   * the listing asks at once for the blobs it needs (symlinks, markers, small files), and both
+   * outputs are parsed as they arrive, never held whole.
+   */
   async loadTree(commit: string | undefined): Promise<{ tree: Tree; skipped: Array<string> }> {
     if (!commit) return treeFromStored([], 0)
-    const listing = await this.check(["ls-tree", "-r", "-l", "-z", "--full-tree", commit], { env: { ...process.env } })
-    const raw: Array<{ path: string; mode: string; oid: string; size: number }> = []
-    for (const rec of listing.split("\0")) {
-      if (!rec) continue
-      const tab = rec.indexOf("\t")
-      const [mode, , oid, size] = rec.slice(0, tab).split(/ +/)
-      raw.push({ path: rec.slice(tab + 1), mode: mode!, oid: oid!, size: size === "-" ? 0 : Number(size) })
-    }
-    // directory markers are read whatever their size: a directory of a few dozen files has a
-    // marker over SMALL_BLOB, and without it every file there loses its mtime and writer
-    const wanted = [...new Set(raw.filter((e) => e.mode === "120000" || e.size <= SMALL_BLOB || baseName(e.path) === DIR_MARKER).map((e) => e.oid))]
-    const blobs = await this.readBlobs(wanted)
-    const entries: Array<RawEntry> = raw.map((e) => {
-      const b = blobs.get(e.oid)
-      return b ? { ...e, data: b.toString("utf8") } : e
+    const time = this.commitTime(commit)
+    time.catch(() => undefined) // awaited at the end
+    const raw: Array<{ path: string; mode: string; oid: string; size: number; data?: string }> = []
+    const asked: Array<number> = [] // indexes in `raw` of the blobs asked for, in order
+    let answered = 0
+    const blobs = new BatchParser((_, data) => {
+      const e = raw[asked[answered++]!]!
+      if (data) e.data = data.toString("utf8")
     })
-    return treeFromStored(entries, await this.commitTime(commit))
+    const cat = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => blobs.push(d))
+    let wanted: Array<string> = []
+    const listing = new LsTreeParser((e) => {
+      raw.push(e)
+      // directory markers are read whatever their size: a directory of a few dozen files has a
+      // marker over SMALL_BLOB, and without it every file there loses its mtime and writer
+      if (e.mode === "120000" || e.size <= SMALL_BLOB || baseName(e.path) === DIR_MARKER) {
+        asked.push(raw.length - 1)
+        wanted.push(e.oid)
+      }
+    })
+    const ls = this.plumbing(["ls-tree", "-r", "-l", "-z", "--full-tree", commit], (d) => {
+      listing.push(d)
+      if (wanted.length) cat.child.stdin.write(wanted.join("\n") + "\n")
+      wanted = []
+    })
+    try {
+      await ls.done
+      if (listing.partial) throw new CommandFailed({ command: "git", args: ["ls-tree", commit], exitCode: 0, stderr: "its output ended in the middle of a record" })
+    } catch (e) {
+      cat.child.kill()
+      await cat.done.catch(() => undefined)
+      throw e
+    }
+    cat.child.stdin.end()
+    await cat.done
+    if (blobs.partial || answered !== asked.length) throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: `answered ${answered} of ${asked.length} objects` })
+    return treeFromStored(raw, await time)
+  }
+
+  /**
+   * A plumbing process whose output goes to `onData` chunk by chunk. `done` fails with its stderr
+   * on a non-zero exit, or with what `onData` threw (the process is killed then).
+   */
+  private plumbing(args: ReadonlyArray<string>, onData: (chunk: Buffer) => void): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
+    const child = spawn("git", ["-C", this.top, ...args], { stdio: ["pipe", "pipe", "pipe"] })
+    const err: Array<Buffer> = []
+    let failed: unknown
+    child.stdout.on("data", (d: Buffer) => {
+      if (failed !== undefined) return
+      try {
+        onData(d)
+      } catch (e) {
+        failed = e
+        child.kill()
+      }
+    })
+    child.stderr.on("data", (d: Buffer) => err.push(d))
+    child.stdin.on("error", () => {})
+    const done = new Promise<void>((resolve, reject) => {
+      child.on("error", (e) => reject(new CommandFailed({ command: "git", args, exitCode: null, stderr: e.message })))
+      child.on("close", (code) => {
+        if (failed !== undefined) reject(failed)
+        else if (code === 0) resolve()
+        else reject(new CommandFailed({ command: "git", args, exitCode: code, stderr: Buffer.concat(err).toString("utf8") }))
+      })
+    })
+    done.catch(() => undefined) // awaited by the caller, maybe only after another process
+    return { child, done }
   }
 
   /** Feeds a fast-import stream; refs move only forward unless the stream says otherwise. */
