@@ -48,6 +48,20 @@ const BRANCH = "refs/heads/git-annex"
 /** Keys moved into the annex per turn of the event loop. */
 const INGEST_CHUNK = 256
 
+/** The entries of a raw tree object: `MODE NAME\0` then the binary object id, over and over. */
+const parseTree = (tree: Buffer, idBytes: number): Array<{ name: string; oid: string }> => {
+  const out: Array<{ name: string; oid: string }> = []
+  let at = 0
+  while (at < tree.length) {
+    const nul = tree.indexOf(0, at)
+    if (nul < 0) break
+    const entry = tree.subarray(at, nul).toString("utf8")
+    out.push({ name: entry.slice(entry.indexOf(" ") + 1), oid: tree.subarray(nul + 1, nul + 1 + idBytes).toString("hex") })
+    at = nul + 1 + idBytes
+  }
+  return out
+}
+
 /** A fast-import stream of one commit on the git-annex branch that writes these files. */
 const buildBranchCommit = (files: ReadonlyArray<{ path: string; text: string }>, parent: string, uuid: string, now: number): Buffer => {
   const parts: Array<Buffer> = []
@@ -146,7 +160,7 @@ export class Annex {
       const head = await this.git.revParse(BRANCH)
       if (!head) break
       const paths = wanted.map(locationLogPath)
-      const logs = await this.readAt(head, paths)
+      const logs = await this.readLogs(head, wanted)
       const changed: Array<{ path: string; text: string }> = []
       wanted.forEach((_, i) => {
         const before = logs[i]?.toString("utf8")
@@ -163,8 +177,36 @@ export class Annex {
     await this.commitBranch()
   }
 
-  /** The content of files in a commit, by path (undefined where there is none), in one process. */
-  private readAt(commit: string, paths: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
+  /**
+   * The location logs of keys in a commit of the git-annex branch (undefined for a key with none).
+   * The branch's trees are read level by level, each tree once: `cat-file --batch` of `COMMIT:PATH`
+   * looks every path up from the root again, and a root tree git-annex wrote is a loose object,
+   * inflated anew for each key.
+   */
+  private async readLogs(commit: string, keys: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
+    const paths = keys.map(locationLogPath)
+    const [root] = await this.catObjects([`${commit}^{tree}`])
+    if (!root) return paths.map(() => undefined)
+    /** path of a tree or log -> its object id, for the levels read so far */
+    const known = new Map<string, string>()
+    const readLevel = async (dirs: ReadonlyArray<[string, Buffer]>) => {
+      for (const [dir, tree] of dirs) for (const e of parseTree(tree, commit.length / 2)) known.set(dir + e.name, e.oid)
+    }
+    await readLevel([["", root]])
+    for (const depth of [1, 2]) {
+      const dirs = [...new Set(paths.map((p) => p.split("/").slice(0, depth).join("/")))].filter((d) => known.has(d))
+      const trees = await this.catObjects(dirs.map((d) => known.get(d)!))
+      await readLevel(dirs.flatMap((d, i) => (trees[i] ? [[d + "/", trees[i]!] as [string, Buffer]] : [])))
+    }
+    const found = paths.filter((p) => known.has(p))
+    const blobs = await this.catObjects(found.map((p) => known.get(p)!))
+    const byPath = new Map(found.map((p, i) => [p, blobs[i]]))
+    return paths.map((p) => byPath.get(p))
+  }
+
+  /** Objects by id, in one `cat-file --batch` (undefined for a missing one). */
+  private catObjects(oids: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
+    if (oids.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
       const child = spawn("git", ["-C", this.top, "cat-file", "--batch"], { stdio: ["pipe", "pipe", "pipe"] })
       const chunks: Array<Buffer> = []
@@ -173,29 +215,28 @@ export class Annex {
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
       child.on("error", reject)
       child.on("close", (code) => {
-        if (code !== 0) return reject(new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: code, stderr }))
+        const fail = (why: string) => reject(new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: code, stderr: stderr || why }))
+        if (code !== 0) return fail("")
         const buf = Buffer.concat(chunks)
         const out: Array<Buffer | undefined> = []
         let at = 0
-        for (let i = 0; i < paths.length; i++) {
+        for (let i = 0; i < oids.length; i++) {
           const nl = buf.indexOf(10, at)
-          if (nl < 0) return reject(new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: code, stderr: "short output" }))
-          const header = buf.subarray(at, nl).toString("utf8")
+          if (nl < 0) return fail("short output")
+          const m = / (\w+) (\d+)$/.exec(buf.subarray(at, nl).toString("utf8"))
           at = nl + 1
-          const m = / blob (\d+)$/.exec(header)
-          if (!m) {
-            out.push(undefined) // "missing", or a tree where a log would be
-            if (/ (tree|commit|tag) (\d+)$/.test(header)) at += Number(/(\d+)$/.exec(header)![1]) + 1
+          if (!m || m[1] === "missing") {
+            out.push(undefined)
             continue
           }
-          const size = Number(m[1])
+          const size = Number(m[2])
           out.push(buf.subarray(at, at + size))
           at += size + 1
         }
         resolve(out)
       })
       child.stdin.on("error", () => {})
-      child.stdin.end(paths.map((p) => `${commit}:${p}\n`).join(""))
+      child.stdin.end(oids.join("\n") + "\n")
     })
   }
 

@@ -149,7 +149,7 @@ export class Git {
     // restages such files itself; read-tree runs no hooks, so do what `git checkout` would. Only
     // for a change that has an unlocked file on either side: read-tree checks and writes only the
     // paths that change, and each of these git-annex commands costs a process and a scan.
-    const unlocked = from ? await this.changesUnlocked(from, to) : true
+    const unlocked = await this.changesUnlocked(from, to)
     if (from) {
       if (unlocked) await this.run(["annex", "restage"])
       await this.check(["read-tree", "-m", "-u", from, to])
@@ -160,8 +160,12 @@ export class Git {
     }
   }
 
-  /** Whether a file of mode 100755 (an unlocked annexed file) is added, changed or removed between two commits. */
-  private async changesUnlocked(from: string, to: string): Promise<boolean> {
+  /** Whether a file of mode 100755 (an unlocked annexed file) is added, changed or removed between two commits (from nothing: is in `to`). */
+  private async changesUnlocked(from: string | undefined, to: string): Promise<boolean> {
+    if (!from) {
+      const r = await this.run(["ls-tree", "-r", "-z", "--full-tree", to])
+      return r.code !== 0 || /(?:^|\0)100755 /.test(r.stdout)
+    }
     const r = await this.run(["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", from, to])
     if (r.code !== 0) return true
     return /(?:^|\0):\d{6} 100755 |(?:^|\0):100755 /.test(r.stdout)

@@ -69,7 +69,12 @@ describe("presence recorded by replay", () => {
     fs.mkdirSync(path.join(A.mnt, "dir", "sub"), { recursive: true })
     for (const [p, c] of Object.entries(files)) write(path.join(A.mnt, p), c)
     fs.writeFileSync(path.join(A.mnt, "run.sh"), "#!/bin/sh\necho run\n", { mode: 0o755 })
+    const before = git(A.gitdir, ["rev-parse", "git-annex"]).stdout.trim()
     replay(A)
+    // one commit of sharebox's on top of the branch, changing exactly these keys' logs
+    expect(git(A.gitdir, ["log", "--format=%cn %P", `${before}..git-annex`]).stdout).toBe(`sharebox ${before}\n`)
+    const logs = [...new Set([...Object.entries(files), ["run.sh", "#!/bin/sh\necho run\n"]].map(([p, c]) => logPathOf(keyOf(c!, p!))))].sort()
+    expect(git(A.gitdir, ["diff", "--name-only", before, "git-annex"]).stdout.split("\n").filter(Boolean).sort()).toEqual(logs)
     const me = uuidOf(A.gitdir)
     for (const [p, c] of [...Object.entries(files), ["run.sh", "#!/bin/sh\necho run\n"]] as const) {
       const key = keyOf(c, p)
