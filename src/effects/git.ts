@@ -146,29 +146,42 @@ export class Git {
     // git-annex's smudge filter and the content replaces it later (annex.thin: a hard link to the
     // object), so the index keeps the pointer's size and the file reads as modified: `git status`
     // is not clean and the next `read-tree -m` refuses ("not uptodate. Cannot merge"). git-annex
-    // restages such files itself; read-tree runs no hooks, so do what `git checkout` would. Only
-    // for a change that has an unlocked file on either side: read-tree checks and writes only the
-    // paths that change, and each of these git-annex commands costs a process and a scan.
-    const unlocked = await this.changesUnlocked(from, to)
+    // restages such files itself; read-tree runs no hooks, so do what `git checkout` would.
+    // A change of only symlinks (locked files, links) and directory markers needs none of it, nor
+    // git-annex's filter (markers are never pointers): read-tree checks and writes only the paths
+    // that change, and each git-annex process costs its start-up and a scan of the index.
+    const plain = await this.changesOnlyLinksAndMarkers(from, to)
+    const readTree = plain ? ["-c", "filter.annex.process=", "-c", "filter.annex.smudge=", "-c", "filter.annex.clean=", "read-tree"] : ["read-tree"]
     if (from) {
-      if (unlocked) await this.run(["annex", "restage"])
-      await this.check(["read-tree", "-m", "-u", from, to])
-    } else await this.check(["read-tree", "-u", "--reset", to])
-    if (unlocked) {
+      if (!plain) await this.run(["annex", "restage"])
+      await this.check([...readTree, "-m", "-u", from, to])
+    } else await this.check([...readTree, "-u", "--reset", to])
+    if (!plain) {
       await this.run(["annex", "smudge", "--update"])
       await this.run(["annex", "restage"])
     }
   }
 
-  /** Whether a file of mode 100755 (an unlocked annexed file) is added, changed or removed between two commits (from nothing: is in `to`). */
-  private async changesUnlocked(from: string | undefined, to: string): Promise<boolean> {
+  /**
+   * Whether every path that differs between two commits (from nothing: every path of `to`) is, on
+   * both sides, a symlink, a directory marker or nothing: no regular file that could be (or have
+   * been) a git-annex pointer, whatever its mode (a plain git-annex peer may unlock with 100644).
+   */
+  private async changesOnlyLinksAndMarkers(from: string | undefined, to: string): Promise<boolean> {
+    const plainMode = (mode: string, p: string) => mode === "000000" || mode === "120000" || (mode === "100644" && baseName(p) === DIR_MARKER)
     if (!from) {
       const r = await this.run(["ls-tree", "-r", "-z", "--full-tree", to])
-      return r.code !== 0 || /(?:^|\0)100755 /.test(r.stdout)
+      if (r.code !== 0) return false
+      return r.stdout.split("\0").every((rec) => !rec || plainMode(rec.slice(0, 6), rec.slice(rec.indexOf("\t") + 1)))
     }
     const r = await this.run(["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", from, to])
-    if (r.code !== 0) return true
-    return /(?:^|\0):\d{6} 100755 |(?:^|\0):100755 /.test(r.stdout)
+    if (r.code !== 0) return false
+    const recs = r.stdout.split("\0")
+    for (let i = 0; i + 1 < recs.length; i += 2) {
+      const m = /^:(\d{6}) (\d{6}) /.exec(recs[i]!)
+      if (!m || !plainMode(m[1]!, recs[i + 1]!) || !plainMode(m[2]!, recs[i + 1]!)) return false
+    }
+    return true
   }
 
   async mergeBase(a: string, b: string): Promise<string | undefined> {

@@ -150,4 +150,21 @@ describe("presence recorded by replay", () => {
     expect(read(path.join(P, "dir/b_c.md"))).toBe(files["dir/b_c.md"])
     expect(exec("git", ["-C", P, "annex", "fsck", "--fast", "--quiet"]).code).toBe(0)
   })
+
+  it("a file the plain clone unlocked (a pointer of mode 100644) reaches A checked out, A's status clean", () => {
+    const P = path.join(w.root, "plain")
+    const pg = (...args: Array<string>) => {
+      const r = exec("git", ["-C", P, ...args])
+      expect(r.code, `git ${args.join(" ")}: ${r.stderr}`).toBe(0)
+    }
+    pg("annex", "unlock", "a.txt")
+    pg("commit", "-q", "-m", "unlock a.txt")
+    expect(exec("git", ["-C", P, "ls-tree", "HEAD", "a.txt"]).stdout).toMatch(/^100644 blob /)
+    pg("annex", "sync", "--no-content", "--quiet")
+    const s = w.sync(A)
+    expect(s.code, s.stderr).toBe(0)
+    expect(read(path.join(A.gitdir, "a.txt"))).toBe(files["a.txt"])
+    expect(read(path.join(A.mnt, "a.txt"))).toBe(files["a.txt"])
+    expect(w.contractProblems(A)).toEqual([])
+  })
 })
