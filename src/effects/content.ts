@@ -85,6 +85,7 @@ export const get = async (host: Host, paths: ReadonlyArray<string>, progress: (l
   for (const [i, f] of missing.entries()) {
     progress(progressLine({ what: "get", files: i, totalFiles: missing.length, bytes, totalBytes }))
     const r = await host.annex.get(f.key, host.opts.peerTimeout)
+    host.forgetPresent(f.key)
     bytes += keySize(f.key)
     if (!r.ok) {
       ok = false

@@ -101,6 +101,9 @@ const readCursor = async (file: string): Promise<number> => {
   }
 }
 
+/** How long an absent key is believed absent without looking again (see Host.absentKeys). */
+const ABSENT_TTL_MS = 10_000
+
 const writeAtomic = async (file: string, text: string): Promise<void> => {
   const tmp = `${file}.${process.pid}.tmp`
   await fs.writeFile(tmp, text, { mode: 0o600 })
@@ -131,6 +134,14 @@ export class Host {
   private work: Promise<unknown> = Promise.resolve()
   private readonly fetching = new Map<string, Promise<void>>()
   private readonly presentKeys = new Set<string>()
+  /**
+   * Keys found absent (getattr of every file of a big tree would otherwise look each one up again
+   * and again). Dropped whenever content may have arrived through sharebox (fetch, get, sync,
+   * replay: `notePresent`/`forgetPresent`), and as a whole every ABSENT_TTL_MS, for content a
+   * stock `git annex get` in the gitdir brought behind the daemon's back.
+   */
+  private absentKeys = new Set<string>()
+  private absentSince = 0
   lastSync: { time: number; report: SyncReport } | undefined
   readonly conflicts: Array<Conflict> = []
   closed = false
@@ -428,9 +439,23 @@ export class Host {
 
   async isPresent(key: string): Promise<boolean> {
     if (this.presentKeys.has(key)) return true
+    if (this.absentKeys.has(key) && Date.now() - this.absentSince < ABSENT_TTL_MS) return false
     const yes = await this.annex.isPresent(key)
-    if (yes) this.presentKeys.add(key)
+    if (yes) this.notePresent(key)
+    else {
+      if (Date.now() - this.absentSince >= ABSENT_TTL_MS) {
+        this.absentKeys = new Set()
+        this.absentSince = Date.now()
+      }
+      this.absentKeys.add(key)
+    }
     return yes
+  }
+
+  /** Content of `key` is here now (ingested, fetched). */
+  notePresent(key: string): void {
+    this.absentKeys.delete(key)
+    this.presentKeys.add(key)
   }
 
   /** A local file holding a node's bytes; fetches annexed content on demand. */
@@ -457,6 +482,7 @@ export class Host {
       f = (async () => {
         this.opts.log(`fetching ${p} (${key})`)
         const r = await this.annex.get(key, this.opts.peerTimeout)
+        this.forgetPresent(key)
         if (!r.ok || !(await this.isPresent(key))) {
           const where = await this.annex.whereis(key).catch(() => [])
           const reason = `${r.message}${where.length ? `; it is on: ${where.join(", ")}` : "; no known copy"}`
@@ -556,7 +582,7 @@ export class Host {
       const byKey = new Map<string, string>()
       for (const [id, key] of plan.content) if (!byKey.has(key)) byKey.set(key, id)
       await this.annex.ingest([...byKey].map(([key, id]) => ({ staged: this.stagingFile(id), key })))
-      for (const key of byKey.keys()) this.presentKeys.add(key)
+      for (const key of byKey.keys()) this.notePresent(key)
       await this.annex.recordPresent([...new Set(plan.content.values())])
       const lastSeq = plan.raw[plan.raw.length - 1]!.seq
       const made = plan.commits.filter((c) => c.changes.length > 0)
@@ -886,8 +912,10 @@ export class Host {
     return this.reads
   }
 
+  /** Presence of `key` may have changed (a drop, a get): the next `isPresent` looks again. */
   forgetPresent(key: string): void {
     this.presentKeys.delete(key)
+    this.absentKeys.delete(key)
   }
 
   private async saveReads(): Promise<void> {
