@@ -64,7 +64,7 @@ export const markerPath = (dir: string): string => joinPath(encodePath(dir), DIR
 
 // A newline in a name would split its marker line, so names are escaped (`\\` and `\n`).
 const escapeMarkerName = (name: string): string => name.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\"))
-const unescapeMarkerName = (s: string): string => s.replace(/\\([\\n])/g, (_, c: string) => (c === "n" ? "\n" : "\\"))
+const unescapeMarkerName = (s: string): string => (s.includes("\\") ? s.replace(/\\([\\n])/g, (_, c: string) => (c === "n" ? "\n" : "\\")) : s)
 
 /**
  * Whether a host id can be stored as a marker's third column: non-empty, no whitespace, control
@@ -132,6 +132,10 @@ const parseMarker = (text: string): Map<string, MarkerEntry> => {
   return m
 }
 
+/** A component that is `.git` or `.shareboxdir` (escaped or not, any case): only then is there anything to decode. */
+const MAYBE_ESCAPED = /(?:^|\/)\.(?:git|shareboxdir)(?:~|\/|$)/i
+const decodeStored = (p: string): string | undefined => (MAYBE_ESCAPED.test(p) ? decodePath(p) : p)
+
 /**
  * Reads a tree back from stored entries. Entries that cannot be represented (a name no mount name
  * encodes to) are reported and skipped. `defaultMtime` is used for entries no marker mentions
@@ -148,7 +152,7 @@ export const treeFromStored = (
   for (const e of entries) {
     if (baseName(e.path) === DIR_MARKER) {
       const storedDir = parentOf(e.path)
-      const dir = storedDir === "" ? "" : decodePath(storedDir)
+      const dir = storedDir === "" ? "" : decodeStored(storedDir)
       if (dir === undefined) {
         skipped.push(e.path)
         continue
@@ -157,7 +161,7 @@ export const treeFromStored = (
       mtimes.set(dir, parseMarker(e.data ?? ""))
       continue
     }
-    const p = decodePath(e.path)
+    const p = decodeStored(e.path)
     if (p === undefined) {
       skipped.push(e.path)
       continue

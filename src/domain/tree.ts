@@ -110,6 +110,17 @@ export class Tree {
    * directory (callers that must not do that check first).
    */
   set(path: string, node: Node): void {
+    // a directory's ancestors are all directories: with the parent there, nothing to make
+    const parent = parentOf(path)
+    if (parent !== "" && this.nodes.get(parent)?.type !== "dir") this.makeAncestors(path)
+    const old = this.nodes.get(path)
+    if (old?.type === "dir" && node.type !== "dir") this.delete(path)
+    this.nodes.set(path, node)
+    this.kids.get(parent)!.add(baseName(path))
+    if (node.type === "dir" && !this.kids.has(path)) this.kids.set(path, new Set())
+  }
+
+  private makeAncestors(path: string): void {
     for (const a of ancestorsOf(path)) {
       const existing = this.nodes.get(a)
       if (existing?.type !== "dir") {
@@ -119,11 +130,6 @@ export class Tree {
         this.kids.set(a, new Set())
       }
     }
-    const old = this.nodes.get(path)
-    if (old?.type === "dir" && node.type !== "dir") this.delete(path)
-    this.nodes.set(path, node)
-    this.kids.get(parentOf(path))!.add(baseName(path))
-    if (node.type === "dir" && !this.kids.has(path)) this.kids.set(path, new Set())
   }
 
   /** Removes a node and everything below it. */
