@@ -129,6 +129,17 @@ export const pin = async (host: Host, paths: ReadonlyArray<string>, on: boolean)
 const isPinned = (pins: ReadonlyArray<string>, path: string): boolean => pins.some((p) => p === "" || isWithin(path, p))
 
 /** What a sync ends with: pinned and (getall) all content fetched, old versions and cache trimmed. */
+/**
+ * Whether the history holds more commits than `limit`. A path has at most one version per commit,
+ * so with no more commits than that no path is over the limit, and the whole history (a long read
+ * of a big tree, right after a mount) need not be loaded to find out.
+ */
+const commitsOverLimit = async (host: Host, limit: number): Promise<boolean> => {
+  if (!host.head) return false
+  const count = Number((await host.git.check(["rev-list", "--count", host.head])).trim())
+  return !(Number.isFinite(count) && count <= limit)
+}
+
 export const contentPolicy = async (host: Host, progress: (line: string) => void): Promise<void> => {
   const settings = await loadSettings(host)
   const pins = await loadPins(host)
@@ -136,7 +147,7 @@ export const contentPolicy = async (host: Host, progress: (line: string) => void
   if (wanted.length) await get(host, wanted, progress)
   const current = new Set<string>()
   for (const [, n] of host.view.entries()) if (n.type === "file" && n.content.kind === "key") current.add(n.content.key)
-  if (settings.numVersions > 0) {
+  if (settings.numVersions > 0 && (await commitsOverLimit(host, settings.numVersions))) {
     const old = droppableOldVersions(await host.history(), current, settings.numVersions)
     for (const key of old) {
       if (!(await host.isPresent(key))) continue
