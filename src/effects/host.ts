@@ -34,6 +34,7 @@ import { UsageError } from "./errors.js"
 import { createReadStream } from "node:fs"
 import { askDaemon } from "./control.js"
 import { SpareFiles } from "./spare.js"
+import { loadSnapshot, saveSnapshot } from "./treecache.js"
 
 export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
@@ -89,7 +90,10 @@ export interface SyncReport {
   merged: number
 }
 
-const newStagingId = (): string => `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`
+// unique across restarts and processes: a random prefix per process, then a counter
+const stagingPrefix = `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`
+let stagingCount = 0
+const newStagingId = (): string => `${stagingPrefix}-${(stagingCount++).toString(36)}`
 
 const writeAt = promisify((fd: number, buf: Buffer, pos: number, cb: (e: Error | null) => void) => fsSync.write(fd, buf, 0, buf.length, pos, (e) => cb(e)))
 
@@ -210,8 +214,10 @@ export class Host {
       }
       const pending = events.filter((e) => e.host === uuid && e.seq > cursor)
       const nextSeq = Math.max(cursor, ...events.map((e) => e.seq)) + 1
-      const { tree } = await annex.git.loadTree(head)
+      const snapshot = head ? await loadSnapshot(layout.treeSnapshot, head) : undefined
+      const tree = snapshot ?? (await annex.git.loadTree(head)).tree
       const host = new Host(layout, annex, uuid, branch, lock, journal, tree, head, pending, nextSeq, opts)
+      if (head && !snapshot) host.unsavedSnapshot = { commit: head, tree }
       host.lastSync = await fs.readFile(layout.lastSync, "utf8").then((t) => JSON.parse(t), () => undefined)
       const reads = await fs.readFile(layout.reads, "utf8").then((t) => JSON.parse(t) as Record<string, number>, () => ({}))
       for (const [k, t] of Object.entries(reads)) host.reads.set(k, t)
@@ -290,16 +296,26 @@ export class Host {
     return this.journal.size
   }
 
+  private lastActivity = 0
+
+  /** Replays once nothing was recorded for `quietMs` (one timer, not one per record). */
   private scheduleWriteback(): void {
     if (!this.opts.writeback || this.closed) return
-    if (this.writebackTimer) clearTimeout(this.writebackTimer)
-    this.writebackTimer = setTimeout(() => {
-      this.writebackTimer = undefined
-      for (const s of this.sessions.values()) this.pullWrites(s)
-      if (this.sessions.size > 0 && [...this.sessions.values()].some((s) => s.dirty)) return this.scheduleWriteback()
-      this.replay().catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
-    }, this.opts.quietMs)
-    this.writebackTimer.unref?.()
+    this.lastActivity = Date.now()
+    if (this.writebackTimer) return
+    const arm = (ms: number) => {
+      this.writebackTimer = setTimeout(() => {
+        this.writebackTimer = undefined
+        if (this.closed) return
+        const quietFor = Date.now() - this.lastActivity
+        if (quietFor < this.opts.quietMs) return arm(this.opts.quietMs - quietFor)
+        for (const s of this.sessions.values()) this.pullWrites(s)
+        if (this.sessions.size > 0 && [...this.sessions.values()].some((s) => s.dirty)) return this.scheduleWriteback()
+        this.replay().catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
+      }, ms)
+      this.writebackTimer.unref?.()
+    }
+    arm(this.opts.quietMs)
   }
 
   /** staging id -> how many pending write events refer to it */
@@ -835,8 +851,15 @@ export class Host {
     )
   }
 
-  /** Content policy run by the daemon at mount time (getall, pins). */
+  /** the tree just read from git, for the next mount to read from the state folder instead */
+  private unsavedSnapshot: { readonly commit: string; readonly tree: Tree } | undefined
+
+  /** Content policy run by the daemon at mount time (getall, pins); a tree snapshot if none was. */
   async afterMount(): Promise<void> {
+    const snap = this.unsavedSnapshot
+    this.unsavedSnapshot = undefined
+    // only ever a tree as git gave it, never one this host derived in memory
+    if (snap) await saveSnapshot(this.layout.treeSnapshot, snap.commit, snap.tree).catch((e) => this.opts.warn(`tree snapshot: ${e?.message ?? e}`))
     await this.exclusive(() => contentPolicy(this, withoutProgress(this.opts.warn)))
   }
 

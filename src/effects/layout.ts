@@ -10,6 +10,8 @@ export interface Layout {
   readonly state: string
   readonly journal: string
   readonly cursor: string
+  /** the tree of one commit as the view reads it (effects/treecache.ts) */
+  readonly treeSnapshot: string
   readonly staging: string
   readonly lock: string
   readonly log: string
@@ -37,6 +39,7 @@ export const layoutOf = (gitdir: string): Layout => {
     state,
     journal: path.join(state, "journal"),
     cursor: path.join(state, "cursor"),
+    treeSnapshot: path.join(state, "tree.json"),
     staging: path.join(state, "staging"),
     lock: path.join(state, "lock"),
     log: path.join(state, "daemon.log"),

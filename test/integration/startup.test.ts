@@ -123,3 +123,57 @@ describe("getattr of a file whose content is absent", () => {
     expect(await eventually(() => blocks(f) > 0, 15_000, 250)).toBe(true)
   })
 })
+
+describe("the tree snapshot", () => {
+  const w = new World("sharebox-snapshot")
+  let A: HostDirs
+  const snapshotOf = (h: HostDirs) => path.join(h.gitdir, ".git", "sharebox", "tree.json")
+  const remount = async (h: HostDirs): Promise<Array<string>> => {
+    w.unmount(h)
+    expect(await w.settled(h)).toBe(true)
+    const cmds = tracedMount(w, h)
+    // written after the mount is ready, when the tree came from git
+    expect(await eventually(() => fs.existsSync(snapshotOf(h)), 10_000)).toBe(true)
+    return cmds
+  }
+  const readTree = (cmds: ReadonlyArray<string>) => cmds.some((c) => /^git ls-tree\b/.test(c))
+
+  beforeAll(() => {
+    A = w.host("A")
+    w.mount(A)
+    write(path.join(A.mnt, "a.txt"), "alpha\n")
+    ok(sharebox(["replay", A.mnt]), "replay")
+  }, 60_000)
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("a remount at the same commit reads the tree from the snapshot, not from git", async () => {
+    expect(readTree(await remount(A))).toBe(true) // HEAD moved since the first mount's snapshot
+    const cmds = await remount(A)
+    expect(readTree(cmds)).toBe(false)
+    expect(read(path.join(A.mnt, "a.txt"))).toBe("alpha\n")
+  })
+
+  it("a commit made with plain git-annex while unmounted is seen: the snapshot is of another commit", async () => {
+    w.unmount(A)
+    expect(await w.settled(A)).toBe(true)
+    fs.writeFileSync(path.join(A.gitdir, "plain.txt"), "from git-annex\n")
+    ok(git(A.gitdir, ["annex", "add", "--quiet", "plain.txt"]), "git annex add")
+    ok(git(A.gitdir, ["-c", "user.name=t", "-c", "user.email=t@l", "commit", "-q", "-m", "plain"]), "git commit")
+    const cmds = tracedMount(w, A)
+    expect(readTree(cmds)).toBe(true)
+    expect(read(path.join(A.mnt, "plain.txt"))).toBe("from git-annex\n")
+    expect(read(path.join(A.mnt, "a.txt"))).toBe("alpha\n")
+  })
+
+  it("a damaged snapshot is ignored", async () => {
+    w.unmount(A)
+    expect(await w.settled(A)).toBe(true)
+    fs.writeFileSync(snapshotOf(A), "{ not json")
+    const cmds = tracedMount(w, A)
+    expect(readTree(cmds)).toBe(true)
+    expect(read(path.join(A.mnt, "plain.txt"))).toBe("from git-annex\n")
+  })
+})
