@@ -44,7 +44,8 @@ export const nameProblem = (name: string): PathProblem | undefined => {
   if (name === "." || name === "..") return "dot-component"
   if (name.includes("\0")) return "nul"
   if (name.includes("/")) return "empty-component"
-  if (utf8Length(name) > MAX_NAME_BYTES) return "name-too-long"
+  // a UTF-16 code unit is at most 3 bytes of UTF-8, so most names need no counting
+  if (name.length * 3 > MAX_NAME_BYTES && utf8Length(name) > MAX_NAME_BYTES) return "name-too-long"
   return undefined
 }
 

@@ -78,7 +78,8 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   const fail = (cb: Cb, e: unknown) => cb(errnoOf(e, log))
 
   const statOf = (p: string, n: Node, present: boolean) => {
-    const mtime = n.type === "dir" ? new Date(0) : new Date(n.mtime)
+    // milliseconds: the binding takes numbers as well as Dates
+    const mtime = n.type === "dir" ? 0 : n.mtime
     const common = { uid, gid, mtime, atime: mtime, ctime: mtime, ino: inodeOf(p), blksize: 4096 }
     switch (n.type) {
       case "dir":
