@@ -510,20 +510,34 @@ const measureBigTree = () => {
   say(`made a ${n}-file tree in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   const mnt = path.join(base, "mnt")
   const bmnt = path.join(base, "bindfs")
+  // The first sharebox mount reads the tree from git; it leaves a snapshot of it (docs/layout.md,
+  // tree.json) that later mounts at the same commit read instead. Both are measured.
+  const mountTimed = (s) => {
+    dropCaches()
+    const ms = s === "sharebox" ? mountSharebox(mnt, gitdir) : mountBindfs(gitdir, bmnt)
+    return { ms, m: mounts[mounts.length - 1] }
+  }
   for (let rep = 0; rep < REPS; rep++) {
     for (const s of rotate(["bindfs", "sharebox"], rep)) {
-      dropCaches()
-      const ms = s === "sharebox" ? mountSharebox(mnt, gitdir) : mountBindfs(gitdir, bmnt)
-      const m = mounts[mounts.length - 1]
-      record("mount start-up", "s", s, ms / 1000)
+      const { ms, m } = mountTimed(s)
+      // bindfs keeps nothing between mounts: each of its mounts counts as both
+      if (s === "bindfs" || rep === 0) record("mount start-up, first", "s", s, ms / 1000)
+      if (s === "bindfs" || rep > 0) record("mount start-up, remount", "s", s, ms / 1000)
       record("RSS after mount", "MB", s, rssMB(m.pid))
       record("ls -lR whole tree", "s", s, timed(`ls -lR ${q(m.mnt)} >/dev/null`) / 1000)
       record("RSS after ls -lR", "MB", s, rssMB(m.pid))
       unmount(m)
     }
   }
+  if (REPS === 1) {
+    // the quick run has one repetition: one remount more
+    const { ms, m } = mountTimed("sharebox")
+    record("mount start-up, remount", "s", "sharebox", ms / 1000)
+    unmount(m)
+  }
   tearDown(base)
-  check(`mount ready, ${n}-file tree`, "mount start-up", "sharebox", "bindfs", "abs<=", 3, "≤ 3 s")
+  check(`mount ready, ${n}-file tree, first mount (tree from git)`, "mount start-up, first", "sharebox", "bindfs", "abs<=", 3, "≤ 3 s")
+  check(`mount ready, ${n}-file tree, remount (tree snapshot)`, "mount start-up, remount", "sharebox", "bindfs", "abs<=", 3, "≤ 3 s")
   check(`daemon RSS after mount, ${n}-file tree`, "RSS after mount", "sharebox", "bindfs", "abs<=", 300, "≤ 300 MB")
   check(`daemon RSS after ls -lR, ${n}-file tree`, "RSS after ls -lR", "sharebox", "bindfs", "abs<=", 300, "≤ 300 MB")
   check(`ls -lR of the ${n}-file tree, vs bindfs`, "ls -lR whole tree", "sharebox", "bindfs", "info")
