@@ -128,7 +128,6 @@ export const pin = async (host: Host, paths: ReadonlyArray<string>, on: boolean)
 
 const isPinned = (pins: ReadonlyArray<string>, path: string): boolean => pins.some((p) => p === "" || isWithin(path, p))
 
-/** What a sync ends with: pinned and (getall) all content fetched, old versions and cache trimmed. */
 /**
  * Whether the history holds more commits than `limit`. A path has at most one version per commit,
  * so with no more commits than that no path is over the limit, and the whole history (a long read
@@ -140,6 +139,7 @@ const commitsOverLimit = async (host: Host, limit: number): Promise<boolean> => 
   return !(Number.isFinite(count) && count <= limit)
 }
 
+/** What a sync ends with: pinned and (getall) all content fetched, old versions and cache trimmed. */
 export const contentPolicy = async (host: Host, progress: (line: string) => void): Promise<void> => {
   const settings = await loadSettings(host)
   const pins = await loadPins(host)

@@ -95,7 +95,7 @@ const stagingPrefix = `${Date.now().toString(36)}-${randomBytes(4).toString("hex
 let stagingCount = 0
 const newStagingId = (): string => `${stagingPrefix}-${(stagingCount++).toString(36)}`
 
-const writeAt = promisify((fd: number, buf: Buffer, pos: number, cb: (e: Error | null) => void) => fsSync.write(fd, buf, 0, buf.length, pos, (e) => cb(e)))
+const write = promisify(fsSync.write)
 
 const readCursor = async (file: string): Promise<number> => {
   try {
@@ -914,7 +914,7 @@ export class Host {
     try {
       let size = 0
       for await (const chunk of createReadStream(src)) {
-        await writeAt(s.fd, chunk as Buffer, size)
+        await write(s.fd, chunk as Buffer, 0, (chunk as Buffer).length, size)
         size += (chunk as Buffer).length
       }
       this.touchSession(s, size)

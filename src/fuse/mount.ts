@@ -66,7 +66,7 @@ const bindingOf = (fuseNativeMain: string): any => createRequire(fuseNativeMain)
 const passthroughOf = (binding: any): Passthrough =>
   typeof binding.fuse_native_passthrough_open === "function"
     ? {
-        open: (fh, fd) => binding.fuse_native_passthrough_open(fh, fd) === 1,
+        open: (fh, fd) => void binding.fuse_native_passthrough_open(fh, fd),
         close: (fh) => void binding.fuse_native_passthrough_open(fh, -1),
         written: (fd) => binding.fuse_native_passthrough_written(fd)
       }

@@ -3,6 +3,7 @@
  * the host, and answers with an errno (negated) or a result. It holds no policy.
  */
 import * as fs from "node:fs"
+import { promisify } from "node:util"
 import { keySize } from "../domain/key.js"
 import { fromFusePath, parentOf, viewPathProblem } from "../domain/paths.js"
 import type { Node } from "../domain/tree.js"
@@ -12,6 +13,8 @@ import { E, errnoOf, errnoOfReason } from "./errno.js"
 import { VirtualDir } from "./virtual.js"
 
 type Cb = (err: number, ...rest: Array<any>) => void
+
+const fdatasync = promisify(fs.fdatasync)
 
 const O_ACCMODE = 3
 const O_TRUNC = 0o1000
@@ -23,12 +26,12 @@ type Handle = { readonly kind: "read"; readonly fd: number } | { readonly kind: 
 
 /**
  * The binding's fast path: reads and writes of a handle tied to a file descriptor are served by the
- * FUSE thread itself (pread/pwrite or splice), never reaching the handlers below. What was written
+ * FUSE thread itself (pread/pwrite), never reaching the handlers below. What was written
  * that way is collected with `written` (see Host.pullWrites).
  */
 export interface Passthrough {
-  /** Ties handle `fh` to `fd`; false when the binding cannot (the handlers serve it then). */
-  open(fh: number, fd: number): boolean
+  /** Ties handle `fh` to `fd`; where the binding cannot, the handlers serve it as before. */
+  open(fh: number, fd: number): void
   close(fh: number): void
   /** The end of the furthest write made through the binding on `fd` since the last call, or -1. */
   written(fd: number): number
@@ -40,7 +43,7 @@ export interface Passthrough {
  */
 export const XATTR_PREFIX = "user.sharebox."
 
-export const noPassthrough: Passthrough = { open: () => false, close: () => {}, written: () => -1 }
+export const noPassthrough: Passthrough = { open: () => {}, close: () => {}, written: () => -1 }
 
 /** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
 const inodeOf = (p: string): number => {
@@ -121,8 +124,8 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
   const XATTRS = [`${XATTR_PREFIX}key`, `${XATTR_PREFIX}present`, `${XATTR_PREFIX}whereis`]
   const xattrValue = async (key: string, name: string): Promise<string> => {
-    if (name === "user.sharebox.key") return key
-    if (name === "user.sharebox.present") return (await host.isPresent(key)) ? "1" : "0"
+    if (name === `${XATTR_PREFIX}key`) return key
+    if (name === `${XATTR_PREFIX}present`) return (await host.isPresent(key)) ? "1" : "0"
     // hosts by description (the -o name), as `sharebox whereis` shows them
     return (await host.annex.whereis(key)).join(", ")
   }
@@ -235,7 +238,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       if (!h || h.kind !== "write") return cb(0)
       host
         .flushSession(h.session)
-        .then(() => new Promise<void>((resolve, reject) => fs.fdatasync(h.session.fd, (e) => (e ? reject(e) : resolve()))))
+        .then(() => fdatasync(h.session.fd))
         .then(() => host.syncJournal())
         .then(() => cb(0), (e) => fail(cb, e))
     },
@@ -256,7 +259,6 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
         .openSession(p, size === 0)
         .then(async (s) => {
           try {
-            host.pullWrites(s)
             fs.ftruncateSync(s.fd, size)
             host.touchSession(s, size)
           } finally {
