@@ -1,7 +1,6 @@
 /**
  * git-annex underneath: repository set-up, object paths, presence records, on-demand fetches.
  */
-import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fsSync from "node:fs"
 import { promises as fs, constants as fsc } from "node:fs"
@@ -185,7 +184,7 @@ export class Annex {
    */
   private async readLogs(commit: string, keys: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
     const paths = keys.map(locationLogPath)
-    const [root] = await this.catObjects([`${commit}^{tree}`])
+    const [root] = await this.git.readObjects([`${commit}^{tree}`])
     if (!root) return paths.map(() => undefined)
     /** path of a tree or log -> its object id, for the levels read so far */
     const known = new Map<string, string>()
@@ -195,51 +194,16 @@ export class Annex {
     await readLevel([["", root]])
     for (const depth of [1, 2]) {
       const dirs = [...new Set(paths.map((p) => p.split("/").slice(0, depth).join("/")))].filter((d) => known.has(d))
-      const trees = await this.catObjects(dirs.map((d) => known.get(d)!))
+      const trees = await this.git.readObjects(dirs.map((d) => known.get(d)!))
       await readLevel(dirs.flatMap((d, i) => (trees[i] ? [[d + "/", trees[i]!] as [string, Buffer]] : [])))
     }
     const found = paths.filter((p) => known.has(p))
-    const blobs = await this.catObjects(found.map((p) => known.get(p)!))
+    const blobs = await this.git.readObjects(found.map((p) => known.get(p)!))
     const byPath = new Map(found.map((p, i) => [p, blobs[i]]))
     return paths.map((p) => byPath.get(p))
   }
 
   /** Objects by id, in one `cat-file --batch` (undefined for a missing one). */
-  private catObjects(oids: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
-    if (oids.length === 0) return Promise.resolve([])
-    return new Promise((resolve, reject) => {
-      const child = spawn("git", ["-C", this.top, "cat-file", "--batch"], { stdio: ["pipe", "pipe", "pipe"] })
-      const chunks: Array<Buffer> = []
-      let stderr = ""
-      child.stdout.on("data", (d: Buffer) => chunks.push(d))
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-      child.on("error", reject)
-      child.on("close", (code) => {
-        const fail = (why: string) => reject(new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: code, stderr: stderr || why }))
-        if (code !== 0) return fail("")
-        const buf = Buffer.concat(chunks)
-        const out: Array<Buffer | undefined> = []
-        let at = 0
-        for (let i = 0; i < oids.length; i++) {
-          const nl = buf.indexOf(10, at)
-          if (nl < 0) return fail("short output")
-          const m = / (\w+) (\d+)$/.exec(buf.subarray(at, nl).toString("utf8"))
-          at = nl + 1
-          if (!m || m[1] === "missing") {
-            out.push(undefined)
-            continue
-          }
-          const size = Number(m[2])
-          out.push(buf.subarray(at, at + size))
-          at += size + 1
-        }
-        resolve(out)
-      })
-      child.stdin.on("error", () => {})
-      child.stdin.end(oids.join("\n") + "\n")
-    })
-  }
-
   /** How many files git-annex's journal holds (changes to its branch not committed yet). */
   private async journalFiles(): Promise<number> {
     try {

@@ -44,17 +44,27 @@ export class Git {
     return Number((await this.check(["show", "-s", "--format=%ct", oid])).trim()) * 1000
   }
 
-  /** Reads blobs by id, in one process. Each blob is copied out of the process's output. */
+  /**
+   * Reads objects by name (an id, or `REV^{tree}` and the like), in one process, in the order
+   * asked; undefined for one that is not there. Each is copied out of the process's output.
+   */
+  async readObjects(names: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
+    const out: Array<Buffer | undefined> = []
+    if (names.length === 0) return out
+    const parser = new BatchParser((_, data) => out.push(data && Buffer.from(data)))
+    const cat = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => parser.push(d))
+    cat.child.stdin.end(names.join("\n") + "\n")
+    await cat.done
+    if (parser.partial || out.length !== names.length) {
+      throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: `answered ${out.length} of ${names.length} objects` })
+    }
+    return out
+  }
+
+  /** Reads blobs by id, in one process. */
   async readBlobs(oids: ReadonlyArray<string>): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>()
-    if (oids.length === 0) return out
-    const parser = new BatchParser((oid, data) => {
-      if (data) out.set(oid, Buffer.from(data))
-    })
-    const cat = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => parser.push(d))
-    cat.child.stdin.end(oids.join("\n") + "\n")
-    await cat.done
-    if (parser.partial) throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: "its output ended in the middle of an object" })
+    ;(await this.readObjects(oids)).forEach((data, i) => data && out.set(oids[i]!, data))
     return out
   }
 
