@@ -7,7 +7,7 @@ import { promises as fs, constants as fsc } from "node:fs"
 import * as path from "node:path"
 import { CommandFailed } from "./errors.js"
 import { logPresent } from "../domain/locationlog.js"
-import { Git, quotePath } from "./git.js"
+import { Git, gitEnv, quotePath } from "./git.js"
 import { check, run } from "./proc.js"
 
 /** Talking to peers never prompts, and an unreachable ssh peer is given up on quickly. */
@@ -87,7 +87,7 @@ export class Annex {
   }
 
   annex(args: ReadonlyArray<string>, opts: { input?: string; timeoutSeconds?: number } = {}) {
-    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: peerEnv() })
+    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: gitEnv(peerEnv()) })
   }
 
   async uuid(): Promise<string> {
