@@ -12,7 +12,7 @@
  */
 import { keyOfAnnexLink, parsePointer, pointerText } from "./key.js"
 import { DIR_MARKER, baseName, decodePath, encodeName, encodePath, joinPath, parentOf } from "./paths.js"
-import { type Node, Tree } from "./tree.js"
+import { type Node, Tree, dirNode } from "./tree.js"
 
 export type GitMode = "100644" | "100755" | "120000"
 
@@ -137,53 +137,73 @@ const MAYBE_ESCAPED = /(?:^|\/)\.(?:git|shareboxdir)(?:~|\/|$)/i
 const decodeStored = (p: string): string | undefined => (MAYBE_ESCAPED.test(p) ? decodePath(p) : p)
 
 /**
- * Reads a tree back from stored entries. Entries that cannot be represented (a name no mount name
- * encodes to) are reported and skipped. `defaultMtime` is used for entries no marker mentions
- * (files committed by plain git or git-annex).
+ * Builds a tree from stored entries as they arrive, in any order (a tree of 100,000 entries is
+ * built while git is still listing it). An entry is placed as soon as its directory's marker has
+ * given its mtime; entries whose directory has no marker, or whose name the marker lacks, wait for
+ * `finish`, which knows the default mtime. Entries that cannot be represented (a name no mount
+ * name encodes to) are reported and skipped.
  */
-export const treeFromStored = (
-  entries: Iterable<RawEntry>,
-  defaultMtime: number
-): { tree: Tree; skipped: Array<string> } => {
-  const tree = new Tree()
-  const skipped: Array<string> = []
-  const mtimes = new Map<string, Map<string, MarkerEntry>>()
-  const pending: Array<[string, RawEntry]> = []
-  for (const e of entries) {
+export class StoredTreeBuilder {
+  private readonly tree = new Tree()
+  private readonly skipped: Array<string> = []
+  /** directory -> its marker's lines, for the markers read so far */
+  private readonly marks = new Map<string, Map<string, MarkerEntry>>()
+  /** directory -> its entries read before its marker */
+  private readonly early = new Map<string, Array<readonly [string, RawEntry]>>()
+  /** entries that get the default mtime (or find their marker's line only at the end) */
+  private readonly late: Array<readonly [string, RawEntry]> = []
+
+  add(e: RawEntry): void {
     if (baseName(e.path) === DIR_MARKER) {
       const storedDir = parentOf(e.path)
       const dir = storedDir === "" ? "" : decodeStored(storedDir)
-      if (dir === undefined) {
-        skipped.push(e.path)
-        continue
+      if (dir === undefined) return void this.skipped.push(e.path)
+      if (dir !== "") this.tree.set(dir, dirNode)
+      const marks = parseMarker(e.data ?? "")
+      this.marks.set(dir, marks)
+      const early = this.early.get(dir)
+      if (early) {
+        this.early.delete(dir)
+        for (const [p, x] of early) this.placeOrWait(p, x, marks)
       }
-      if (dir !== "") tree.set(dir, { type: "dir" })
-      mtimes.set(dir, parseMarker(e.data ?? ""))
-      continue
+      return
     }
     const p = decodeStored(e.path)
-    if (p === undefined) {
-      skipped.push(e.path)
-      continue
-    }
-    pending.push([p, e])
+    if (p === undefined) return void this.skipped.push(e.path)
+    const marks = this.marks.get(parentOf(p))
+    if (marks) return this.placeOrWait(p, e, marks)
+    const dir = parentOf(p)
+    const early = this.early.get(dir)
+    if (early) early.push([p, e])
+    else this.early.set(dir, [[p, e]])
   }
-  for (const [p, e] of pending) {
-    const marked = mtimes.get(parentOf(p))?.get(encodeName(baseName(p)))
+
+  finish(defaultMtime: number): { tree: Tree; skipped: Array<string> } {
+    for (const [p, e] of this.late) this.place(p, e, this.marks.get(parentOf(p))?.get(encodeName(baseName(p))), defaultMtime)
+    for (const early of this.early.values()) for (const [p, e] of early) this.place(p, e, undefined, defaultMtime)
+    this.late.length = 0
+    this.early.clear()
+    return { tree: this.tree, skipped: this.skipped }
+  }
+
+  private placeOrWait(p: string, e: RawEntry, marks: ReadonlyMap<string, MarkerEntry>): void {
+    const marked = marks.get(encodeName(baseName(p)))
+    if (marked) this.place(p, e, marked, 0)
+    else this.late.push([p, e])
+  }
+
+  private place(p: string, e: RawEntry, marked: MarkerEntry | undefined, defaultMtime: number): void {
     const mtime = marked?.mtime ?? defaultMtime
     const host = marked?.host !== undefined ? { host: marked.host } : {}
-    const existing = tree.get(p)
-    if (existing?.type === "dir") {
-      skipped.push(e.path)
-      continue
-    }
+    // a path both a file and a directory: git cannot store that, and decoding is one-to-one
+    if (this.tree.get(p)?.type === "dir") return void this.skipped.push(e.path)
     if (e.mode === "120000") {
       const target = e.data ?? ""
       const key = keyOfAnnexLink(target)
-      tree.set(p, key ? { type: "file", content: { kind: "key", key }, executable: false, mtime, ...host } : { type: "symlink", target, mtime })
+      this.tree.set(p, key ? { type: "file", content: { kind: "key", key }, executable: false, mtime, ...host } : { type: "symlink", target, mtime })
     } else if (e.mode === "100644" || e.mode === "100755") {
       const key = e.data !== undefined && e.size <= SMALL_BLOB ? parsePointer(e.data) : undefined
-      tree.set(p, {
+      this.tree.set(p, {
         type: "file",
         content: key ? { kind: "key", key } : { kind: "blob", oid: e.oid, size: e.size },
         executable: e.mode === "100755",
@@ -191,10 +211,19 @@ export const treeFromStored = (
         ...host
       })
     } else {
-      skipped.push(e.path)
+      this.skipped.push(e.path)
     }
   }
-  return { tree, skipped }
+}
+
+/**
+ * Reads a tree back from stored entries (see `StoredTreeBuilder`). `defaultMtime` is used for
+ * entries no marker mentions (files committed by plain git or git-annex).
+ */
+export const treeFromStored = (entries: Iterable<RawEntry>, defaultMtime: number): { tree: Tree; skipped: Array<string> } => {
+  const b = new StoredTreeBuilder()
+  for (const e of entries) b.add(e)
+  return b.finish(defaultMtime)
 }
 
 /** One change to a git tree: delete a path (file or whole directory) or set an entry. */

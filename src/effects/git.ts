@@ -4,7 +4,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
-import { type RawEntry, SMALL_BLOB, treeFromStored } from "../domain/storage.js"
+import { SMALL_BLOB, StoredTreeBuilder, treeFromStored } from "../domain/storage.js"
 import type { Tree } from "../domain/tree.js"
 import { CommandFailed } from "./errors.js"
 import { BatchParser, LsTreeParser } from "./gitstream.js"
@@ -83,48 +83,91 @@ export class Git {
 
   /**
    * The tree stored in a commit. `ls-tree` and `cat-file --batch` run side by side: each chunk of
-   * the listing asks at once for the blobs it needs (symlinks, markers, small files), and both
-   * outputs are parsed as they arrive, never held whole.
+   * the listing asks at once for the blobs it needs (symlinks, markers, small files), both outputs
+   * are parsed as they arrive, and the tree is built meanwhile (entries handed on in listing order
+   * as soon as they are complete), so nothing is held whole and little is left once git is done.
+   *
+   * From the second chunk on the blobs are asked of two `cat-file` processes, chunk by chunk in
+   * turn: cat-file writes each blob with two `write` calls of its own, and with one reader woken for
+   * every one of them the pipe, not git, set the pace (100,000 symlinks: 1.5 s, 1.0 s with two).
    */
   async loadTree(commit: string | undefined): Promise<{ tree: Tree; skipped: Array<string> }> {
     if (!commit) return treeFromStored([], 0)
     const time = this.commitTime(commit)
     time.catch(() => undefined) // awaited at the end
-    const raw: Array<{ path: string; mode: string; oid: string; size: number; data?: string }> = []
-    const asked: Array<number> = [] // indexes in `raw` of the blobs asked for, in order
-    let answered = 0
-    const blobs = new BatchParser((_, data) => {
-      const e = raw[asked[answered++]!]!
-      if (data) e.data = data.toString("utf8")
-    })
-    const cat = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => blobs.push(d))
+    const builder = new StoredTreeBuilder()
+    type Entry = { path: string; mode: string; oid: string; size: number; data: string | undefined; waiting: boolean }
+    const listed: Array<Entry | undefined> = []
+    let next = 0 // the first entry not yet handed to the builder
+    const handOn = () => {
+      for (let e = listed[next]; e && !e.waiting; e = listed[next]) {
+        builder.add(e)
+        listed[next++] = undefined
+      }
+    }
+    const readers: Array<{ asked: Array<number>; answered: number; parser: BatchParser; proc: ReturnType<Git["plumbing"]> }> = []
+    const reader = () => {
+      const r = { asked: [] as Array<number>, answered: 0 } as (typeof readers)[number]
+      r.parser = new BatchParser((_, data) => {
+        const e = listed[r.asked[r.answered++]!]!
+        if (data) e.data = data.toString("utf8")
+        e.waiting = false
+        handOn()
+      })
+      r.proc = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => r.parser.push(d))
+      readers.push(r)
+      return r
+    }
+    let chunks = 0
     let wanted: Array<string> = []
+    let asking: Array<number> = []
     const listing = new LsTreeParser((e) => {
-      raw.push(e)
       // directory markers are read whatever their size: a directory of a few dozen files has a
       // marker over SMALL_BLOB, and without it every file there loses its mtime and writer
-      if (e.mode === "120000" || e.size <= SMALL_BLOB || baseName(e.path) === DIR_MARKER) {
-        asked.push(raw.length - 1)
+      const waiting = e.mode === "120000" || e.size <= SMALL_BLOB || baseName(e.path) === DIR_MARKER
+      listed.push({ path: e.path, mode: e.mode, oid: e.oid, size: e.size, data: undefined, waiting })
+      if (waiting) {
+        asking.push(listed.length - 1)
         wanted.push(e.oid)
       }
     })
     const ls = this.plumbing(["ls-tree", "-r", "-l", "-z", "--full-tree", commit], (d) => {
       listing.push(d)
-      if (wanted.length) cat.child.stdin.write(wanted.join("\n") + "\n")
+      if (wanted.length) {
+        const r = readers[chunks++ % 2] ?? reader()
+        for (const i of asking) r.asked.push(i)
+        r.proc.child.stdin.write(wanted.join("\n") + "\n")
+      }
       wanted = []
+      asking = []
+      handOn()
     })
+    const stopReaders = async () => {
+      for (const r of readers) r.proc.child.kill()
+      await Promise.all(readers.map((r) => r.proc.done.catch(() => undefined)))
+    }
     try {
       await ls.done
       if (listing.partial) throw new CommandFailed({ command: "git", args: ["ls-tree", commit], exitCode: 0, stderr: "its output ended in the middle of a record" })
     } catch (e) {
-      cat.child.kill()
-      await cat.done.catch(() => undefined)
+      await stopReaders()
       throw e
     }
-    cat.child.stdin.end()
-    await cat.done
-    if (blobs.partial || answered !== asked.length) throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: `answered ${answered} of ${asked.length} objects` })
-    return treeFromStored(raw, await time)
+    for (const r of readers) r.proc.child.stdin.end()
+    try {
+      await Promise.all(readers.map((r) => r.proc.done))
+    } catch (e) {
+      await stopReaders()
+      throw e
+    }
+    for (const r of readers) {
+      if (r.parser.partial || r.answered !== r.asked.length) {
+        throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: `answered ${r.answered} of ${r.asked.length} objects` })
+      }
+    }
+    handOn()
+    if (next !== listed.length) throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: "an object asked for was never answered" })
+    return builder.finish(await time)
   }
 
   /**

@@ -13,6 +13,9 @@ export interface LsTreeEntry {
   readonly size: number
 }
 
+/** The modes git writes, as the strings every entry of that mode shares. */
+const MODES = new Map(["100644", "100755", "120000", "040000", "160000"].map((m) => [Number.parseInt(m, 8), m]))
+
 /** `<mode> SP <type> SP <oid> SP+ <size> TAB <path> NUL`, record by record. */
 export class LsTreeParser {
   private rest: Buffer | undefined
@@ -23,14 +26,32 @@ export class LsTreeParser {
     const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk
     let at = 0
     for (let nul = buf.indexOf(0, at); nul >= 0; nul = buf.indexOf(0, at)) {
-      const tab = buf.indexOf(9, at)
-      if (tab < 0 || tab > nul) throw new Error(`ls-tree: malformed record ${JSON.stringify(buf.toString("utf8", at, nul))}`)
-      const [mode, , oid, size] = buf.toString("latin1", at, tab).split(/ +/)
+      // read byte by byte: a regular expression and a string per field cost more than the path
+      let i = at
+      let mode = 0
+      for (let c = buf[i]!; c >= 48 && c <= 55; c = buf[++i]!) mode = mode * 8 + (c - 48)
+      const modeEnd = i
+      if (buf[i] !== 32) throw this.malformed(buf, at, nul)
+      i = buf.indexOf(32, i + 1) // after the type
+      if (i < 0 || i > nul) throw this.malformed(buf, at, nul)
+      const oidAt = i + 1
+      i = buf.indexOf(32, oidAt)
+      if (i < 0 || i > nul) throw this.malformed(buf, at, nul)
+      const oid = buf.toString("latin1", oidAt, i)
+      while (buf[i] === 32) i++
+      let size = 0
+      for (let c = buf[i]!; c >= 48 && c <= 57; c = buf[++i]!) size = size * 10 + (c - 48)
+      if (buf[i] === 45) i++ // "-": no size (submodules)
+      if (buf[i] !== 9 || i > nul) throw this.malformed(buf, at, nul)
       // the path decoded on its own: a slice of a longer string would keep that string alive
-      this.each({ path: buf.toString("utf8", tab + 1, nul), mode: mode!, oid: oid!, size: size === "-" || size === undefined ? 0 : Number(size) })
+      this.each({ path: buf.toString("utf8", i + 1, nul), mode: MODES.get(mode) ?? buf.toString("latin1", at, modeEnd), oid, size })
       at = nul + 1
     }
     this.rest = at < buf.length ? Buffer.from(buf.subarray(at)) : undefined
+  }
+
+  private malformed(buf: Buffer, at: number, nul: number): Error {
+    return new Error(`ls-tree: malformed record ${JSON.stringify(buf.toString("utf8", at, nul))}`)
   }
 
   /** Whether the output stopped in the middle of a record. */
@@ -65,20 +86,24 @@ export class BatchParser {
         this.need = buf.length - at + 1
         break
       }
-      const fields = buf.toString("latin1", at, nl).split(" ")
-      if (fields.length < 3) {
-        this.each(fields[0]!, undefined)
+      // `<oid> SP <type> SP <size>`, or `<name> SP missing` (no second space)
+      const sp1 = buf.indexOf(32, at)
+      const sp2 = sp1 < 0 || sp1 > nl ? -1 : buf.indexOf(32, sp1 + 1)
+      if (sp2 < 0 || sp2 > nl) {
+        this.each(buf.toString("latin1", at, sp1 < 0 || sp1 > nl ? nl : sp1), undefined)
         at = nl + 1
         continue
       }
-      const size = Number(fields[2])
-      if (!Number.isSafeInteger(size) || size < 0) throw new Error(`cat-file: malformed header ${JSON.stringify(buf.toString("latin1", at, nl))}`)
+      let size = 0
+      let i = sp2 + 1
+      for (let c = buf[i]!; c >= 48 && c <= 57 && i < nl; c = buf[++i]!) size = size * 10 + (c - 48)
+      if (i !== nl || i === sp2 + 1 || !Number.isSafeInteger(size)) throw new Error(`cat-file: malformed header ${JSON.stringify(buf.toString("latin1", at, nl))}`)
       const end = nl + 1 + size + 1
       if (end > buf.length) {
         this.need = end - at
         break
       }
-      this.each(fields[0]!, buf.subarray(nl + 1, nl + 1 + size))
+      this.each(buf.toString("latin1", at, sp1), buf.subarray(nl + 1, nl + 1 + size))
       at = end
     }
     const rest = buf.subarray(at)
