@@ -191,6 +191,13 @@ export class Host {
     try {
       const { journal, events } = await Journal.open(layout.journal, opts.warn)
       const head = await annex.git.headOid()
+      // HEAD's tree is read while the checks below run: they may reset the index and the work
+      // tree, never HEAD
+      const loading = (async () => {
+        const snapshot = head ? await loadSnapshot(layout.treeSnapshot, head) : undefined
+        return { tree: snapshot ?? (await annex.git.loadTree(head)).tree, fromGit: !snapshot }
+      })()
+      loading.catch(() => undefined) // awaited below
       let cursor = await readCursor(layout.cursor)
       // A replay interrupted after its commit but before the cursor moved: HEAD says how far it got.
       if (head) {
@@ -214,10 +221,9 @@ export class Host {
       }
       const pending = events.filter((e) => e.host === uuid && e.seq > cursor)
       const nextSeq = Math.max(cursor, ...events.map((e) => e.seq)) + 1
-      const snapshot = head ? await loadSnapshot(layout.treeSnapshot, head) : undefined
-      const tree = snapshot ?? (await annex.git.loadTree(head)).tree
+      const { tree, fromGit } = await loading
       const host = new Host(layout, annex, uuid, branch, lock, journal, tree, head, pending, nextSeq, opts)
-      if (head && !snapshot) host.unsavedSnapshot = { commit: head, tree }
+      if (head && fromGit) host.unsavedSnapshot = { commit: head, tree }
       host.lastSync = await fs.readFile(layout.lastSync, "utf8").then((t) => JSON.parse(t), () => undefined)
       const reads = await fs.readFile(layout.reads, "utf8").then((t) => JSON.parse(t) as Record<string, number>, () => ({}))
       for (const [k, t] of Object.entries(reads)) host.reads.set(k, t)
