@@ -3,9 +3,16 @@
 // most of every start-up; one file per entry, tree-shaken, loads in a fraction of it.
 // fuse-native stays outside: a native addon, loaded at run time through createRequire.
 import { build } from "esbuild"
+import { rmSync } from "node:fs"
+
+// chunk names change with their contents: none of an earlier build may linger
+rmSync("dist/bundle", { recursive: true, force: true })
 
 await build({
-  entryPoints: { main: "src/cli/main.ts", daemon: "src/cli/daemon.ts" },
+  entryPoints: { main: "src/cli/entry.ts", daemon: "src/cli/daemon.ts" },
+  // chunks: a plain mount (entry.ts) loads neither the command-line parser nor what only it needs
+  splitting: true,
+  chunkNames: "chunk-[hash]",
   outdir: "dist/bundle",
   bundle: true,
   platform: "node",

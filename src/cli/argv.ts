@@ -134,3 +134,20 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
   }
   return o
 }
+
+/**
+ * The mountpoint and `-o` values of a command line (normalised) that is only `mount MOUNTPOINT`
+ * and `-o VALUE`s; undefined for any other, which goes to the full command-line parser.
+ */
+export const plainMount = (args: ReadonlyArray<string>): { mountpoint: string; o: Array<string> } | undefined => {
+  if (args[0] !== "mount") return undefined
+  let mountpoint: string | undefined
+  const o: Array<string> = []
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!
+    if (a === "-o" && i + 1 < args.length) o.push(args[++i]!)
+    else if (!a.startsWith("-") && mountpoint === undefined) mountpoint = a
+    else return undefined
+  }
+  return mountpoint === undefined ? undefined : { mountpoint, o }
+}

@@ -7,7 +7,7 @@ import { Console, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { askDaemon } from "../effects/control.js"
-import { Busy, UsageError, userMessage } from "../effects/errors.js"
+import { Busy, UsageError, exitCodeOf, userMessage } from "../effects/errors.js"
 import { Host, type SyncReport } from "../effects/host.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
@@ -399,7 +399,7 @@ const main = async () => {
       Effect.sync(() => {
         if (ValidationError.isValidationError(e)) return setExit(64) // already explained by the parser
         process.stderr.write(`sharebox: ${userMessage(e)}\n`)
-        setExit(e instanceof UsageError ? (e.exitCode ?? 64) : 1)
+        setExit(exitCodeOf(e))
       })
     )
   )

@@ -1,0 +1,19 @@
+/**
+ * Entry of the `sharebox` command. A plain mount (`sharebox MNT -o gitdir=DIR`, or `sharebox mount
+ * MNT -o ...`: a mountpoint and `-o` values, nothing else) runs without loading the command-line
+ * parser, whose modules take most of a start-up; every other command line goes to it (main.ts).
+ */
+import { plainMount, normaliseArgv } from "./argv.js"
+
+const m = plainMount(normaliseArgv(process.argv.slice(2)))
+if (m) {
+  const [{ mount }, { exitCodeOf, userMessage }] = await Promise.all([import("./mount.js"), import("../effects/errors.js")])
+  try {
+    await mount(m.mountpoint, m.o)
+  } catch (e) {
+    process.stderr.write(`sharebox: ${userMessage(e)}\n`)
+    process.exitCode = exitCodeOf(e)
+  }
+} else {
+  await import("./main.js")
+}
