@@ -29,10 +29,28 @@ export const loadSnapshot = async (file: string, commit: string): Promise<Tree |
   return tree
 }
 
-/** Writes the snapshot of `commit`'s tree (atomically: temp file, rename). */
+/**
+ * Writes the snapshot of `commit`'s tree (atomically: temp file, rename), a few thousand entries
+ * at a time: the JSON of a 100,000-entry tree made whole is tens of MB the daemon would hold at
+ * once, and a heap grown for it is not given back.
+ */
 export const saveSnapshot = async (file: string, commit: string, tree: Tree): Promise<void> => {
-  const snap: Snapshot = { format: FORMAT, commit, entries: [...tree.entries()] }
   const tmp = `${file}.${process.pid}.tmp`
-  await fs.writeFile(tmp, JSON.stringify(snap), { mode: 0o600 })
+  const out = await fs.open(tmp, "w", 0o600)
+  try {
+    const head: Omit<Snapshot, "entries"> = { format: FORMAT, commit }
+    let text = JSON.stringify(head).slice(0, -1) + ',"entries":['
+    let count = 0
+    for (const entry of tree.entries()) {
+      text += (count++ ? "," : "") + JSON.stringify(entry)
+      if (text.length > 1 << 20) {
+        await out.write(text)
+        text = ""
+      }
+    }
+    await out.write(text + "]}")
+  } finally {
+    await out.close()
+  }
   await fs.rename(tmp, file)
 }

@@ -7,6 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
+import { Tree } from "../../src/domain/tree.js"
 import { loadSnapshot, saveSnapshot } from "../../src/effects/treecache.js"
 import { anyHost, anyTree, keyContent, nodeOf, smallMtime, treeOf, treePath } from "./arbitraries.js"
 
@@ -27,6 +28,16 @@ describe("tree snapshots", () => {
       }),
       { numRuns: 200 }
     )
+  })
+
+  it("a tree whose snapshot takes several writes loads back whole", async () => {
+    const key = (i: number) => `SHA256E-s${i}--${i.toString(16).padStart(64, "0")}.txt`
+    const tree = Tree.from(Array.from({ length: 30_000 }, (_, i) => [`d${i % 97}/f${i}.txt`, { type: "file", content: { kind: "key", key: key(i) }, executable: false, mtime: i }] as const))
+    const file = path.join(dir, "big.json")
+    await saveSnapshot(file, "a".repeat(40), tree)
+    expect(fs.statSync(file).size).toBeGreaterThan(3 << 20)
+    const back = await loadSnapshot(file, "a".repeat(40))
+    expect(back?.equals(tree)).toBe(true)
   })
 
   it("a damaged or missing snapshot is not used", async () => {
