@@ -1,0 +1,35 @@
+/**
+ * Which command lines take the plain-mount path (entry.ts), which starts without the full parser:
+ * exactly a mountpoint and `-o` values, in either of the two mount forms; anything else is left
+ * to the parser, so its help, errors and every other command behave as before.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { VERBS, normaliseArgv, plainMount } from "../../src/cli/argv.js"
+
+const word = fc.stringMatching(/^[a-z0-9/._=,~]{1,12}$/).filter((w) => !(VERBS as ReadonlyArray<string>).includes(w))
+const flag = fc.constantFrom("--help", "-h", "--version", "--wizard", "--json", "-v", "--", "--log-level")
+
+describe("the plain mount form", () => {
+  it("MNT -o V..., mount MNT -o V... and -oV all give the mountpoint and every value, in order", () => {
+    fc.assert(
+      fc.property(word, fc.array(word, { maxLength: 4 }), fc.boolean(), fc.boolean(), (mnt, values, verb, glued) => {
+        const opts = values.flatMap((v) => (glued ? [`-o${v}`] : ["-o", v]))
+        const argv = verb ? ["mount", mnt, ...opts] : [mnt, ...opts]
+        expect(plainMount(normaliseArgv(argv))).toEqual({ mountpoint: mnt, o: values })
+      })
+    )
+  })
+
+  it("any other flag, a second positional argument, or another command goes to the parser", () => {
+    fc.assert(
+      fc.property(word, fc.array(word, { maxLength: 3 }), flag, fc.nat(), (mnt, values, f, at) => {
+        const base = [mnt, ...values.flatMap((v) => ["-o", v])]
+        const withFlag = [...base.slice(0, at % (base.length + 1)), f, ...base.slice(at % (base.length + 1))]
+        expect(plainMount(normaliseArgv(withFlag))).toBeUndefined()
+        expect(plainMount(normaliseArgv(["mount", mnt, "other", ...base.slice(1)]))).toBeUndefined()
+        for (const verb of VERBS.filter((v) => v !== "mount")) expect(plainMount(normaliseArgv([verb, mnt]))).toBeUndefined()
+      })
+    )
+  })
+})
