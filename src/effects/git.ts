@@ -3,6 +3,7 @@
  * on stdin; nothing goes through a shell.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { keyOfAnnexLink } from "../domain/key.js"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
 import { SMALL_BLOB, StoredTreeBuilder, treeFromStored } from "../domain/storage.js"
 import type { Tree } from "../domain/tree.js"
@@ -96,7 +97,7 @@ export class Git {
     const time = this.commitTime(commit)
     time.catch(() => undefined) // awaited at the end
     const builder = new StoredTreeBuilder()
-    type Entry = { path: string; mode: string; oid: string; size: number; data: string | undefined; waiting: boolean }
+    type Entry = { path: string; mode: string; oid: string; size: number; data: string | undefined; linkKey: string | undefined; waiting: boolean }
     const listed: Array<Entry | undefined> = []
     let next = 0 // the first entry not yet handed to the builder
     const handOn = () => {
@@ -110,7 +111,14 @@ export class Git {
       const r = { asked: [] as Array<number>, answered: 0 } as (typeof readers)[number]
       r.parser = new BatchParser((_, data) => {
         const e = listed[r.asked[r.answered++]!]!
-        if (data) e.data = data.toString("utf8")
+        if (data && e.mode === "120000") {
+          const target = data.toString("utf8")
+          const key = keyOfAnnexLink(target)
+          // the key decoded again on its own (it ends the target): see RawEntry.linkKey
+          const own = key && data.toString("utf8", data.length - Buffer.byteLength(key))
+          if (own && own === key) e.linkKey = own
+          else e.data = target
+        } else if (data) e.data = data.toString("utf8")
         e.waiting = false
         handOn()
       })
@@ -125,7 +133,7 @@ export class Git {
       // directory markers are read whatever their size: a directory of a few dozen files has a
       // marker over SMALL_BLOB, and without it every file there loses its mtime and writer
       const waiting = e.mode === "120000" || e.size <= SMALL_BLOB || baseName(e.path) === DIR_MARKER
-      listed.push({ path: e.path, mode: e.mode, oid: e.oid, size: e.size, data: undefined, waiting })
+      listed.push({ path: e.path, mode: e.mode, oid: e.oid, size: e.size, data: undefined, linkKey: undefined, waiting })
       if (waiting) {
         asking.push(listed.length - 1)
         wanted.push(e.oid)
