@@ -391,6 +391,8 @@ const oneLineErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
 
 const main = async () => {
   const argv = process.argv.slice(2)
+  // the parser's own --version prints a blank line after the version
+  if (argv.length === 1 && argv[0] === "--version") return void process.stdout.write(`${VERSION}\n`)
   plainOutput()
   const program = cli(["node", "sharebox", ...normaliseArgv(argv)]).pipe(
     oneLineErrors,
