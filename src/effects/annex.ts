@@ -100,13 +100,13 @@ export class Annex {
     return path.join(this.top, objectPathOf(key))
   }
 
+  /** Whether the object of `key` is in this repository's annex (what git-annex's own check looks at). */
+  hasObject(key: string): boolean {
+    return fsSync.existsSync(this.objectFile(key))
+  }
+
   async isPresent(key: string): Promise<boolean> {
-    try {
-      await fs.access(this.objectFile(key), fsc.R_OK)
-      return true
-    } catch {
-      return false
-    }
+    return this.hasObject(key)
   }
 
   /**

@@ -148,10 +148,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       const n = host.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type === "file" && n.content.kind === "key") {
-        const key = n.content.key
-        if (host.isPresentCached(key)) return cb(0, statOf(p, n, true))
-        host.isPresent(key).then((present) => cb(0, statOf(p, n, present)), (e) => fail(cb, e))
-        return
+        return cb(0, statOf(p, n, host.isPresentNow(n.content.key)))
       }
       cb(0, statOf(p, n, true))
     },
