@@ -64,11 +64,7 @@ describe("kill -9 of the daemon", () => {
   let B: HostDirs
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A, "writeback=off")
-    w.mount(B)
-    w.connectAll()
+    ;[A, B] = w.pair(["writeback=off"])
   }, 60_000)
 
   afterAll(async () => {

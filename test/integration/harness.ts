@@ -107,6 +107,16 @@ export class World {
     return r
   }
 
+  /** Hosts A and B mounted (each with its `-o` options), each the other's git remote. */
+  pair(aOptions: ReadonlyArray<string> = [], bOptions: ReadonlyArray<string> = []): [HostDirs, HostDirs] {
+    const a = this.host("A")
+    const b = this.host("B")
+    this.mount(a, ...aOptions)
+    this.mount(b, ...bOptions)
+    this.connectAll()
+    return [a, b]
+  }
+
   /** Makes every host a git remote of every other (by host name). */
   connectAll(): void {
     for (const a of this.hosts) for (const b of this.hosts) if (a !== b) git(a.gitdir, ["remote", "add", b.name, b.gitdir])

@@ -19,11 +19,7 @@ describe("reads and writes of open files", () => {
   let B: HostDirs
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A, "writeback=off")
-    w.mount(B)
-    w.connectAll()
+    ;[A, B] = w.pair(["writeback=off"])
   }, 60_000)
 
   afterAll(async () => {

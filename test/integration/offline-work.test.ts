@@ -171,12 +171,8 @@ describe("offline work", () => {
   let B: HostDirs
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
     // A in battery mode: its changes stay in the journal until a replay or sync
-    w.mount(A, "writeback=off")
-    w.mount(B)
-    w.connectAll()
+    ;[A, B] = w.pair(["writeback=off"])
   }, 60_000)
 
   afterAll(async () => {

@@ -42,11 +42,7 @@ describe("operations in A's mount reach B's mount", () => {
 
   beforeAll(async () => {
     w = new World("sharebox-ops")
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A)
-    w.mount(B)
-    w.connectAll()
+    ;[A, B] = w.pair()
     outside = path.join(w.root, "outside")
     fs.mkdirSync(outside)
     if (exec("which", ["rsync"]).code !== 0) {

@@ -63,11 +63,7 @@ describe("where data lives: whereis, get, drop, xattrs, pins, offline", () => {
   const data: Record<string, Buffer> = {}
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A)
-    w.mount(B)
-    w.connectAll()
+    ;[A, B] = w.pair()
     for (const f of ["data/one.bin", "data/two.bin", "pinned/p1.bin", "pinned/p2.bin", "pinned/sub/p3.bin", "loose/l1.bin", "loose/l2.bin"]) {
       data[f] = writeRandom(path.join(A.mnt, f), 4000 + Object.keys(data).length)
     }
@@ -213,11 +209,7 @@ describe("-o getall", () => {
   let B: HostDirs
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A)
-    w.mount(B, "getall")
-    w.connectAll()
+    ;[A, B] = w.pair([], ["getall"])
   }, 60_000)
 
   afterAll(async () => {
@@ -245,12 +237,8 @@ describe("-o cachesize", () => {
   const SIZE = 2000
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A)
     // four files' worth
-    w.mount(B, `cachesize=${4 * SIZE}`)
-    w.connectAll()
+    ;[A, B] = w.pair([], [`cachesize=${4 * SIZE}`])
   }, 60_000)
 
   afterAll(async () => {

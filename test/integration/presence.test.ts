@@ -54,11 +54,7 @@ describe("presence recorded by replay", () => {
 
   beforeAll(() => {
     w = new World("sharebox-presence")
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A, "writeback=off")
-    w.mount(B, "writeback=off")
-    w.connectAll()
+    ;[A, B] = w.pair(["writeback=off"], ["writeback=off"])
   }, 60_000)
 
   afterAll(async () => {

@@ -86,11 +86,7 @@ describe("getattr of a file whose content is absent", () => {
   const blocks = (f: string) => fs.statSync(f).blocks
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A)
-    w.mount(B)
-    w.connectAll()
+    ;[A, B] = w.pair()
     for (const n of ["got.txt", "opened.txt", "outside.txt"]) write(path.join(A.mnt, n), `${n} `.repeat(2000))
     ok(w.sync(A), "sync A")
     ok(w.sync(B), "sync B")

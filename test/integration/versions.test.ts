@@ -62,11 +62,7 @@ describe("versions and history", () => {
   let B: HostDirs
 
   beforeAll(() => {
-    A = w.host("A")
-    B = w.host("B")
-    w.mount(A)
-    w.mount(B)
-    w.connectAll()
+    ;[A, B] = w.pair()
   }, 60_000)
 
   afterAll(async () => {
