@@ -176,9 +176,9 @@ export class StoredTreeBuilder {
     }
     const p = decodeStored(e.path)
     if (p === undefined) return void this.skipped.push(e.path)
-    const marks = this.marks.get(parentOf(p))
-    if (marks) return this.placeOrWait(p, e, marks)
     const dir = parentOf(p)
+    const marks = this.marks.get(dir)
+    if (marks) return this.placeOrWait(p, e, marks)
     const early = this.early.get(dir)
     if (early) early.push([p, e])
     else this.early.set(dir, [[p, e]])

@@ -3,7 +3,7 @@
  */
 import { createHash } from "node:crypto"
 import * as fsSync from "node:fs"
-import { promises as fs, constants as fsc } from "node:fs"
+import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { CommandFailed } from "./errors.js"
 import { logPresent } from "../domain/locationlog.js"
@@ -105,10 +105,6 @@ export class Annex {
     return fsSync.existsSync(this.objectFile(key))
   }
 
-  async isPresent(key: string): Promise<boolean> {
-    return this.hasObject(key)
-  }
-
   /**
    * Moves finished staging files into the annex as the objects of their keys (hard links, so open
    * readers of a staging file keep working; the caller removes the staging files later).
@@ -203,7 +199,6 @@ export class Annex {
     return paths.map((p) => byPath.get(p))
   }
 
-  /** Objects by id, in one `cat-file --batch` (undefined for a missing one). */
   /** How many files git-annex's journal holds (changes to its branch not committed yet). */
   private async journalFiles(): Promise<number> {
     try {
@@ -229,7 +224,7 @@ export class Annex {
   /** Fetches a key's content from whichever remote has it. */
   async get(key: string, timeoutSeconds: number): Promise<{ ok: boolean; message: string }> {
     const r = await this.annex(["get", "--key", key, "--json", "--json-error-messages"], { timeoutSeconds })
-    if (r.code === 0 && (await this.isPresent(key))) return { ok: true, message: "" }
+    if (r.code === 0 && this.hasObject(key)) return { ok: true, message: "" }
     let message = r.stderr.trim().split("\n").pop() ?? ""
     for (const line of r.stdout.split("\n")) {
       try {

@@ -70,7 +70,7 @@ export const whereis = async (host: Host, paths: ReadonlyArray<string>): Promise
   const out: Array<Whereis> = []
   for (const f of filesUnder(host, paths)) {
     const locations = await host.annex.locations(f.key)
-    out.push({ path: f.path, key: f.key, here: await host.isPresent(f.key), locations })
+    out.push({ path: f.path, key: f.key, here: host.isPresent(f.key), locations })
   }
   return out
 }
@@ -78,7 +78,7 @@ export const whereis = async (host: Host, paths: ReadonlyArray<string>): Promise
 /** Fetches content here; returns lines for the person and whether everything arrived. */
 export const get = async (host: Host, paths: ReadonlyArray<string>, progress: (line: string) => void): Promise<boolean> => {
   const missing: Array<{ path: string; key: string }> = []
-  for (const f of filesUnder(host, paths)) if (!(await host.isPresent(f.key))) missing.push(f)
+  for (const f of filesUnder(host, paths)) if (!host.isPresent(f.key)) missing.push(f)
   const totalBytes = missing.reduce((n, f) => n + keySize(f.key), 0)
   let ok = true
   let bytes = 0
@@ -100,10 +100,10 @@ export const get = async (host: Host, paths: ReadonlyArray<string>, progress: (l
 export const drop = async (host: Host, paths: ReadonlyArray<string>, copies: number, progress: (line: string) => void): Promise<boolean> => {
   let ok = true
   for (const f of filesUnder(host, paths)) {
-    if (!(await host.isPresent(f.key))) continue
+    if (!host.isPresent(f.key)) continue
     const r = await host.annex.annex(["drop", "--key", f.key, `--numcopies=${Math.max(1, copies)}`, "--json", "--json-error-messages"])
     host.forgetPresent(f.key)
-    if (await host.isPresent(f.key)) {
+    if (host.isPresent(f.key)) {
       ok = false
       let why = "git-annex refused"
       try {
@@ -150,7 +150,7 @@ export const contentPolicy = async (host: Host, progress: (line: string) => void
   if (settings.numVersions > 0 && (await commitsOverLimit(host, settings.numVersions))) {
     const old = droppableOldVersions(await host.history(), current, settings.numVersions)
     for (const key of old) {
-      if (!(await host.isPresent(key))) continue
+      if (!host.isPresent(key)) continue
       // an old version beyond the limit: the history keeps its entry, this host lets the content go
       await host.annex.annex(["drop", "--force", "--key", key, "--quiet"])
       host.forgetPresent(key)
@@ -160,7 +160,7 @@ export const contentPolicy = async (host: Host, progress: (line: string) => void
     const reads = host.lastReads()
     const present: Array<CachedContent> = []
     for (const [p, n] of host.view.entries()) {
-      if (n.type !== "file" || n.content.kind !== "key" || !(await host.isPresent(n.content.key))) continue
+      if (n.type !== "file" || n.content.kind !== "key" || !host.isPresent(n.content.key)) continue
       const key = n.content.key
       if (present.some((c) => c.key === key)) continue
       const w = await host.annex.annex(["whereis", "--key", key, "--json"])

@@ -53,10 +53,10 @@ export class ContentUnavailable extends Data.TaggedError("ContentUnavailable")<{
   }
 }
 
-/** The one line a user sees for any error. */
 /** The exit code of a command that failed with `e`: a usage error's own (64 by default), else 1. */
 export const exitCodeOf = (e: unknown): number => (e instanceof UsageError ? (e.exitCode ?? 64) : 1)
 
+/** The one line a user sees for any error. */
 export const userMessage = (e: unknown): string => {
   if (e instanceof Error) return e.message || e.name
   if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message)

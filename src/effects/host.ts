@@ -462,7 +462,7 @@ export class Host {
    * key, an exception with its stack: 15-30 KB of garbage each, which an `ls -lR` of 100,000
    * absent files piled up in the heap).
    */
-  isPresentNow(key: string): boolean {
+  isPresent(key: string): boolean {
     if (this.presentKeys.has(key)) return true
     if (this.absentKeys.has(key) && Date.now() - this.absentSince < ABSENT_TTL_MS) return false
     const yes = this.annex.hasObject(key)
@@ -475,10 +475,6 @@ export class Host {
       this.absentKeys.add(key)
     }
     return yes
-  }
-
-  async isPresent(key: string): Promise<boolean> {
-    return this.isPresentNow(key)
   }
 
   /** Content of `key` is here now (ingested, fetched). */
@@ -501,7 +497,7 @@ export class Host {
       }
       return file
     }
-    if (!(await this.isPresent(c.key))) await this.fetch(p, c.key)
+    if (!this.isPresent(c.key)) await this.fetch(p, c.key)
     return this.annex.objectFile(c.key)
   }
 
@@ -512,7 +508,7 @@ export class Host {
         this.opts.log(`fetching ${p} (${key})`)
         const r = await this.annex.get(key, this.opts.peerTimeout)
         this.forgetPresent(key)
-        if (!r.ok || !(await this.isPresent(key))) {
+        if (!r.ok || !this.isPresent(key)) {
           const where = await this.annex.whereis(key).catch(() => [])
           const reason = `${r.message}${where.length ? `; it is on: ${where.join(", ")}` : "; no known copy"}`
           this.opts.warn(`cannot fetch ${p}: ${reason}`)

@@ -52,7 +52,7 @@ export const statusOf = async (host: Host, mountpoint: string | null): Promise<S
     total++
     const size = n.content.kind === "key" ? keySize(n.content.key) : n.content.size
     bytes += size
-    if (n.content.kind !== "key" || (await host.isPresent(n.content.key))) {
+    if (n.content.kind !== "key" || host.isPresent(n.content.key)) {
       present++
       presentBytes += size
     }

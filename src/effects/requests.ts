@@ -43,7 +43,7 @@ export const versionsOf = async (host: Host, path: string): Promise<Array<Versio
       size: v.key ? keySize(v.key) : null,
       key: v.key ?? null,
       deleted: v.deleted,
-      present: v.key ? await host.isPresent(v.key) : !v.deleted
+      present: v.key ? host.isPresent(v.key) : !v.deleted
     })
   }
   return out

@@ -30,8 +30,8 @@ export const loadSnapshot = async (file: string, commit: string): Promise<Tree |
 }
 
 /**
- * Writes the snapshot of `commit`'s tree (atomically: temp file, rename), a few thousand entries
- * at a time: the JSON of a 100,000-entry tree made whole is tens of MB the daemon would hold at
+ * Writes the snapshot of `commit`'s tree (atomically: temp file, rename), about a MiB of JSON at
+ * a time: the JSON of a 100,000-entry tree made whole is tens of MB the daemon would hold at
  * once, and a heap grown for it is not given back.
  */
 export const saveSnapshot = async (file: string, commit: string, tree: Tree): Promise<void> => {

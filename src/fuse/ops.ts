@@ -125,7 +125,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   const XATTRS = [`${XATTR_PREFIX}key`, `${XATTR_PREFIX}present`, `${XATTR_PREFIX}whereis`]
   const xattrValue = async (key: string, name: string): Promise<string> => {
     if (name === `${XATTR_PREFIX}key`) return key
-    if (name === `${XATTR_PREFIX}present`) return (await host.isPresent(key)) ? "1" : "0"
+    if (name === `${XATTR_PREFIX}present`) return host.isPresent(key) ? "1" : "0"
     // hosts by description (the -o name), as `sharebox whereis` shows them
     return (await host.annex.whereis(key)).join(", ")
   }
@@ -148,7 +148,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       const n = host.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type === "file" && n.content.kind === "key") {
-        return cb(0, statOf(p, n, host.isPresentNow(n.content.key)))
+        return cb(0, statOf(p, n, host.isPresent(n.content.key)))
       }
       cb(0, statOf(p, n, true))
     },

@@ -117,7 +117,7 @@ export class VirtualDir {
           if (!f) return cb(E.ENOENT)
           const v = f.version
           const size = v.key ? keySize(v.key) : 0
-          const present = v.key ? await this.host.isPresent(v.key) : true
+          const present = v.key ? this.host.isPresent(v.key) : true
           const t = new Date(v.time)
           cb(0, { ...common, mtime: t, atime: t, ctime: t, mode: 0o100444, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 })
         },
