@@ -124,6 +124,31 @@ const differingPaths = (a: Tree, b: Tree): Array<string> => {
 
 const isLocalUrl = (url: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]+:/.test(url)
 
+/** How long a git lock file left at a crash must stay unchanged to count as abandoned. */
+const STALE_GIT_LOCK_MS = 1000
+
+/**
+ * Removes the lock files of git processes that died with sharebox (a power cut, a kill -9 of the
+ * whole process group): while one exists git refuses to touch the index or that ref ("remove the
+ * file manually to continue"), and every sync after the crash would fail. Called only after a
+ * crash of sharebox itself; a lock file is removed only if it is still there, unchanged, a second
+ * later, so a git child that outlived its sharebox process finishes first.
+ */
+const clearStaleGitLocks = async (gitdir: string, branch: string, warn: (line: string) => void): Promise<void> => {
+  const dotgit = path.join(gitdir, ".git")
+  const refs = [branch, "git-annex", `synced/${branch}`, "synced/git-annex"].map((r) => `refs/heads/${r}.lock`)
+  const files = ["index.lock", "HEAD.lock", "packed-refs.lock", "annex/index.lock", ...refs].map((f) => path.join(dotgit, f))
+  const stamps = async () => new Map((await Promise.all(files.map((f) => fs.stat(f).then((st) => [f, st.mtimeMs] as const, () => undefined)))).filter((x) => x !== undefined))
+  const before = await stamps()
+  if (before.size === 0) return
+  await new Promise((r) => setTimeout(r, STALE_GIT_LOCK_MS))
+  for (const [f, mtime] of await stamps()) {
+    if (before.get(f) !== mtime) continue
+    await fs.rm(f, { force: true })
+    warn(`removed ${path.relative(gitdir, f)}, left by a git process that died with sharebox`)
+  }
+}
+
 export class Host {
   view: Tree
   generation = 0
@@ -189,6 +214,7 @@ export class Host {
     const crashed = await fs.access(layout.lock).then(() => true, () => false)
     const lock = await Lock.acquire(layout.lock, gitdir)
     try {
+      if (crashed) await clearStaleGitLocks(gitdir, branch, opts.warn)
       const { journal, events } = await Journal.open(layout.journal, opts.warn)
       const head = await annex.git.headOid()
       // HEAD's tree is read while the checks below run: they may reset the index and the work

@@ -3,6 +3,7 @@
  * mount is cleared by sharebox itself, a torn last journal record is dropped with one warning, and a
  * damaged record in the middle stops the mount with one clear line and touches nothing.
  */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -184,5 +185,20 @@ describe("a damaged journal", () => {
     const s = w.sync(A)
     expect(s.code, s.stderr).toBe(0)
     expect(git(A.gitdir, ["ls-files"]).stdout).toContain("two.txt")
+  })
+
+  it("regression: a git lock file left by a crash (git killed with sharebox) is removed, and the next sync works", async () => {
+    // found by the kill -9 of a sync's whole process group (interop.test.ts): git's index.lock
+    // stayed, and every later sync failed with "remove the file manually to continue"
+    if (isMounted(A.mnt)) w.unmount(A)
+    expect(await w.settled(A)).toBe(true)
+    const dead = spawnSync("true").pid!
+    fs.writeFileSync(path.join(A.gitdir, ".git", "sharebox", "lock"), `${dead}\n`)
+    const indexLock = path.join(A.gitdir, ".git", "index.lock")
+    fs.writeFileSync(indexLock, "")
+    const s = sharebox(["sync", A.gitdir])
+    expect(s.code, s.stderr).toBe(0)
+    expect(fs.existsSync(indexLock)).toBe(false)
+    expect(git(A.gitdir, ["status", "--porcelain"]).code).toBe(0)
   })
 })
