@@ -40,12 +40,18 @@ const CRC_TABLE = (() => {
   return t
 })()
 
+const utf8 = new TextEncoder()
+
+const crcOfBytes = (bytes: Uint8Array, end: number): number => {
+  let c = 0xffffffff
+  for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
 /** CRC-32 (IEEE) of a string's UTF-16 code units folded to bytes via UTF-8. */
 export const crc32 = (s: string): number => {
-  const bytes = new TextEncoder().encode(s)
-  let c = 0xffffffff
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
+  const bytes = utf8.encode(s)
+  return crcOfBytes(bytes, bytes.length)
 }
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, "0")
@@ -53,6 +59,21 @@ const hex8 = (n: number): string => n.toString(16).padStart(8, "0")
 export const buildRecord = (e: Event): string => {
   const json = JSON.stringify(e)
   return `${json}\t${hex8(crc32(json))}\n`
+}
+
+const HEX_DIGITS = utf8.encode("0123456789abcdef")
+
+/** `buildRecord`'s record as the UTF-8 bytes the journal holds, encoded once (every close makes one). */
+export const encodeRecord = (e: Event): Uint8Array => {
+  const json = JSON.stringify(e)
+  // a UTF-16 code unit takes at most 3 bytes of UTF-8; then a tab, 8 hex digits, a newline
+  const out = new Uint8Array(json.length * 3 + 10)
+  const n = utf8.encodeInto(json, out).written
+  const crc = crcOfBytes(out, n)
+  out[n] = 0x09
+  for (let k = 0; k < 8; k++) out[n + 1 + k] = HEX_DIGITS[(crc >>> (28 - 4 * k)) & 15]!
+  out[n + 9] = 0x0a
+  return out.subarray(0, n + 10)
 }
 
 /** Parses one record line (without its newline); undefined when it is not a valid record. */

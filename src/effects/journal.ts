@@ -7,12 +7,12 @@
 import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
 import { promisify } from "node:util"
-import { type Event, buildRecord, parseJournal } from "../domain/events.js"
+import { type Event, buildRecord, encodeRecord, parseJournal } from "../domain/events.js"
 import { JournalCorrupt } from "./errors.js"
 
 const fdatasync = promisify(fsSync.fdatasync)
 
-const writeAll = (fd: number, buf: Buffer): void => {
+const writeAll = (fd: number, buf: Uint8Array): void => {
   for (let at = 0; at < buf.length; ) at += fsSync.writeSync(fd, buf, at, buf.length - at)
 }
 
@@ -20,7 +20,7 @@ export class Journal {
   /** sync, rewrite and close, one at a time */
   private chain: Promise<unknown> = Promise.resolve()
   /** one list per rewrite asked for and not done: the records appended since, for the new file */
-  private readonly appendedDuringRewrite = new Set<Array<Buffer>>()
+  private readonly appendedDuringRewrite = new Set<Array<Uint8Array>>()
 
   private constructor(
     readonly file: string,
@@ -58,7 +58,7 @@ export class Journal {
 
   /** Appends one record; it is in the file when this returns. */
   append(e: Event): void {
-    const rec = Buffer.from(buildRecord(e), "utf8")
+    const rec = encodeRecord(e)
     writeAll(this.fd, rec)
     this.bytes += rec.length
     for (const later of this.appendedDuringRewrite) later.push(rec)
@@ -76,7 +76,7 @@ export class Journal {
   rewrite(keep: ReadonlyArray<Event>): Promise<void> {
     // both taken now: `keep` may be an array that later appends grow
     const text = Buffer.from(keep.map(buildRecord).join(""), "utf8")
-    const later: Array<Buffer> = []
+    const later: Array<Uint8Array> = []
     this.appendedDuringRewrite.add(later)
     return this.serial(async () => {
       const tmp = this.file + ".new"

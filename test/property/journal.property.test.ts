@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { type Event, buildRecord, parseJournal, parseRecord } from "../../src/domain/events.js"
+import { type Event, buildRecord, encodeRecord, parseJournal, parseRecord } from "../../src/domain/events.js"
 import { anyEvent, treeEvent } from "./arbitraries.js"
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -18,6 +18,17 @@ describe("journal records", () => {
         expect(record.endsWith("\n")).toBe(true)
         expect(record.indexOf("\n")).toBe(record.length - 1)
         expect(parseRecord(record.slice(0, -1))).toEqual(e)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("the bytes the journal appends are the record's text in UTF-8", () => {
+    const anyText = fc.string({ unit: "binary", maxLength: 40 })
+    const withText = fc.tuple(anyEvent, anyText).map(([e, t]) => ({ ...e, path: `${e.path}${t}` }) as Event)
+    fc.assert(
+      fc.property(fc.oneof(anyEvent, withText), (e) => {
+        expect(Buffer.from(encodeRecord(e))).toEqual(Buffer.from(buildRecord(e), "utf8"))
       }),
       { numRuns: 2000 }
     )
