@@ -72,6 +72,11 @@ export const sameStored = (a: Node | undefined, b: Node | undefined): boolean =>
 export class Tree {
   private readonly nodes = new Map<string, Node>()
   private readonly kids = new Map<string, Set<string>>([["", new Set()]])
+  /**
+   * Told every path this tree gains (by `set`, with the parents it makes): the daemon mirrors the
+   * view's names outside JavaScript with it. Not copied by `clone`.
+   */
+  onAdd: ((path: string) => void) | undefined = undefined
 
   static from(entries: Iterable<readonly [string, Node]>): Tree {
     const t = new Tree()
@@ -114,7 +119,8 @@ export class Tree {
     const parent = parentOf(path)
     if (parent !== "" && this.nodes.get(parent)?.type !== "dir") this.makeAncestors(path)
     const old = this.nodes.get(path)
-    if (old?.type === "dir" && node.type !== "dir") this.delete(path)
+    if (old === undefined) this.onAdd?.(path)
+    else if (old.type === "dir" && node.type !== "dir") this.delete(path)
     this.nodes.set(path, node)
     this.kids.get(parent)!.add(baseName(path))
     if (node.type === "dir" && !this.kids.has(path)) this.kids.set(path, new Set())
@@ -125,6 +131,7 @@ export class Tree {
       const existing = this.nodes.get(a)
       if (existing?.type !== "dir") {
         if (existing) this.delete(a)
+        else this.onAdd?.(a)
         this.nodes.set(a, dirNode)
         this.kids.get(parentOf(a))!.add(baseName(a))
         this.kids.set(a, new Set())

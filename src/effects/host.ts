@@ -149,8 +149,19 @@ const clearStaleGitLocks = async (gitdir: string, branch: string, warn: (line: s
   }
 }
 
+/**
+ * Told the view's paths whenever the view is replaced, and every path it gains in place: the
+ * daemon keeps the names that may exist in the FUSE binding, which answers lookups of any other
+ * name itself (src/fuse/mount.ts). It may be told more than exists, never less.
+ */
+export interface ViewMirror {
+  reset(view: Tree): void
+  add(path: string): void
+}
+
 export class Host {
-  view: Tree
+  private currentView!: Tree
+  private mirror: ViewMirror | undefined
   generation = 0
   readonly sessions = new Map<string, Session>()
   readonly sessionByPath = new Map<string, Session>()
@@ -195,6 +206,23 @@ export class Host {
 
   get gitdir(): string {
     return this.layout.gitdir
+  }
+
+  get view(): Tree {
+    return this.currentView
+  }
+
+  set view(t: Tree) {
+    this.currentView = t
+    if (!this.mirror) return
+    t.onAdd = this.mirror.add
+    this.mirror.reset(t)
+  }
+
+  /** Keeps `m` told of the view's paths from now on (see ViewMirror). */
+  mirrorView(m: ViewMirror): void {
+    this.mirror = m
+    this.view = this.currentView
   }
 
   get git(): Git {

@@ -7,7 +7,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { setFlagsFromString } from "node:v8"
 import { type Handler, serve } from "../effects/control.js"
-import { Host } from "../effects/host.js"
+import { Host, type ViewMirror } from "../effects/host.js"
 import { run } from "../effects/proc.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { type Settings, saveSettings } from "../effects/content.js"
@@ -15,6 +15,7 @@ import { contentRequest } from "../effects/requests.js"
 import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { withoutProgress } from "../effects/progress.js"
+import { VIRTUAL_ROOT } from "../domain/paths.js"
 import { type Passthrough, XATTR_PREFIX, makeOperations, noPassthrough } from "./ops.js"
 
 const require = createRequire(import.meta.url)
@@ -73,6 +74,19 @@ const passthroughOf = (binding: any): Passthrough =>
       }
     : noPassthrough
 
+/**
+ * The binding's table of names that may exist (scripts/fuse-native.patch): a lookup of any other
+ * name, such as the one every new file starts with, is answered there without waking JavaScript.
+ * The virtual folder's paths are always asked here.
+ */
+const namesMirrorOf = (binding: any): ViewMirror | undefined =>
+  typeof binding.fuse_native_names_reset === "function"
+    ? {
+        reset: (view) => binding.fuse_native_names_reset(Buffer.from([...view.paths()].join("\0") + "\0", "utf8"), VIRTUAL_ROOT),
+        add: (p) => binding.fuse_native_names_add(p)
+      }
+    : undefined
+
 export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => void): Promise<void> => {
   // V8 lets the heap grow to about four times what was live at the last full collection before it
   // collects again: after a remount of 100,000 files, an ls -lR piled 170 MB of garbage on 50 MB
@@ -102,6 +116,8 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const Fuse = require("fuse-native")
   const binding = bindingOf(require.resolve("fuse-native"))
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
+  const names = namesMirrorOf(binding)
+  if (names) host.mirrorView(names)
   const ops = makeOperations(host, warn, passthroughOf(binding))
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.

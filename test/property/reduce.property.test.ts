@@ -22,6 +22,8 @@ const startTree: fc.Arbitrary<Tree> = fc.oneof(
   )
 )
 
+const eventPaths: fc.Arbitrary<string> = fc.array(fc.constantFrom(...eventNames), { minLength: 1, maxLength: 3 }).map((ns) => ns.join("/"))
+
 /** Events retargeted at existing paths, or drawn blindly (more invalid and missing paths). */
 const scenario: fc.Arbitrary<[Tree, Array<Event>]> = fc.oneof(
   { weight: 3, arbitrary: treeAndEvents(startTree) },
@@ -141,6 +143,27 @@ describe("reduce", () => {
         expect(treeProblem(a.tree)).toBeUndefined()
       }),
       { numRuns: 300 }
+    )
+  })
+
+  it("tells a tree's onAdd every path it gains, so a mirror of the names never misses one", () => {
+    // the FUSE binding answers lookups of names outside such a mirror itself (src/fuse/mount.ts)
+    fc.assert(
+      fc.property(scenario, fc.array(fc.tuple(eventPaths, nodeOf(anyContent, smallMtime)), { maxLength: 6 }), ([t0, es], sets) => {
+        const t = t0.clone()
+        const told = new Set(t.paths())
+        t.onAdd = (p) => told.add(p)
+        for (const e of es) {
+          applyInPlace(t, e, e.time, e.host)
+          for (const p of t.paths()) expect(told.has(p), `${p} after ${e.op} ${e.path}`).toBe(true)
+        }
+        // set directly, as a loaded tree and open files are, making missing parents on the way
+        for (const [p, n] of sets) {
+          t.set(p, n)
+          for (const q of t.paths()) expect(told.has(q), `${q} after set ${p}`).toBe(true)
+        }
+      }),
+      { numRuns: 400 }
     )
   })
 })
