@@ -116,8 +116,6 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const Fuse = require("fuse-native")
   const binding = bindingOf(require.resolve("fuse-native"))
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
-  const names = namesMirrorOf(binding)
-  if (names) host.mirrorView(names)
   const ops = makeOperations(host, warn, passthroughOf(binding))
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
@@ -216,6 +214,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     }
     log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
     ready()
+    // after the mount is ready: until the table is made, every lookup asks the view here
+    const names = namesMirrorOf(binding)
+    if (names) host.mirrorView(names)
     host.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))
   })
 }
