@@ -7,7 +7,7 @@
 import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
 import { promisify } from "node:util"
-import { type Event, buildRecord, encodeRecord, parseJournal } from "../domain/events.js"
+import { type Event, encodeRecord, parseJournal } from "../domain/events.js"
 import { JournalCorrupt } from "./errors.js"
 
 const fdatasync = promisify(fsSync.fdatasync)
@@ -75,7 +75,7 @@ export class Journal {
    */
   rewrite(keep: ReadonlyArray<Event>): Promise<void> {
     // both taken now: `keep` may be an array that later appends grow
-    const text = Buffer.from(keep.map(buildRecord).join(""), "utf8")
+    const text = Buffer.concat(keep.map(encodeRecord))
     const later: Array<Uint8Array> = []
     this.appendedDuringRewrite.add(later)
     return this.serial(async () => {
