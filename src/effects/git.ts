@@ -27,6 +27,9 @@ export const gitEnv = (base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv
   return { ...base, GLIBC_TUNABLES: base.GLIBC_TUNABLES ? `${keep}:${base.GLIBC_TUNABLES}` : keep }
 }
 
+/** How long a command that writes the index waits for another git command to let go of it. */
+export const INDEX_LOCK_WAIT_MS = 3000
+
 export class Git {
   constructor(readonly top: string) {}
 
@@ -228,11 +231,30 @@ export class Git {
     const readTree = plain ? ["-c", "filter.annex.process=", "-c", "filter.annex.smudge=", "-c", "filter.annex.clean=", "read-tree"] : ["read-tree"]
     if (from) {
       if (!plain) await this.run(["annex", "restage"])
-      await this.check([...readTree, "-m", "-u", from, to])
-    } else await this.check([...readTree, "-u", "--reset", to])
+      await this.checkIndex([...readTree, "-m", "-u", from, to])
+    } else await this.checkIndex([...readTree, "-u", "--reset", to])
     if (!plain) {
       await this.run(["annex", "smudge", "--update"])
       await this.run(["annex", "restage"])
+    }
+  }
+
+  /**
+   * Runs a command that writes the index, waiting while another git command holds the index lock:
+   * git takes it without waiting and fails at once ("index.lock': File exists"), and a `git status`
+   * in the gitdir (a shell prompt, a user looking) holds it while it refreshes the index.
+   */
+  async checkIndex(args: ReadonlyArray<string>): Promise<string> {
+    const until = Date.now() + INDEX_LOCK_WAIT_MS
+    for (let pause = 20; ; pause = Math.min(pause * 2, 320)) {
+      const r = await this.run(args)
+      if (r.code === 0) return r.stdout
+      const locked = /index\.lock'?: File exists/.test(r.stderr)
+      if (!locked || Date.now() + pause > until) {
+        const stderr = locked ? `another git command has held .git/index.lock for ${INDEX_LOCK_WAIT_MS / 1000} s` : r.stderr || r.stdout
+        throw new CommandFailed({ command: "git", args: ["-C", this.top, ...args], exitCode: r.code, stderr })
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause))
     }
   }
 

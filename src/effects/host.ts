@@ -124,6 +124,9 @@ const differingPaths = (a: Tree, b: Tree): Array<string> => {
 
 const isLocalUrl = (url: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]+:/.test(url)
 
+/** How long after a checkout the gitdir's index was too busy for the work tree is tried again (doubling). */
+const CHECKOUT_RETRY_MS = 1000
+
 /** How long a git lock file left at a crash must stay unchanged to count as abandoned. */
 const STALE_GIT_LOCK_MS = 1000
 
@@ -171,6 +174,10 @@ export class Host {
     return (this.spareFiles ??= new SpareFiles(this.layout.staging, newStagingId))
   }
   private writebackTimer: NodeJS.Timeout | undefined
+  /** the commit the gitdir's index and work tree are at: the head, unless a checkout failed */
+  private checkedOut: string | undefined
+  private checkoutTimer: NodeJS.Timeout | undefined
+  private checkoutRetry = 0
   private work: Promise<unknown> = Promise.resolve()
   private readonly fetching = new Map<string, Promise<void>>()
   private readonly presentKeys = new Set<string>()
@@ -200,6 +207,7 @@ export class Host {
     readonly opts: HostOptions
   ) {
     this.view = base
+    this.checkedOut = head
     for (const e of pending) this.countStaged(e, 1)
     this.recomputeView()
   }
@@ -269,8 +277,8 @@ export class Host {
         // that did not finish, changes staged by hand).
         const indexIsHead = async () => (await annex.git.run(["diff-index", "--cached", "--quiet", head, "--"])).code === 0
         if (crashed || interrupted || !(await indexIsHead())) {
-          const status = await annex.git.check(["status", "--porcelain", "--untracked-files=no"])
-          if (status.trim()) await annex.git.check(["reset", "-q", "--hard", head])
+          const status = await annex.git.check(["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
+          if (status.trim()) await annex.git.checkIndex(["reset", "-q", "--hard", head])
         }
       }
       const pending = events.filter((e) => e.host === uuid && e.seq > cursor)
@@ -668,10 +676,10 @@ export class Host {
       if (made.length > 0) {
         await this.git.fastImport(buildFastImport(made, this.branch, this.head))
         const newHead = (await this.git.revParse(this.branch))!
-        await this.git.checkout(this.head, newHead)
         const oids = (await this.git.check(["rev-list", "--reverse", "--first-parent", newHead, ...(this.head ? [`^${this.head}`] : [])])).split("\n").filter(Boolean)
-        await this.logReplayed(plan.events, made, oids)
         this.head = newHead
+        await this.checkoutHead()
+        await this.logReplayed(plan.events, made, oids)
       }
       await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }))
       this.base = plan.tree
@@ -731,19 +739,46 @@ export class Host {
   private async moveTo(oid: string, tree: Tree): Promise<void> {
     if (this.head) await this.git.check(["update-ref", `refs/heads/${this.branch}`, oid, this.head])
     else await this.git.check(["update-ref", `refs/heads/${this.branch}`, oid])
-    await this.git.checkout(this.head, oid)
     this.head = oid
     this.base = tree
+    await this.checkoutHead()
   }
 
   /** Writes a commit of `tree` on top of the head (a merge when `merge` is given) and moves there. */
   private async commitTree(tree: Tree, message: string, merge: string | undefined, trailers: ReadonlyArray<string> = []): Promise<void> {
     const changes = storedChanges(this.base, tree, differingPaths(this.base, tree), objectPathOf)
     await this.git.fastImport(buildFastImport([{ changes, time: Date.now(), message, host: this.uuid, merge, trailers }], this.branch, this.head))
-    const newHead = (await this.git.revParse(this.branch))!
-    await this.git.checkout(this.head, newHead)
-    this.head = newHead
+    this.head = (await this.git.revParse(this.branch))!
     this.base = tree
+    await this.checkoutHead()
+  }
+
+  /**
+   * Brings the gitdir's index and work tree to the head, once the branch has moved there. Another
+   * git command can hold the index for longer than git.checkout waits (a `git status` of a huge
+   * work tree, an editor's git integration): the branch is what counts (the view, the next replay
+   * and peers build on it), so the move stands, and the work tree follows by a retry a little
+   * later, or with the next move. Only a work tree that never caught up is reset to the head.
+   */
+  private async checkoutHead(): Promise<void> {
+    const to = this.head!
+    try {
+      await this.git.checkout(this.checkedOut, to)
+      this.checkedOut = to
+      this.checkoutRetry = 0
+    } catch (e: any) {
+      this.checkedOut = undefined
+      const pause = Math.min(CHECKOUT_RETRY_MS * 2 ** this.checkoutRetry++, 60_000)
+      this.opts.warn(`the gitdir's work tree is not at ${to.slice(0, 12)} yet (${e?.message ?? e}); trying again in ${pause / 1000} s`)
+      if (this.checkoutTimer) clearTimeout(this.checkoutTimer)
+      this.checkoutTimer = setTimeout(() => {
+        this.checkoutTimer = undefined
+        void this.exclusive(async () => {
+          if (!this.closed && this.head && this.checkedOut !== this.head) await this.checkoutHead()
+        })
+      }, pause)
+      this.checkoutTimer.unref?.()
+    }
   }
 
   /**
@@ -1014,12 +1049,15 @@ export class Host {
     if (this.closed) return
     this.closed = true
     if (this.writebackTimer) clearTimeout(this.writebackTimer)
+    if (this.checkoutTimer) clearTimeout(this.checkoutTimer)
     for (const s of [...this.sessions.values()]) {
       s.refs = 1
       await this.releaseSession(s).catch(() => undefined)
     }
     if (this.opts.writeback && this.pending.length) await this.replay().catch((e) => this.opts.warn(`replay at exit failed: ${e?.message ?? e}`))
     await this.work.catch(() => undefined)
+    // a work tree still behind (the index was busy): one more try, else the next start resets it
+    if (this.head && this.checkedOut !== this.head) await this.git.checkout(undefined, this.head).catch(() => undefined)
     await this.saveReads().catch(() => undefined)
     this.spareFiles?.close()
     await this.journal.close()
