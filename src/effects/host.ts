@@ -14,7 +14,7 @@ import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
 import { applyInPlace, reduceAll } from "../domain/reduce.js"
 import { optimise } from "../domain/optimise.js"
 import { withoutProgress } from "./progress.js"
-import { baseName, isWithin } from "../domain/paths.js"
+import { baseName, isWithin, parentOf } from "../domain/paths.js"
 import { type Conflict, type MergeOptions, compareTrees, merge, openConflicts, settle } from "../domain/merge.js"
 import { type TreeChange, storedChanges } from "../domain/storage.js"
 import { type FileNode, type Node, Tree, contentId, sameStored } from "../domain/tree.js"
@@ -33,7 +33,7 @@ import { type History, type PathVersion, loadHistory } from "./history.js"
 import { UsageError } from "./errors.js"
 import { createReadStream } from "node:fs"
 import { askDaemon } from "./control.js"
-import { SpareFiles } from "./spare.js"
+import { type Spare, SpareFiles, discard } from "./spare.js"
 import { loadSnapshot, saveSnapshot } from "./treecache.js"
 
 export interface HostOptions {
@@ -315,7 +315,11 @@ export class Host {
     return next
   }
 
+  /** Called before the view is replaced (src/fuse/ops.ts: files the binding created are adopted). */
+  beforeViewChange: (() => void) | undefined
+
   private recomputeView(): void {
+    this.beforeViewChange?.()
     const { tree, rejected } = reduceAll(this.base, this.pending)
     for (const r of rejected) this.opts.warn(`pending ${r.event.op} of ${r.event.path} no longer applies (${r.reason})`)
     for (const s of this.sessions.values()) {
@@ -499,6 +503,51 @@ export class Host {
       await fs.rm(this.stagingFile(s.id), { force: true })
     }
     this.scheduleWriteback()
+  }
+
+  /** How many new files the FUSE binding created on its own threads since this host opened. */
+  createdInBinding = 0
+
+  /** An empty staging file, open for reading and writing, made ahead (see SpareFiles). */
+  takeSpare(): Spare {
+    return this.spares.take()
+  }
+
+  /** Removes staging files taken with takeSpare and never used. */
+  discardSpares(spares: ReadonlyArray<Spare>): void {
+    for (const s of spares) discard(this.stagingFile(s.id), s.fd)
+  }
+
+  /**
+   * Takes in a new file the FUSE binding created on its own thread from a spare (src/fuse/ops.ts,
+   * CreatesHere): the session openSession opens for a new file, on the spare's descriptor, whose
+   * writes the binding has been tracking since. If the view changed meanwhile so that the file
+   * cannot be there (a peer's change replaced its folder), the session is kept apart: what is
+   * written to it is not recorded, as for a file removed while open.
+   */
+  adoptCreated(p: string, id: string, fd: number, executable: boolean, mtime: number): Session {
+    this.createdInBinding++
+    const node = this.view.get(p)
+    const s: Session = {
+      id,
+      path: p,
+      fd,
+      refs: 1,
+      dirty: true,
+      size: 0,
+      executable: node?.type === "file" ? node.executable : executable,
+      base: node?.type === "file" ? contentId(node.content) : null,
+      mtime
+    }
+    this.sessions.set(id, s)
+    if (this.sessionByPath.has(p) || this.view.isDir(p) || !this.view.isDir(parentOf(p))) {
+      this.opts.warn(`${p} was created as a change from a peer replaced it or its folder: what is written to it is not kept`)
+      return s
+    }
+    this.sessionByPath.set(p, s)
+    this.view.set(p, this.sessionNode(s))
+    this.generation++
+    return s
   }
 
   /** Keeps sessions attached to their files across a rename. */

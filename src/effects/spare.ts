@@ -56,7 +56,8 @@ export class SpareFiles {
   }
 }
 
-const discard = (file: string, fd: number): void => {
+/** Closes and removes a staging file that was never used. */
+export const discard = (file: string, fd: number): void => {
   try {
     fs.closeSync(fd)
     fs.rmSync(file, { force: true })

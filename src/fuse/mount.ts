@@ -16,7 +16,7 @@ import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { withoutProgress } from "../effects/progress.js"
 import { VIRTUAL_ROOT } from "../domain/paths.js"
-import { type Passthrough, XATTR_PREFIX, makeOperations, noPassthrough } from "./ops.js"
+import { type CreatedHere, type CreatesHere, type Passthrough, XATTR_PREFIX, makeOperations, noPassthrough } from "./ops.js"
 
 const require = createRequire(import.meta.url)
 
@@ -87,6 +87,31 @@ const namesMirrorOf = (binding: any): ViewMirror | undefined =>
       }
     : undefined
 
+/** The binding's creates of new files on its own threads (scripts/fuse-native.patch). */
+const createsOf = (binding: any): CreatesHere | undefined => {
+  if (typeof binding.fuse_native_created_take !== "function") return undefined
+  const waiting = new Int32Array(1)
+  binding.fuse_native_created_init(waiting)
+  return {
+    waiting,
+    take: () => {
+      const flat: Array<any> = binding.fuse_native_created_take()
+      const out: Array<CreatedHere> = []
+      for (let i = 0; i + 5 < flat.length; i += 6) {
+        out.push({ fh: flat[i], fd: flat[i + 1], id: flat[i + 2], path: flat[i + 3], executable: flat[i + 4], mtime: flat[i + 5] })
+      }
+      return out
+    },
+    give: (fd, id) => binding.fuse_native_spares_give(fd, id) === 1,
+    reclaim: () => {
+      const flat: Array<any> = binding.fuse_native_spares_reclaim()
+      const out: Array<{ fd: number; id: string }> = []
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ fd: flat[i], id: flat[i + 1] })
+      return out
+    }
+  }
+}
+
 export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => void): Promise<void> => {
   // V8 lets the heap grow to about four times what was live at the last full collection before it
   // collects again: after a remount of 100,000 files, an ls -lR piled 170 MB of garbage on 50 MB
@@ -116,8 +141,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const Fuse = require("fuse-native")
   const binding = bindingOf(require.resolve("fuse-native"))
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
-  const ops = makeOperations(host, warn, passthroughOf(binding))
+  const ops = makeOperations(host, warn, passthroughOf(binding), createsOf(binding))
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
+  fuse.beforeOp = ops.beforeOp
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
   fuse._fuseOptions = () =>
     "-o" +
@@ -143,6 +169,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     if (syncTimer) clearInterval(syncTimer)
     await pushes?.close().catch(() => undefined)
     await control?.close().catch(() => undefined)
+    ops.stopCreating()
     await host.close().catch((e) => warn(`closing: ${e?.message ?? e}`))
     if (await isMounted(cfg.mountpoint)) await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
     process.exit(0)
@@ -216,7 +243,11 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     ready()
     // after the mount is ready: until the table is made, every lookup asks the view here
     const names = namesMirrorOf(binding)
-    if (names) host.mirrorView(names)
+    if (names) {
+      host.mirrorView(names)
+      // new files are created in the binding only where it knows every name of the view
+      ops.startCreating()
+    }
     host.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))
   })
 }

@@ -45,6 +45,38 @@ export const XATTR_PREFIX = "user.sharebox."
 
 export const noPassthrough: Passthrough = { open: () => {}, close: () => {}, written: () => -1 }
 
+/** A file the binding created on a FUSE thread, waiting to be adopted. */
+export interface CreatedHere {
+  readonly fh: number
+  readonly fd: number
+  readonly id: string
+  readonly path: string
+  readonly executable: boolean
+  readonly mtime: number
+}
+
+/**
+ * The binding's creates (scripts/fuse-native.patch): a new file whose name is certainly not in the
+ * view is created on the FUSE thread, with an empty staging file handed down ahead and a handle of
+ * the binding's own range; the daemon adopts it (a write session, as `create` below opens) before
+ * it handles any other request and before the view is replaced.
+ */
+export interface CreatesHere {
+  /** how many created files wait to be adopted */
+  readonly waiting: Int32Array
+  take(): Array<CreatedHere>
+  /** hands one more empty staging file down; false when the binding holds enough */
+  give(fd: number, id: string): boolean
+  /** the staging files handed down and not used; no file is created there after */
+  reclaim(): Array<{ fd: number; id: string }>
+}
+
+/** Handles at or above this number are the binding's (CREATED_BASE in scripts/fuse-native.patch). */
+const BINDING_HANDLES = 0x40000000
+
+/** How many empty staging files the binding is kept supplied with. */
+const SPARES_HANDED_DOWN = 16
+
 /** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
 const inodeOf = (p: string): number => {
   let h = 0x811c9dc5
@@ -55,7 +87,7 @@ const inodeOf = (p: string): number => {
   return h || 1
 }
 
-export const makeOperations = (host: Host, log: (line: string) => void, passthrough: Passthrough = noPassthrough) => {
+export const makeOperations = (host: Host, log: (line: string) => void, passthrough: Passthrough = noPassthrough, creates?: CreatesHere) => {
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
   host.writesOf = (fd) => passthrough.written(fd)
@@ -72,11 +104,35 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   const closeHandle = (fh: number): Handle | undefined => {
     const h = handles.get(fh)
     if (!h) return undefined
-    passthrough.close(fh)
+    passthrough.close(fh) // for one of the binding's handles, this frees it there
     handles.delete(fh)
-    freeHandles.push(fh)
+    if (fh < BINDING_HANDLES) freeHandles.push(fh)
     return h
   }
+
+  let handedDown = 0
+  let creating = false
+  /** Adopts the files the binding created since the last call, and hands it spares for more. */
+  const adopt = () => {
+    if (!creates || Atomics.load(creates.waiting, 0) === 0) return
+    for (const c of creates.take()) {
+      handedDown--
+      const session = host.adoptCreated(c.path, c.id, c.fd, c.executable, c.mtime)
+      handles.set(c.fh, { kind: "write", session, fd: c.fd })
+    }
+    if (creating) handDown()
+  }
+  const handDown = () => {
+    while (creates && handedDown < SPARES_HANDED_DOWN) {
+      const spare = host.takeSpare()
+      if (!creates.give(spare.fd, spare.id)) {
+        host.discardSpares([spare])
+        break
+      }
+      handedDown++
+    }
+  }
+  if (creates) host.beforeViewChange = adopt
   const virtual = new VirtualDir(host, (fd) => openHandle({ kind: "read", fd }))
   const fail = (cb: Cb, e: unknown) => cb(errnoOf(e, log))
 
@@ -131,6 +187,24 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   }
 
   const ops = {
+    /** Called before every request: the files the binding created are adopted first. */
+    beforeOp: adopt,
+
+    /** Lets the binding create files (once the names table is there, which it needs). */
+    startCreating() {
+      creating = creates !== undefined
+      handDown()
+    },
+
+    /** Takes back the spares the binding holds and adopts what it made: before the host closes. */
+    stopCreating() {
+      creating = false
+      if (!creates) return
+      host.discardSpares(creates.reclaim())
+      handedDown = 0
+      adopt()
+    },
+
     init(cb: Cb) {
       cb(0)
     },

@@ -73,6 +73,7 @@ export class VirtualDir {
           `gitdir: ${h.gitdir}`,
           `pending: ${h.pending.length}`,
           `open files: ${h.sessions.size}`,
+          `files created by the binding since mount: ${h.createdInBinding}`,
           `last sync: ${h.lastSync ? new Date(h.lastSync.time).toISOString() : "never"}`,
           `conflicts: ${h.openConflicts().length}`,
           ""
