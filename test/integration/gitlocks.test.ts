@@ -44,6 +44,17 @@ describe("another git command holding the gitdir's index", () => {
     expect(r.code, r.stderr).toBe(0)
   }
 
+  /** B's next change replays on top of what it merged, and reaches A; both gitdirs are sound. */
+  const bothStillWork = (name: string) => {
+    write(path.join(B.mnt, name), `${name}\n`)
+    syncs(B)
+    expect(git(B.gitdir, ["cat-file", "-e", `HEAD:${name}`]).code).toBe(0)
+    syncs(A)
+    expect(read(path.join(A.mnt, name))).toBe(`${name}\n`)
+    expect(w.contractProblems(A)).toEqual([])
+    expect(w.contractProblems(B)).toEqual([])
+  }
+
   it("briefly, while a peer's push is merged: the merge waits for it, and the gitdir ends clean", async () => {
     write(path.join(A.mnt, "brief.txt"), "brief\n")
     await holdIndexLock(B, async () => {
@@ -53,13 +64,7 @@ describe("another git command holding the gitdir's index", () => {
     expect(await eventually(() => fs.existsSync(path.join(B.mnt, "brief.txt")))).toBe(true)
     expect(read(path.join(B.mnt, "brief.txt"))).toBe("brief\n")
     expect(await eventually(() => clean(B) && tracked(B, "brief.txt"))).toBe(true)
-    // B's own change still replays on top of the merged head, and reaches A
-    write(path.join(B.mnt, "after-brief.txt"), "after\n")
-    syncs(B)
-    syncs(A)
-    expect(read(path.join(A.mnt, "after-brief.txt"))).toBe("after\n")
-    expect(w.contractProblems(A)).toEqual([])
-    expect(w.contractProblems(B)).toEqual([])
+    bothStillWork("after-brief.txt")
   })
 
   it("for longer than the daemon waits: the branch moves and the mount shows it; the work tree follows once it is free", async () => {
@@ -74,12 +79,7 @@ describe("another git command holding the gitdir's index", () => {
       expect(read(path.join(B.gitdir, ".git", "sharebox", "daemon.log"))).toMatch(/work tree .*index\.lock/)
     })
     expect(await eventually(() => clean(B) && tracked(B, "long.txt"), 20_000)).toBe(true)
-    write(path.join(B.mnt, "after-long.txt"), "after\n")
-    syncs(B)
-    syncs(A)
-    expect(read(path.join(A.mnt, "after-long.txt"))).toBe("after\n")
-    expect(w.contractProblems(A)).toEqual([])
-    expect(w.contractProblems(B)).toEqual([])
+    bothStillWork("after-long.txt")
   })
 
   it("while the daemon replays its own journal: the replay goes on, and the next one too", async () => {
@@ -90,12 +90,7 @@ describe("another git command holding the gitdir's index", () => {
       expect(tracked(B, "own.txt")).toBe(false)
     })
     expect(await eventually(() => clean(B) && tracked(B, "own.txt"), 20_000)).toBe(true)
-    write(path.join(B.mnt, "own2.txt"), "own 2\n")
-    syncs(B)
-    expect(git(B.gitdir, ["cat-file", "-e", "HEAD:own2.txt"]).code).toBe(0)
-    syncs(A)
+    bothStillWork("own2.txt")
     expect(read(path.join(A.mnt, "own.txt"))).toBe("own\n")
-    expect(read(path.join(A.mnt, "own2.txt"))).toBe("own 2\n")
-    expect(w.contractProblems(B)).toEqual([])
   })
 })
