@@ -508,12 +508,10 @@ export class Host {
   /** How many new files the FUSE binding created on its own threads since this host opened. */
   createdInBinding = 0
 
-  /** An empty staging file, open for reading and writing, made ahead (see SpareFiles). */
-  takeSpare(): Spare {
-    return this.spares.take()
-  }
+  /** How the FUSE binding names the staging files it makes (never an id newStagingId gives). */
+  readonly bindingSparePrefix = `${stagingPrefix}_`
 
-  /** Removes staging files taken with takeSpare and never used. */
+  /** Removes staging files made ahead and never used. */
   discardSpares(spares: ReadonlyArray<Spare>): void {
     for (const s of spares) discard(this.stagingFile(s.id), s.fd)
   }

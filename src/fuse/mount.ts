@@ -102,7 +102,7 @@ const createsOf = (binding: any): CreatesHere | undefined => {
       }
       return out
     },
-    give: (fd, id) => binding.fuse_native_spares_give(fd, id) === 1,
+    start: (dir, prefix) => binding.fuse_native_spares_start(dir, prefix) === 1,
     reclaim: () => {
       const flat: Array<any> = binding.fuse_native_spares_reclaim()
       const out: Array<{ fd: number; id: string }> = []

@@ -57,25 +57,23 @@ export interface CreatedHere {
 
 /**
  * The binding's creates (scripts/fuse-native.patch): a new file whose name is certainly not in the
- * view is created on the FUSE thread, with an empty staging file handed down ahead and a handle of
- * the binding's own range; the daemon adopts it (a write session, as `create` below opens) before
- * it handles any other request and before the view is replaced.
+ * view is created on the FUSE thread, with one of the empty staging files the binding makes ahead
+ * on a thread of its own and a handle of the binding's own range; the daemon adopts it (a write
+ * session, as `create` below opens) before it handles any other request and before the view is
+ * replaced.
  */
 export interface CreatesHere {
   /** how many created files wait to be adopted */
   readonly waiting: Int32Array
   take(): Array<CreatedHere>
-  /** hands one more empty staging file down; false when the binding holds enough */
-  give(fd: number, id: string): boolean
-  /** the staging files handed down and not used; no file is created there after */
+  /** starts making empty staging files in `dir`, named `prefix` and a number; false if it cannot */
+  start(dir: string, prefix: string): boolean
+  /** the staging files made and not used; no file is created there after */
   reclaim(): Array<{ fd: number; id: string }>
 }
 
 /** Handles at or above this number are the binding's (CREATED_BASE in scripts/fuse-native.patch). */
 const BINDING_HANDLES = 0x40000000
-
-/** How many empty staging files the binding is kept supplied with. */
-const SPARES_HANDED_DOWN = 16
 
 /** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
 const inodeOf = (p: string): number => {
@@ -110,26 +108,12 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     return h
   }
 
-  let handedDown = 0
-  let creating = false
-  /** Adopts the files the binding created since the last call, and hands it spares for more. */
+  /** Adopts the files the binding created since the last call. */
   const adopt = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
     for (const c of creates.take()) {
-      handedDown--
       const session = host.adoptCreated(c.path, c.id, c.fd, c.executable, c.mtime)
       handles.set(c.fh, { kind: "write", session, fd: c.fd })
-    }
-    if (creating) handDown()
-  }
-  const handDown = () => {
-    while (creates && handedDown < SPARES_HANDED_DOWN) {
-      const spare = host.takeSpare()
-      if (!creates.give(spare.fd, spare.id)) {
-        host.discardSpares([spare])
-        break
-      }
-      handedDown++
     }
   }
   if (creates) host.beforeViewChange = adopt
@@ -192,16 +176,13 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
     /** Lets the binding create files (once the names table is there, which it needs). */
     startCreating() {
-      creating = creates !== undefined
-      handDown()
+      if (creates && !creates.start(host.layout.staging, host.bindingSparePrefix)) log("the binding cannot make staging files: new files are created here")
     },
 
     /** Takes back the spares the binding holds and adopts what it made: before the host closes. */
     stopCreating() {
-      creating = false
       if (!creates) return
       host.discardSpares(creates.reclaim())
-      handedDown = 0
       adopt()
     },
 

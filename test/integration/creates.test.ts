@@ -1,7 +1,8 @@
 /**
  * New files created by the FUSE binding on its own threads (scripts/fuse-native.patch, "Creates";
- * src/fuse/ops.ts, CreatesHere): a name that is certainly not in the view gets an empty staging file
- * handed down ahead, and the daemon adopts the file before anything else touches it. These tests
+ * src/fuse/ops.ts, CreatesHere): a name that is certainly not in the view gets one of the empty
+ * staging files the binding makes ahead, and the daemon adopts the file before anything else
+ * touches it. These tests
  * hold that path to what a create in JavaScript promised: the file is there at once, whole, with
  * its mode, through renames while open, many at once, and while a peer's push replaces the view;
  * and `.sharebox/status` says the binding did make them, so the tests cannot pass by falling back.
