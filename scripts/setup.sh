@@ -19,12 +19,18 @@ quietly() {
   fi
 }
 
-# 1. System packages. fuse-native bundles libfuse 2, which still needs the fusermount helper.
+# 1. System packages. fuse-native is built on libfuse 2 (the library itself, libfuse.so.2, which
+# its binding loads from the system's library path) and its fusermount helper.
+libfuse2_package() {
+  # renamed on newer releases (Ubuntu 24.04, Debian 13)
+  if apt-cache show libfuse2t64 >/dev/null 2>&1; then echo libfuse2t64; else echo libfuse2; fi
+}
 missing_packages() {
   missing=()
   command -v git >/dev/null 2>&1 || missing+=(git)
   command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
   command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
+  /sbin/ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=("$(libfuse2_package)")
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
   # used by the tests the way a person would use them: rsync -a into a mount, getfattr
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
@@ -37,7 +43,7 @@ missing_packages() {
 }
 
 if ! missing_packages; then
-  say "system packages present (git, git-annex, fuse3, rsync, attr)"
+  say "system packages present (git, git-annex, fuse3, libfuse2, rsync, attr)"
 elif [ "$(id -u)" -ne 0 ]; then
   die "run 'sudo apt-get install -y ${missing[*]}' first"
 else
@@ -45,6 +51,7 @@ else
   say "installing ${missing[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   quietly apt-get update -qq
+  missing_packages || true # again, with the package lists just fetched (libfuse2's name)
   quietly apt-get install -y -qq "${missing[@]}"
   ! missing_packages || die "${missing[*]} still missing after apt-get install"
 fi
