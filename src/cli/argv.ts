@@ -50,6 +50,8 @@ export interface MountOptions {
   readonly foreground: boolean
   readonly getall: boolean
   readonly writeback: boolean
+  /** the kernel reads open files itself where it can (the default) */
+  readonly passthrough: boolean
   readonly allowOther: boolean
   readonly debug: boolean
   /** seconds between syncs the daemon runs on its own (0: none) */
@@ -73,7 +75,7 @@ const GENERIC = new Set(["rw", "ro", "dev", "nodev", "suid", "nosuid", "exec", "
 
 /** Parses repeated, comma-separated `-o` values; an error message for the first bad one. */
 export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions | string => {
-  let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = { foreground: false, getall: false, writeback: true, allowOther: false, debug: false, syncInterval: 0 }
+  let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = { foreground: false, getall: false, writeback: true, passthrough: true, allowOther: false, debug: false, syncInterval: 0 }
   // commas separate options; `\,` is a comma inside a value (as in other FUSE filesystems)
   const items = values.flatMap((v) => v.split(/(?<!\\),/).map((x) => x.replace(/\\,/g, ",")))
   for (const item of items) {
@@ -124,12 +126,13 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         o.allowOther = true
         break
       case "writeback":
-        if (v !== "on" && v !== "off") return "option writeback must be on or off"
-        o.writeback = v === "on"
+      case "passthrough":
+        if (v !== "on" && v !== "off") return `option ${k} must be on or off`
+        o[k] = v === "on"
         break
       default:
         if (GENERIC.has(k) && v === undefined) break
-        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, syncinterval, numversions, copies, cachesize, notifycmd, allow_other)`
+        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, passthrough, syncinterval, numversions, copies, cachesize, notifycmd, allow_other)`
     }
   }
   return o

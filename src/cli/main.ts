@@ -74,6 +74,7 @@ const mountCmd = Command.make(
         "mount options, repeated or comma-separated: gitdir=DIR (required; initialised when empty), " +
           "name=NAME (this host's description, default the host name), foreground (stay attached, debug log on stderr), " +
           "getall (fetch all content after every sync), writeback=on|off (off: changes stay in the journal until sync), " +
+          "passthrough=on|off (on, the default: the kernel reads open files itself where it can), " +
           "syncinterval=SECONDS (sync on its own), allow_other"
       )
     )

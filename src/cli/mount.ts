@@ -86,6 +86,7 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     mountpoint: mnt,
     gitdir,
     writeback: o.writeback,
+    passthrough: o.passthrough,
     getall: o.getall,
     allowOther: o.allowOther,
     debug: o.debug || o.foreground,

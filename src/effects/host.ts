@@ -508,6 +508,9 @@ export class Host {
   /** How many new files the FUSE binding created on its own threads since this host opened. */
   createdInBinding = 0
 
+  /** How the kernel's passthrough of reads is doing (set by the FUSE operations). */
+  kernelReads: () => string = () => "off (not mounted)"
+
   /** How the FUSE binding names the staging files it makes (never an id newStagingId gives). */
   readonly bindingSparePrefix = `${stagingPrefix}_`
 

@@ -5,7 +5,9 @@
 import { promises as fs } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
+import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
+import { constants } from "node:os"
 import { type Handler, serve } from "../effects/control.js"
 import { Host, type ViewMirror } from "../effects/host.js"
 import { run } from "../effects/proc.js"
@@ -24,6 +26,8 @@ export interface DaemonConfig {
   readonly mountpoint: string
   readonly gitdir: string
   readonly writeback: boolean
+  /** reads of open files by the kernel itself, where it can (-o passthrough=on|off) */
+  readonly passthrough: boolean
   readonly getall: boolean
   readonly allowOther: boolean
   readonly debug: boolean
@@ -65,14 +69,26 @@ export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" |
 const bindingOf = (fuseNativeMain: string): any => createRequire(fuseNativeMain)("node-gyp-build")(path.dirname(fuseNativeMain))
 
 /** The binding's fast path (scripts/fuse-native.patch); a binding built without it has none. */
-const passthroughOf = (binding: any): Passthrough =>
+const passthroughOf = (binding: any, kernel: boolean): Passthrough =>
   typeof binding.fuse_native_passthrough_open === "function"
     ? {
-        open: (fh, fd) => void binding.fuse_native_passthrough_open(fh, fd),
-        close: (fh) => void binding.fuse_native_passthrough_open(fh, -1),
-        written: (fd) => binding.fuse_native_passthrough_written(fd)
+        open: (fh, fd, kernel) => void binding.fuse_native_passthrough_open(fh, fd, kernel ? 1 : 0),
+        close: (fh) => void binding.fuse_native_passthrough_open(fh, -1, 0),
+        written: (fd) => binding.fuse_native_passthrough_written(fd),
+        kernelStatus: () => kernelStatusOf(binding.fuse_native_kernel_passthrough_stats?.() ?? [0, 0, 0, 0, 0, 0], kernel)
       }
     : noPassthrough
+
+const EPERM = constants.errno.EPERM
+
+/** The binding's figures for the kernel's passthrough (scripts/fuse-native.patch), in words. */
+export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno]: ReadonlyArray<number>, wanted = true): string => {
+  if (!wanted) return "off (-o passthrough=off)"
+  if (!offered) return "off (this kernel does not offer it: Linux 6.9 or later with CONFIG_FUSE_PASSTHROUGH)"
+  const refusals = refused ? `; the kernel refused ${refused} backing file(s), last with ${getSystemErrorName(-errno!)}${errno === EPERM ? " (it takes root)" : ""}` : ""
+  if (!on) return `off${refusals}`
+  return `on: ${opens} open(s) read by the kernel, ${renewed} file(s) given a new inode to be written while read${refusals}`
+}
 
 /**
  * The binding's table of names that may exist (scripts/fuse-native.patch): a lookup of any other
@@ -141,7 +157,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const Fuse = require("fuse-native")
   const binding = bindingOf(require.resolve("fuse-native"))
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
-  const ops = makeOperations(host, warn, passthroughOf(binding), createsOf(binding))
+  // the kernel's passthrough of reads (scripts/fuse-native.patch), asked for at INIT
+  binding.fuse_native_kernel_passthrough?.(cfg.passthrough ? 1 : 0)
+  const ops = makeOperations(host, warn, passthroughOf(binding, cfg.passthrough), createsOf(binding))
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
   fuse.beforeOp = ops.beforeOp
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.

@@ -30,11 +30,17 @@ type Handle = { readonly kind: "read"; readonly fd: number } | { readonly kind: 
  * that way is collected with `written` (see Host.pullWrites).
  */
 export interface Passthrough {
-  /** Ties handle `fh` to `fd`; where the binding cannot, the handlers serve it as before. */
-  open(fh: number, fd: number): void
+  /**
+   * Ties handle `fh` to `fd`; where the binding cannot, the handlers serve it as before. With
+   * `kernel` (a read-only handle), the open may be handed to the kernel's own passthrough, which
+   * then reads `fd`'s file with no request to the daemon at all.
+   */
+  open(fh: number, fd: number, kernel: boolean): void
   close(fh: number): void
   /** The end of the furthest write made through the binding on `fd` since the last call, or -1. */
   written(fd: number): number
+  /** How the kernel's passthrough is doing, for `.sharebox/status`. */
+  kernelStatus(): string
 }
 
 /**
@@ -43,7 +49,7 @@ export interface Passthrough {
  */
 export const XATTR_PREFIX = "user.sharebox."
 
-export const noPassthrough: Passthrough = { open: () => {}, close: () => {}, written: () => -1 }
+export const noPassthrough: Passthrough = { open: () => {}, close: () => {}, written: () => -1, kernelStatus: () => "off (this binding has no passthrough)" }
 
 /** A file the binding created on a FUSE thread, waiting to be adopted. */
 export interface CreatedHere {
@@ -89,14 +95,15 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
   host.writesOf = (fd) => passthrough.written(fd)
+  host.kernelReads = () => passthrough.kernelStatus()
   const handles = new Map<number, Handle>()
   // Handle numbers are reused, so they stay small enough for the binding's table.
   const freeHandles: Array<number> = []
   let nextHandle = 1
-  const openHandle = (h: Handle): number => {
+  const openHandle = (h: Handle, kernel = false): number => {
     const fh = freeHandles.pop() ?? nextHandle++
     handles.set(fh, h)
-    passthrough.open(fh, h.fd)
+    passthrough.open(fh, h.fd, kernel)
     return fh
   }
   const closeHandle = (fh: number): Handle | undefined => {
@@ -246,9 +253,11 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       const s = host.sessionByPath.get(p)
       if (n.content.kind === "key") host.noteRead(n.content.key)
       const file = s ? Promise.resolve(host.stagingFile(s.id)) : host.contentFile(p, n)
+      // The kernel may read the file itself: it sees what a pread of fd would (the binding decides
+      // whether the inode's other opens allow it).
       file.then(
         (f) =>
-          fs.open(f, "r", (err, fd) => (err ? fail(cb, err) : cb(0, openHandle({ kind: "read", fd })))),
+          fs.open(f, "r", (err, fd) => (err ? fail(cb, err) : cb(0, openHandle({ kind: "read", fd }, true)))),
         (e) => fail(cb, e)
       )
     },

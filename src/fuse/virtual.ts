@@ -74,6 +74,7 @@ export class VirtualDir {
           `pending: ${h.pending.length}`,
           `open files: ${h.sessions.size}`,
           `files created by the binding since mount: ${h.createdInBinding}`,
+          `reads by the kernel (passthrough): ${h.kernelReads()}`,
           `last sync: ${h.lastSync ? new Date(h.lastSync.time).toISOString() : "never"}`,
           `conflicts: ${h.openConflicts().length}`,
           ""
