@@ -432,23 +432,37 @@ export class Host {
       ;({ id, fd } = this.spares.take())
     }
     this.writesOf(fd) // a descriptor number starts with no writes on record
+    // opening for writing changes nothing until a write does
+    const s = this.newSession(p, node, id, fd, !copy, size, createExecutable, copy ? node.mtime : Date.now())
+    this.showSession(s)
+    return s
+  }
+
+  /**
+   * A session of `p` on staging file `id` (open as `fd`), over `node`, the file the view had at
+   * `p` when the session began (its base), if any.
+   */
+  private newSession(p: string, node: Node | undefined, id: string, fd: number, dirty: boolean, size: number, executable: boolean, mtime: number): Session {
     const s: Session = {
       id,
       path: p,
       fd,
       refs: 1,
-      dirty: !copy,
+      dirty,
       size,
-      executable: node?.type === "file" ? node.executable : createExecutable,
+      executable: node?.type === "file" ? node.executable : executable,
       base: node?.type === "file" ? contentId(node.content) : null,
-      // opening for writing changes nothing until a write does
-      mtime: copy ? node.mtime : Date.now()
+      mtime
     }
     this.sessions.set(id, s)
-    this.sessionByPath.set(p, s)
-    this.view.set(p, this.sessionNode(s))
-    this.generation++
     return s
+  }
+
+  /** Puts a session's file in the view, at its path. */
+  private showSession(s: Session): void {
+    this.sessionByPath.set(s.path, s)
+    this.view.set(s.path, this.sessionNode(s))
+    this.generation++
   }
 
   /**
@@ -528,26 +542,12 @@ export class Host {
    */
   adoptCreated(p: string, id: string, fd: number, executable: boolean, mtime: number): Session {
     this.createdInBinding++
-    const node = this.view.get(p)
-    const s: Session = {
-      id,
-      path: p,
-      fd,
-      refs: 1,
-      dirty: true,
-      size: 0,
-      executable: node?.type === "file" ? node.executable : executable,
-      base: node?.type === "file" ? contentId(node.content) : null,
-      mtime
-    }
-    this.sessions.set(id, s)
+    const s = this.newSession(p, this.view.get(p), id, fd, true, 0, executable, mtime)
     if (this.sessionByPath.has(p) || this.view.isDir(p) || !this.view.isDir(parentOf(p))) {
       this.opts.warn(`${p} was created as a change from a peer replaced it or its folder: what is written to it is not kept`)
       return s
     }
-    this.sessionByPath.set(p, s)
-    this.view.set(p, this.sessionNode(s))
-    this.generation++
+    this.showSession(s)
     return s
   }
 
