@@ -87,7 +87,7 @@ export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno]: Re
   if (!offered) return "off (this kernel does not offer it: Linux 6.9 or later with CONFIG_FUSE_PASSTHROUGH)"
   const refusals = refused ? `; the kernel refused ${refused} backing file(s), last with ${getSystemErrorName(-errno!)}${errno === EPERM ? " (it takes root)" : ""}` : ""
   if (!on) return `off${refusals}`
-  return `on: ${opens} open(s) read by the kernel, ${renewed} file(s) given a new inode to be written while read${refusals}`
+  return `on: ${opens} open(s) read by the kernel, ${renewed} file(s) given a new inode beside the kernel's readers (a write, or a newer version)${refusals}`
 }
 
 /**

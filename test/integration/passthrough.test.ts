@@ -13,6 +13,7 @@ import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { kernelStatusOf } from "../../src/fuse/mount.js"
 import { type HostDirs, World, eventually, exec, read, sharebox, write } from "./harness.js"
 
 const statusLine = (h: HostDirs): string => {
@@ -175,5 +176,19 @@ describe("reads by the kernel's passthrough", () => {
     const bad = sharebox([path.join(w.root, "nowhere"), "-o", `gitdir=${A.gitdir},passthrough=maybe`])
     expect(bad.code).not.toBe(0)
     expect(bad.stderr.trim().split("\n")).toEqual(["sharebox: option passthrough must be on or off"])
+  })
+})
+
+describe("the status line's words for the binding's figures", () => {
+  const EPERM = 1
+  const ELOOP = 40
+  it("names why it is off, and what it did when on", () => {
+    expect(kernelStatusOf([1, 1, 5, 2, 0, 0], false)).toBe("off (-o passthrough=off)")
+    expect(kernelStatusOf([0, 0, 0, 0, 0, 0])).toMatch(/^off \(this kernel does not offer it/)
+    expect(kernelStatusOf([1, 1, 5, 2, 0, 0])).toBe("on: 5 open(s) read by the kernel, 2 file(s) given a new inode beside the kernel's readers (a write, or a newer version)")
+    // not root: the first backing file is refused and the binding stops asking
+    expect(kernelStatusOf([1, 0, 0, 0, 1, EPERM])).toBe("off; the kernel refused 1 backing file(s), last with EPERM (it takes root)")
+    // a file underneath on a stacked file system: refused one by one, the rest still go
+    expect(kernelStatusOf([1, 1, 3, 0, 2, ELOOP])).toBe("on: 3 open(s) read by the kernel, 0 file(s) given a new inode beside the kernel's readers (a write, or a newer version); the kernel refused 2 backing file(s), last with ELOOP")
   })
 })
