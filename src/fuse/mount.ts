@@ -75,16 +75,17 @@ const passthroughOf = (binding: any, kernel: boolean): Passthrough =>
         open: (fh, fd, kernel) => void binding.fuse_native_passthrough_open(fh, fd, kernel ? 1 : 0),
         close: (fh) => void binding.fuse_native_passthrough_open(fh, -1, 0),
         written: (fd) => binding.fuse_native_passthrough_written(fd),
-        kernelStatus: () => kernelStatusOf(binding.fuse_native_kernel_passthrough_stats?.() ?? [0, 0, 0, 0, 0, 0], kernel)
+        kernelStatus: () => kernelStatusOf(binding.fuse_native_kernel_passthrough_stats?.() ?? [0, 0, 0, 0, 0, 0, 0], kernel)
       }
     : noPassthrough
 
 const EPERM = constants.errno.EPERM
 
 /** The binding's figures for the kernel's passthrough (scripts/fuse-native.patch), in words. */
-export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno]: ReadonlyArray<number>, wanted = true): string => {
+export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unprivileged]: ReadonlyArray<number>, wanted = true): string => {
   if (!wanted) return "off (-o passthrough=off)"
   if (!offered) return "off (this kernel does not offer it: Linux 6.9 or later with CONFIG_FUSE_PASSTHROUGH)"
+  if (unprivileged) return "off (it takes root: the daemon has no CAP_SYS_ADMIN to hand files to the kernel)"
   const refusals = refused ? `; the kernel refused ${refused} backing file(s), last with ${getSystemErrorName(-errno!)}${errno === EPERM ? " (it takes root)" : ""}` : ""
   if (!on) return `off${refusals}`
   return `on: ${opens} open(s) read by the kernel, ${renewed} file(s) given a new inode beside the kernel's readers (a write, or a newer version)${refusals}`

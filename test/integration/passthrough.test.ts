@@ -183,12 +183,14 @@ describe("the status line's words for the binding's figures", () => {
   const EPERM = 1
   const ELOOP = 40
   it("names why it is off, and what it did when on", () => {
-    expect(kernelStatusOf([1, 1, 5, 2, 0, 0], false)).toBe("off (-o passthrough=off)")
-    expect(kernelStatusOf([0, 0, 0, 0, 0, 0])).toMatch(/^off \(this kernel does not offer it/)
-    expect(kernelStatusOf([1, 1, 5, 2, 0, 0])).toBe("on: 5 open(s) read by the kernel, 2 file(s) given a new inode beside the kernel's readers (a write, or a newer version)")
-    // not root: the first backing file is refused and the binding stops asking
-    expect(kernelStatusOf([1, 0, 0, 0, 1, EPERM])).toBe("off; the kernel refused 1 backing file(s), last with EPERM (it takes root)")
+    expect(kernelStatusOf([1, 1, 5, 2, 0, 0, 0], false)).toBe("off (-o passthrough=off)")
+    expect(kernelStatusOf([0, 0, 0, 0, 0, 0, 0])).toMatch(/^off \(this kernel does not offer it/)
+    expect(kernelStatusOf([1, 1, 5, 2, 0, 0, 0])).toBe("on: 5 open(s) read by the kernel, 2 file(s) given a new inode beside the kernel's readers (a write, or a newer version)")
+    // not root: not asked for at all, or (a capability lost after the mount) the first backing file
+    // is refused and the binding stops asking
+    expect(kernelStatusOf([1, 0, 0, 0, 0, 0, 1])).toBe("off (it takes root: the daemon has no CAP_SYS_ADMIN to hand files to the kernel)")
+    expect(kernelStatusOf([1, 0, 0, 0, 1, EPERM, 0])).toBe("off; the kernel refused 1 backing file(s), last with EPERM (it takes root)")
     // a file underneath on a stacked file system: refused one by one, the rest still go
-    expect(kernelStatusOf([1, 1, 3, 0, 2, ELOOP])).toBe("on: 3 open(s) read by the kernel, 0 file(s) given a new inode beside the kernel's readers (a write, or a newer version); the kernel refused 2 backing file(s), last with ELOOP")
+    expect(kernelStatusOf([1, 1, 3, 0, 2, ELOOP, 0])).toBe("on: 3 open(s) read by the kernel, 0 file(s) given a new inode beside the kernel's readers (a write, or a newer version); the kernel refused 2 backing file(s), last with ELOOP")
   })
 })
