@@ -164,6 +164,19 @@ describe("reads by the kernel's passthrough", () => {
     expect(r.stdout).toBe("from the mount\n")
   })
 
+  it("no file is ever set-user-ID or set-group-ID, so writes have no such bit to clear (FUSE_HANDLE_KILLPRIV_V2)", () => {
+    fs.writeFileSync(at("tool.sh"), "#!/bin/sh\necho tool\n")
+    fs.chmodSync(at("tool.sh"), 0o6755)
+    expect(fs.statSync(at("tool.sh")).mode & 0o7777).toBe(0o755)
+    const fd = fs.openSync(at("tool.sh"), "r+")
+    for (let i = 0; i < 50; i++) fs.writeSync(fd, "#", 20 + i) // 4 KiB-sized and smaller writes, one request each
+    fs.closeSync(fd)
+    expect(fs.statSync(at("tool.sh")).mode & 0o7777).toBe(0o755)
+    expect(read(at("tool.sh")).slice(20, 70)).toBe("#".repeat(50))
+    const r = exec("sh", [at("tool.sh")])
+    expect(r.code, r.stderr).toBe(0)
+  })
+
   it("-o passthrough=off: the daemon serves every read, and says so", async () => {
     w.unmount(A)
     expect(await w.settled(A)).toBe(true)
