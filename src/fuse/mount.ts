@@ -69,13 +69,13 @@ export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" |
 const bindingOf = (fuseNativeMain: string): any => createRequire(fuseNativeMain)("node-gyp-build")(path.dirname(fuseNativeMain))
 
 /** The binding's fast path (scripts/fuse-native.patch); a binding built without it has none. */
-const passthroughOf = (binding: any, kernel: boolean): Passthrough =>
+const passthroughOf = (binding: any, kernelWanted: boolean): Passthrough =>
   typeof binding.fuse_native_passthrough_open === "function"
     ? {
         open: (fh, fd, kernel) => void binding.fuse_native_passthrough_open(fh, fd, kernel ? 1 : 0),
         close: (fh) => void binding.fuse_native_passthrough_open(fh, -1, 0),
         written: (fd) => binding.fuse_native_passthrough_written(fd),
-        kernelStatus: () => kernelStatusOf(binding.fuse_native_kernel_passthrough_stats?.() ?? [0, 0, 0, 0, 0, 0, 0], kernel)
+        kernelStatus: () => kernelStatusOf(binding.fuse_native_kernel_passthrough_stats?.() ?? [0, 0, 0, 0, 0, 0, 0], kernelWanted)
       }
     : noPassthrough
 

@@ -9,8 +9,10 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type HostDirs, type Run, World, eventually, exec, git, isMounted, read, sharebox, sleep, write } from "./harness.js"
 
-/** Every entry below `dir` with its type, mode, size and a hash of its bytes; "absent" when there is no `dir`. */
-/** One line per entry under dir (an array, so that a failure shows the entries that differ). */
+/**
+ * Every entry below `dir` with its type, mode, size and a hash of its bytes, one line each (an
+ * array, so that a failure shows the entries that differ); "absent" when there is no `dir`.
+ */
 const listing = (dir: string): Array<string> => {
   if (!fs.existsSync(dir)) return ["absent"]
   const out: Array<string> = []

@@ -10,12 +10,12 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, type HostDirs, World, eventually, execAsync, git, read, write } from "./harness.js"
+import { BIN, type HostDirs, World, eventually, execAsync, git, read, statusValue, write } from "./harness.js"
 
 const createdByBinding = (h: HostDirs): number => {
-  const m = /^files created by the binding since mount: (\d+)$/m.exec(read(path.join(h.mnt, ".sharebox", "status")))
-  expect(m, "the status line").not.toBeNull()
-  return Number(m![1])
+  const v = statusValue(h, "files created by the binding since mount")
+  expect(v, "the status line").toMatch(/^\d+$/)
+  return Number(v)
 }
 
 /**

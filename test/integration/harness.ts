@@ -160,6 +160,13 @@ export class World {
 }
 
 export const read = (p: string): string => fs.readFileSync(p, "utf8")
+
+/** What follows `label: ` on its line of a mount's `.sharebox/status`, or undefined. */
+export const statusValue = (h: HostDirs, label: string): string | undefined =>
+  read(path.join(h.mnt, ".sharebox", "status"))
+    .split("\n")
+    .find((l) => l.startsWith(`${label}: `))
+    ?.slice(label.length + 2)
 export const write = (p: string, s: string): void => fs.writeFileSync(p, s)
 
 /** One entry of a mounted tree as a user sees it (for comparing hosts). */

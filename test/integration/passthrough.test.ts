@@ -14,12 +14,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { kernelStatusOf } from "../../src/fuse/mount.js"
-import { type HostDirs, World, eventually, exec, read, sharebox, write } from "./harness.js"
+import { type HostDirs, World, eventually, exec, read, sharebox, statusValue, write } from "./harness.js"
 
 const statusLine = (h: HostDirs): string => {
-  const m = /^reads by the kernel \(passthrough\): (.*)$/m.exec(read(path.join(h.mnt, ".sharebox", "status")))
-  expect(m, "the status line").not.toBeNull()
-  return m![1]!
+  const v = statusValue(h, "reads by the kernel (passthrough)")
+  expect(v, "the status line").toBeDefined()
+  return v!
 }
 
 /** Opens read by the kernel and inodes renewed so far, from the status line (undefined: off). */
