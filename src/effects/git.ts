@@ -3,6 +3,7 @@
  * on stdin; nothing goes through a shell.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import * as fsSync from "node:fs"
 import { keyOfAnnexLink } from "../domain/key.js"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
 import { SMALL_BLOB, StoredTreeBuilder, treeFromStored } from "../domain/storage.js"
@@ -78,11 +79,52 @@ export class Git {
     return out
   }
 
+  /** The sizes of objects by id, in one process; an object that is not there is left out. */
+  async blobSizes(oids: ReadonlyArray<string>): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    if (oids.length === 0) return out
+    const text = await this.check(["cat-file", "--batch-check=%(objectname) %(objectsize)"], { input: oids.join("\n") + "\n" })
+    for (const line of text.split("\n")) {
+      const [oid, size] = line.split(" ")
+      if (oid && size && /^\d+$/.test(size)) out.set(oid, Number(size))
+    }
+    return out
+  }
+
   /** Reads blobs by id, in one process. */
   async readBlobs(oids: ReadonlyArray<string>): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>()
     ;(await this.readObjects(oids)).forEach((data, i) => data && out.set(oids[i]!, data))
     return out
+  }
+
+  /**
+   * Writes one blob, byte for byte, to `file` (created 0600, fsynced, then renamed into place):
+   * git's output goes straight to the file, so a blob of any size costs no memory here and its
+   * bytes never pass through a string decoding.
+   */
+  async blobToFile(oid: string, file: string): Promise<void> {
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
+    const fd = fsSync.openSync(tmp, "w", 0o600)
+    try {
+      const err: Array<Buffer> = []
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn("git", ["-C", this.top, "cat-file", "blob", oid], { stdio: ["ignore", fd, "pipe"], env: gitEnv() })
+        child.stderr!.on("data", (d: Buffer) => err.push(d))
+        child.on("error", (e) => reject(new CommandFailed({ command: "git", args: ["cat-file", "blob", oid], exitCode: null, stderr: e.message })))
+        child.on("close", resolve)
+      })
+      if (code !== 0) throw new CommandFailed({ command: "git", args: ["cat-file", "blob", oid], exitCode: code, stderr: Buffer.concat(err).toString("utf8") })
+      fsSync.fsyncSync(fd)
+      fsSync.closeSync(fd)
+      fsSync.renameSync(tmp, file)
+    } catch (e) {
+      try {
+        fsSync.closeSync(fd)
+      } catch {}
+      fsSync.rmSync(tmp, { force: true })
+      throw e
+    }
   }
 
   /**

@@ -5,12 +5,18 @@
 import { keyOfAnnexLink, parsePointer } from "../domain/key.js"
 import { DIR_MARKER, baseName, decodePath } from "../domain/paths.js"
 import type { Version } from "../domain/retention.js"
+import { SMALL_BLOB } from "../domain/storage.js"
 import type { Git } from "./git.js"
+
+/** A symlink target longer than a path can be is no annex link (nor a link a kernel follows). */
+const MAX_LINK_BYTES = 4096
 
 export interface PathVersion extends Version {
   /** blob id in git (symlink, pointer file or plain blob) */
   readonly oid: string | undefined
   readonly mode: string
+  /** the blob's size in bytes (for a plain git blob, the file's size) */
+  readonly size: number
 }
 
 export type History = Map<string, Array<PathVersion>>
@@ -43,8 +49,12 @@ export const loadHistory = async (git: Git, head: string | undefined): Promise<H
       raws.push({ path, commit: commit!, time, host, mode: newMode!, oid: newOid && !ZERO.test(newOid) ? newOid : undefined })
     }
   }
-  const small = [...new Set(raws.filter((r) => r.oid).map((r) => r.oid!))]
-  const blobs = await git.readBlobs(small)
+  // Only blobs that can be a pointer or an annex link are read: a peer's history may hold blobs of
+  // any size, and reading them whole cost seconds and hundreds of MB at every sync.
+  const oids = [...new Set(raws.filter((r) => r.oid).map((r) => r.oid!))]
+  const sizes = await git.blobSizes(oids)
+  const readable = (r: Raw) => r.oid !== undefined && (sizes.get(r.oid) ?? Infinity) <= (r.mode === "120000" ? MAX_LINK_BYTES : SMALL_BLOB)
+  const blobs = await git.readBlobs([...new Set(raws.filter(readable).map((r) => r.oid!))])
   for (const r of raws) {
     const text = r.oid ? blobs.get(r.oid)?.toString("utf8") : undefined
     const key = text === undefined ? undefined : r.mode === "120000" ? keyOfAnnexLink(text) : parsePointer(text)
@@ -57,7 +67,7 @@ export const loadHistory = async (git: Git, head: string | undefined): Promise<H
     // versions of a path are listed oldest first and named to sort that way (versionFileName): two
     // saved within the same millisecond (or under a skewed clock) are kept apart by a millisecond
     const time = last && r.time <= last.time ? last.time + 1 : r.time
-    versions.push({ commit: r.commit, time, key, deleted, host: r.host, oid: r.oid, mode: r.mode })
+    versions.push({ commit: r.commit, time, key, deleted, host: r.host, oid: r.oid, mode: r.mode, size: r.oid ? (sizes.get(r.oid) ?? 0) : 0 })
     history.set(r.path, versions)
   }
   return history

@@ -601,12 +601,8 @@ export class Host {
     if (c.kind === "staged") return this.stagingFile(c.id)
     if (c.kind === "blob") {
       const file = this.stagingFile(`blob-${c.oid}`)
-      try {
-        await fs.access(file)
-      } catch {
-        const blobs = await this.git.readBlobs([c.oid])
-        await writeAtomic(file, (blobs.get(c.oid) ?? Buffer.alloc(0)).toString("latin1"))
-      }
+      // a blob is immutable, so a copy once written (atomically) is good for as long as it stays
+      if (!fsSync.existsSync(file)) await this.git.blobToFile(c.oid, file)
       return file
     }
     if (!this.isPresent(c.key)) await this.fetch(p, c.key)
@@ -1046,7 +1042,7 @@ export class Host {
   async restore(version: PathVersion, from: string, to: string): Promise<void> {
     const node: FileNode = {
       type: "file",
-      content: version.key ? { kind: "key", key: version.key } : { kind: "blob", oid: version.oid!, size: 0 },
+      content: version.key ? { kind: "key", key: version.key } : { kind: "blob", oid: version.oid!, size: version.size },
       executable: version.mode === "100755",
       mtime: version.time
     }

@@ -118,7 +118,7 @@ export class VirtualDir {
           const f = ix.files.get(hp)
           if (!f) return cb(E.ENOENT)
           const v = f.version
-          const size = v.key ? keySize(v.key) : 0
+          const size = v.key ? keySize(v.key) : v.size
           const present = v.key ? this.host.isPresent(v.key) : true
           const t = new Date(v.time)
           cb(0, { ...common, mtime: t, atime: t, ctime: t, mode: 0o100444, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 })
@@ -157,7 +157,7 @@ export class VirtualDir {
           const v = f.version
           const node: FileNode = {
             type: "file",
-            content: v.key ? { kind: "key", key: v.key } : { kind: "blob", oid: v.oid!, size: 0 },
+            content: v.key ? { kind: "key", key: v.key } : { kind: "blob", oid: v.oid!, size: v.size },
             executable: false,
             mtime: v.time
           }
