@@ -108,10 +108,29 @@ const readCursor = async (file: string): Promise<number> => {
 /** How long an absent key is believed absent without looking again (see Host.absentKeys). */
 const ABSENT_TTL_MS = 10_000
 
-const writeAtomic = async (file: string, text: string): Promise<void> => {
+/** Replaces a file atomically; with `durable`, its content is on disk before it takes the name. */
+const writeAtomic = async (file: string, text: string, durable = false): Promise<void> => {
   const tmp = `${file}.${process.pid}.tmp`
-  await fs.writeFile(tmp, text, { mode: 0o600 })
+  const h = await fs.open(tmp, "w", 0o600)
+  try {
+    await h.writeFile(text)
+    if (durable) await h.datasync()
+  } finally {
+    await h.close()
+  }
   await fs.rename(tmp, file)
+}
+
+/** The record of a replay in progress (see Host.open), if one was left. */
+const readReplaying = async (file: string): Promise<{ seq: number; from: string | undefined } | undefined> => {
+  try {
+    const j = JSON.parse(await fs.readFile(file, "utf8"))
+    const seq = Number(j?.seq)
+    if (!Number.isSafeInteger(seq) || seq < 0) return undefined
+    return { seq, from: typeof j.from === "string" ? j.from : undefined }
+  } catch {
+    return undefined
+  }
 }
 
 /** Paths whose stored form differs between two trees (writers included). */
@@ -261,16 +280,19 @@ export class Host {
       })()
       loading.catch(() => undefined) // awaited below
       let cursor = await readCursor(layout.cursor)
-      // A replay interrupted after its commit but before the cursor moved: HEAD says how far it got.
+      // A replay interrupted after its commit but before the cursor moved. Only this host's own
+      // record says so: while it exists nothing but that replay moves the branch, so a branch that
+      // moved from where the replay started holds the replay's commits. (A commit's trailers cannot
+      // say it: a peer writes whatever it likes there, and a forged `Sharebox-Seq` once made this
+      // host drop its pending writes.)
+      const replaying = await readReplaying(layout.replaying)
+      const interrupted = replaying !== undefined
+      if (replaying && head !== undefined && head !== replaying.from && replaying.seq > cursor) {
+        cursor = replaying.seq
+        await writeAtomic(layout.cursor, JSON.stringify({ seq: cursor }))
+      }
+      if (replaying) await fs.rm(layout.replaying, { force: true })
       if (head) {
-        const msg = await annex.git.check(["log", "-1", "--format=%B", head])
-        const host = /^Sharebox-Host: (.+)$/m.exec(msg)?.[1]
-        const seq = Number(/^Sharebox-Seq: (\d+)$/m.exec(msg)?.[1] ?? 0)
-        const interrupted = host === uuid && seq > cursor
-        if (interrupted) {
-          cursor = seq
-          await writeAtomic(layout.cursor, JSON.stringify({ seq }))
-        }
         // The work tree is scanned (`git status` lstats every file, and git-annex's filter reads
         // the racily clean ones: seconds for 100,000 files) only when something may have been left
         // half done: a crash, a replay cut short, or an index that is not HEAD's tree (a checkout
@@ -719,6 +741,7 @@ export class Host {
       await this.annex.recordPresent([...new Set(plan.content.values())])
       const lastSeq = plan.raw[plan.raw.length - 1]!.seq
       const made = plan.commits.filter((c) => c.changes.length > 0)
+      await writeAtomic(this.layout.replaying, JSON.stringify({ seq: lastSeq, from: this.head ?? null }), true)
       if (made.length > 0) {
         await this.git.fastImport(buildFastImport(made, this.branch, this.head))
         const newHead = (await this.git.revParse(this.branch))!
@@ -727,7 +750,8 @@ export class Host {
         await this.checkoutHead()
         await this.logReplayed(plan.events, made, oids)
       }
-      await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }))
+      await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }), true)
+      await fs.rm(this.layout.replaying, { force: true })
       this.base = plan.tree
       for (const e of this.pending) if (e.seq <= lastSeq) this.countStaged(e, -1)
       this.pending = this.pending.filter((e) => e.seq > lastSeq)

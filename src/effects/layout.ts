@@ -10,6 +10,8 @@ export interface Layout {
   readonly state: string
   readonly journal: string
   readonly cursor: string
+  /** a replay in progress: the seq it replays up to and the head it started from (see Host.open) */
+  readonly replaying: string
   /** the tree of one commit as the view reads it (effects/treecache.ts) */
   readonly treeSnapshot: string
   readonly staging: string
@@ -39,6 +41,7 @@ export const layoutOf = (gitdir: string): Layout => {
     state,
     journal: path.join(state, "journal"),
     cursor: path.join(state, "cursor"),
+    replaying: path.join(state, "replaying.json"),
     treeSnapshot: path.join(state, "tree.json"),
     staging: path.join(state, "staging"),
     lock: path.join(state, "lock"),
