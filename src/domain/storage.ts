@@ -11,7 +11,8 @@
  * - names `.git` and `.shareboxdir` in the tree are escaped (see paths.ts).
  */
 import { keyOfAnnexLink, parsePointer, pointerText } from "./key.js"
-import { DIR_MARKER, baseName, decodePath, encodeName, encodePath, joinPath, parentOf } from "./paths.js"
+import { DIR_MARKER, baseName, decodePath, encodeName, encodePath, joinPath, parentOf, viewPathProblem } from "./paths.js"
+import { isSaneTime } from "./time.js"
 import { type Node, Tree, dirNode } from "./tree.js"
 
 export type GitMode = "100644" | "100755" | "120000"
@@ -34,10 +35,18 @@ export interface RawEntry {
    * keep all of the target alive: 15 MB over 100,000 files.
    */
   readonly linkKey?: string
+  /** the stored path's bytes, when they are not valid UTF-8 (such an entry is always skipped) */
+  readonly rawPath?: Uint8Array
 }
 
 /** Entries at most this size are read to detect pointer files and markers. */
 export const SMALL_BLOB = 1024
+
+/** A symlink target longer than a path can be is no annex link, nor a link a kernel follows: never read. */
+export const MAX_LINK_BYTES = 4096
+
+/** Markers are read up to this size (100,000 names take about 10 MB); a larger one counts as none. */
+export const MAX_MARKER_BYTES = 32 * 1024 * 1024
 
 /** Object path of a key relative to the repository top, e.g. `.git/annex/objects/Xx/Yy/KEY/KEY`. */
 export type ObjectPathOf = (key: string) => string
@@ -111,6 +120,17 @@ export const storedTree = (t: Tree, objectPath: ObjectPathOf): Map<string, Store
   return out
 }
 
+const utf8 = new TextEncoder()
+
+/** A tree read back from git, and the stored paths left out of it (see `decodeStored`). */
+export interface LoadedTree {
+  readonly tree: Tree
+  /** stored paths left out, as text (lossy for names that are not UTF-8) */
+  readonly skipped: Array<string>
+  /** the exact stored bytes of each skipped path, in the same order */
+  readonly skippedBytes: Array<Uint8Array>
+}
+
 interface MarkerEntry {
   readonly mtime: number
   readonly host: string | undefined
@@ -133,14 +153,25 @@ const parseMarker = (text: string): Map<string, MarkerEntry> => {
       last = rest.slice(tab + 1)
     }
     const t = Number(last)
-    if (last.trim() !== "" && Number.isFinite(t)) m.set(unescapeMarkerName(line.slice(0, tab)), { mtime: t, host })
+    // a peer writes what it likes here: a time no date can hold (1e20) is as good as none
+    if (last.trim() !== "" && isSaneTime(t)) m.set(unescapeMarkerName(line.slice(0, tab)), { mtime: t, host })
   }
   return m
 }
 
 /** A component that is `.git` or `.shareboxdir` (escaped or not, any case): only then is there anything to decode. */
 const MAYBE_ESCAPED = /(?:^|\/)\.(?:git|shareboxdir)(?:~|\/|$)/i
-const decodeStored = (p: string): string | undefined => (MAYBE_ESCAPED.test(p) ? decodePath(p) : p)
+
+/**
+ * The mount path of a stored path, or undefined when it has none: a name no mount name encodes to,
+ * or one no local filesystem could hold (`.`, `..`, empty, over 255 bytes, NUL), or `.sharebox`
+ * at the root. sharebox never stores such a path; a peer's tree may hold any, and one of them
+ * once reached the view, was committed and pushed on, and broke `read-tree` on every host.
+ */
+export const mountPathOf = (p: string): string | undefined => {
+  const d = MAYBE_ESCAPED.test(p) ? decodePath(p) : p
+  return d !== undefined && viewPathProblem(d) === undefined ? d : undefined
+}
 
 /**
  * Builds a tree from stored entries as they arrive, in any order (a tree of 100,000 entries is
@@ -152,6 +183,8 @@ const decodeStored = (p: string): string | undefined => (MAYBE_ESCAPED.test(p) ?
 export class StoredTreeBuilder {
   private readonly tree = new Tree()
   private readonly skipped: Array<string> = []
+  /** the exact stored bytes of each skipped path, in the same order (a name that is not UTF-8 has a lossy string) */
+  private readonly skippedBytes: Array<Uint8Array> = []
   /** directory -> its marker's lines, for the markers read so far */
   private readonly marks = new Map<string, Map<string, MarkerEntry>>()
   /** directory -> its entries read before its marker */
@@ -160,10 +193,11 @@ export class StoredTreeBuilder {
   private readonly late: Array<readonly [string, RawEntry]> = []
 
   add(e: RawEntry): void {
+    if (e.rawPath !== undefined) return this.skip(e)
     if (baseName(e.path) === DIR_MARKER) {
       const storedDir = parentOf(e.path)
-      const dir = storedDir === "" ? "" : decodeStored(storedDir)
-      if (dir === undefined) return void this.skipped.push(e.path)
+      const dir = storedDir === "" ? "" : mountPathOf(storedDir)
+      if (dir === undefined) return this.skip(e)
       if (dir !== "") this.tree.set(dir, dirNode)
       const marks = parseMarker(e.data ?? "")
       this.marks.set(dir, marks)
@@ -174,8 +208,8 @@ export class StoredTreeBuilder {
       }
       return
     }
-    const p = decodeStored(e.path)
-    if (p === undefined) return void this.skipped.push(e.path)
+    const p = mountPathOf(e.path)
+    if (p === undefined) return this.skip(e)
     const dir = parentOf(p)
     const marks = this.marks.get(dir)
     if (marks) return this.placeOrWait(p, e, marks)
@@ -184,12 +218,12 @@ export class StoredTreeBuilder {
     else this.early.set(dir, [[p, e]])
   }
 
-  finish(defaultMtime: number): { tree: Tree; skipped: Array<string> } {
+  finish(defaultMtime: number): LoadedTree {
     for (const [p, e] of this.late) this.place(p, e, this.marks.get(parentOf(p))?.get(encodeName(baseName(p))), defaultMtime)
     for (const early of this.early.values()) for (const [p, e] of early) this.place(p, e, undefined, defaultMtime)
     this.late.length = 0
     this.early.clear()
-    return { tree: this.tree, skipped: this.skipped }
+    return { tree: this.tree, skipped: this.skipped, skippedBytes: this.skippedBytes }
   }
 
   private placeOrWait(p: string, e: RawEntry, marks: ReadonlyMap<string, MarkerEntry>): void {
@@ -202,8 +236,9 @@ export class StoredTreeBuilder {
     const mtime = marked?.mtime ?? defaultMtime
     const host = marked?.host !== undefined ? { host: marked.host } : {}
     // a path both a file and a directory: git cannot store that, and decoding is one-to-one
-    if (this.tree.get(p)?.type === "dir") return void this.skipped.push(e.path)
+    if (this.tree.get(p)?.type === "dir") return this.skip(e)
     if (e.mode === "120000") {
+      if (e.data === undefined && e.linkKey === undefined) return this.skip(e) // too long to be read
       const target = e.data ?? ""
       const key = e.linkKey ?? keyOfAnnexLink(target)
       this.tree.set(p, key ? { type: "file", content: { kind: "key", key }, executable: false, mtime, ...host } : { type: "symlink", target, mtime })
@@ -217,8 +252,13 @@ export class StoredTreeBuilder {
         ...host
       })
     } else {
-      this.skipped.push(e.path)
+      this.skip(e)
     }
+  }
+
+  private skip(e: RawEntry): void {
+    this.skipped.push(e.path)
+    this.skippedBytes.push(e.rawPath ?? utf8.encode(e.path))
   }
 }
 
@@ -226,14 +266,16 @@ export class StoredTreeBuilder {
  * Reads a tree back from stored entries (see `StoredTreeBuilder`). `defaultMtime` is used for
  * entries no marker mentions (files committed by plain git or git-annex).
  */
-export const treeFromStored = (entries: Iterable<RawEntry>, defaultMtime: number): { tree: Tree; skipped: Array<string> } => {
+export const treeFromStored = (entries: Iterable<RawEntry>, defaultMtime: number): LoadedTree => {
   const b = new StoredTreeBuilder()
   for (const e of entries) b.add(e)
   return b.finish(defaultMtime)
 }
 
 /** One change to a git tree: delete a path (file or whole directory) or set an entry. */
-export type TreeChange = { readonly _tag: "Delete"; readonly path: string } | { readonly _tag: "Set"; readonly entry: StoredEntry }
+export type TreeChange =
+  | { readonly _tag: "Delete"; readonly path: string; /** the path's bytes, where they are not UTF-8 */ readonly raw?: Uint8Array }
+  | { readonly _tag: "Set"; readonly entry: StoredEntry }
 
 /**
  * The git changes that turn `prev` into `next`, looking only at `touched` paths (and the markers of

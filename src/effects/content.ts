@@ -135,7 +135,7 @@ const isPinned = (pins: ReadonlyArray<string>, path: string): boolean => pins.so
  */
 const commitsOverLimit = async (host: Host, limit: number): Promise<boolean> => {
   if (!host.head) return false
-  const count = Number((await host.git.check(["rev-list", "--count", host.head])).trim())
+  const count = Number((await host.git.check(["rev-list", "--count", host.head, "--"])).trim())
   return !(Number.isFinite(count) && count <= limit)
 }
 

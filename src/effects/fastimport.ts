@@ -36,7 +36,7 @@ export const buildFastImport = (commits: ReadonlyArray<Commit>, branch: string, 
     if (i === 0 && parent) text(`from ${parent}\n`)
     if (c.merge) text(`merge ${c.merge}\n`)
     for (const ch of c.changes) {
-      if (ch._tag === "Delete") text(`D ${quotePath(ch.path)}\n`)
+      if (ch._tag === "Delete") text(`D ${quotePath(ch.raw ?? ch.path)}\n`)
       else if ("oid" in ch.entry) text(`M ${ch.entry.mode} ${ch.entry.oid} ${quotePath(ch.entry.path)}\n`)
       else {
         text(`M ${ch.entry.mode} inline ${quotePath(ch.entry.path)}\n`)

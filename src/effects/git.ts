@@ -6,8 +6,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import * as fsSync from "node:fs"
 import { keyOfAnnexLink } from "../domain/key.js"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
-import { SMALL_BLOB, StoredTreeBuilder, treeFromStored } from "../domain/storage.js"
-import type { Tree } from "../domain/tree.js"
+import { type LoadedTree, MAX_LINK_BYTES, MAX_MARKER_BYTES, SMALL_BLOB, StoredTreeBuilder, treeFromStored } from "../domain/storage.js"
+import { saneTime } from "../domain/time.js"
 import { CommandFailed } from "./errors.js"
 import { BatchParser, LsTreeParser } from "./gitstream.js"
 import { check, run, type RunOptions } from "./proc.js"
@@ -59,7 +59,8 @@ export class Git {
   }
 
   async commitTime(oid: string): Promise<number> {
-    return Number((await this.check(["show", "-s", "--format=%ct", oid])).trim()) * 1000
+    // a peer sets any date: one no Date can hold counts as the epoch
+    return saneTime(Number((await this.check(["show", "-s", "--format=%ct", oid, "--"])).trim()) * 1000, 0)
   }
 
   /**
@@ -137,12 +138,12 @@ export class Git {
    * turn: cat-file writes each blob with two `write` calls of its own, and with one reader woken for
    * every one of them the pipe, not git, set the pace (100,000 symlinks: 1.5 s, 1.0 s with two).
    */
-  async loadTree(commit: string | undefined): Promise<{ tree: Tree; skipped: Array<string> }> {
+  async loadTree(commit: string | undefined): Promise<LoadedTree> {
     if (!commit) return treeFromStored([], 0)
     const time = this.commitTime(commit)
     time.catch(() => undefined) // awaited at the end
     const builder = new StoredTreeBuilder()
-    type Entry = { path: string; mode: string; oid: string; size: number; data: string | undefined; linkKey: string | undefined; waiting: boolean }
+    type Entry = { path: string; mode: string; oid: string; size: number; data: string | undefined; linkKey: string | undefined; waiting: boolean; rawPath?: Uint8Array }
     const listed: Array<Entry | undefined> = []
     let next = 0 // the first entry not yet handed to the builder
     const handOn = () => {
@@ -177,7 +178,9 @@ export class Git {
     const listing = new LsTreeParser((e) => {
       // directory markers are read whatever their size: a directory of a few dozen files has a
       // marker over SMALL_BLOB, and without it every file there loses its mtime and writer
-      const waiting = e.mode === "120000" || e.size <= SMALL_BLOB || baseName(e.path) === DIR_MARKER
+      if (e.rawPath) return void listed.push({ path: e.path, mode: e.mode, oid: e.oid, size: e.size, data: undefined, linkKey: undefined, waiting: false, rawPath: e.rawPath })
+      // a symlink target past PATH_MAX is no link anything follows: not read (a peer may make it 1 GB)
+      const waiting = (e.mode === "120000" && e.size <= MAX_LINK_BYTES) || e.size <= SMALL_BLOB || (baseName(e.path) === DIR_MARKER && e.size <= MAX_MARKER_BYTES)
       listed.push({ path: e.path, mode: e.mode, oid: e.oid, size: e.size, data: undefined, linkKey: undefined, waiting })
       if (waiting) {
         asking.push(listed.length - 1)
@@ -348,9 +351,9 @@ export class Git {
 }
 
 /** C-style quoting for fast-import paths; the result is pure ASCII (other bytes become octal escapes). */
-export const quotePath = (p: string): string => {
+export const quotePath = (p: string | Uint8Array): string => {
   let out = '"'
-  for (const byte of Buffer.from(p, "utf8")) {
+  for (const byte of typeof p === "string" ? Buffer.from(p, "utf8") : p) {
     if (byte === 0x22) out += '\\"'
     else if (byte === 0x5c) out += "\\\\"
     else if (byte === 0x0a) out += "\\n"

@@ -11,6 +11,8 @@ export interface LsTreeEntry {
   readonly oid: string
   /** blob size; 0 for entries that have none (submodules) */
   readonly size: number
+  /** the path's bytes, only when they are not valid UTF-8 (`path` then has U+FFFD in their place) */
+  readonly rawPath?: Uint8Array
 }
 
 /** The modes git writes, as the strings every entry of that mode shares. */
@@ -44,7 +46,12 @@ export class LsTreeParser {
       if (buf[i] === 45) i++ // "-": no size (submodules)
       if (buf[i] !== 9 || i > nul) throw this.malformed(buf, at, nul)
       // the path decoded on its own: a slice of a longer string would keep that string alive
-      this.each({ path: buf.toString("utf8", i + 1, nul), mode: MODES.get(mode) ?? buf.toString("latin1", at, modeEnd), oid, size })
+      const path = buf.toString("utf8", i + 1, nul)
+      const modeText = MODES.get(mode) ?? buf.toString("latin1", at, modeEnd)
+      // a peer's tree may hold any bytes: a name that is not UTF-8 keeps them, to be left out by them
+      if (path.includes("\uFFFD") && !Buffer.from(path).equals(buf.subarray(i + 1, nul))) {
+        this.each({ path, mode: modeText, oid, size, rawPath: Uint8Array.from(buf.subarray(i + 1, nul)) })
+      } else this.each({ path, mode: modeText, oid, size })
       at = nul + 1
     }
     this.rest = at < buf.length ? Buffer.from(buf.subarray(at)) : undefined

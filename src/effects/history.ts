@@ -3,13 +3,11 @@
  * (merges excluded: their content came from the commits they merge). Cached per HEAD.
  */
 import { keyOfAnnexLink, parsePointer } from "../domain/key.js"
-import { DIR_MARKER, baseName, decodePath } from "../domain/paths.js"
+import { DIR_MARKER, baseName } from "../domain/paths.js"
+import { saneTime } from "../domain/time.js"
 import type { Version } from "../domain/retention.js"
-import { SMALL_BLOB } from "../domain/storage.js"
+import { MAX_LINK_BYTES, SMALL_BLOB, mountPathOf } from "../domain/storage.js"
 import type { Git } from "./git.js"
-
-/** A symlink target longer than a path can be is no annex link (nor a link a kernel follows). */
-const MAX_LINK_BYTES = 4096
 
 export interface PathVersion extends Version {
   /** blob id in git (symlink, pointer file or plain blob) */
@@ -26,7 +24,7 @@ const ZERO = /^0+$/
 export const loadHistory = async (git: Git, head: string | undefined): Promise<History> => {
   const history: History = new Map()
   if (!head) return history
-  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20)", head])
+  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20)", head, "--"])
   type Raw = { path: string; commit: string; time: number; host: string | undefined; mode: string; oid: string | undefined }
   const raws: Array<Raw> = []
   for (const chunk of out.split("\x01")) {
@@ -35,7 +33,8 @@ export const loadHistory = async (git: Git, head: string | undefined): Promise<H
     const header = (nul < 0 ? chunk : chunk.slice(0, nul)).trim()
     const [commit, ct, email, ms] = header.split(" ")
     // milliseconds from the commit's Sharebox-Time trailer when it is there and agrees with git's time
-    const time = ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000
+    // (a peer sets any date: one no Date can hold counts as the epoch)
+    const time = saneTime(ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000, 0)
     const host = /^(.+)@sharebox$/.exec(email ?? "")?.[1]
     const tokens = nul < 0 ? [] : chunk.slice(nul + 1).split("\0")
     for (let i = 0; i + 1 < tokens.length; i += 2) {
@@ -44,7 +43,7 @@ export const loadHistory = async (git: Git, head: string | undefined): Promise<H
       const [, newMode, , newOid] = meta.slice(1).split(/\s+/)
       const stored = tokens[i + 1]!
       if (baseName(stored) === DIR_MARKER) continue
-      const path = decodePath(stored)
+      const path = mountPathOf(stored)
       if (path === undefined) continue
       raws.push({ path, commit: commit!, time, host, mode: newMode!, oid: newOid && !ZERO.test(newOid) ? newOid : undefined })
     }

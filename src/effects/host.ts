@@ -35,6 +35,7 @@ import { createReadStream } from "node:fs"
 import { askDaemon } from "./control.js"
 import { type Spare, SpareFiles, discard } from "./spare.js"
 import { loadSnapshot, saveSnapshot } from "./treecache.js"
+import { describeLeftOut, leaveOut } from "./leaveout.js"
 
 export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
@@ -271,15 +272,18 @@ export class Host {
     try {
       if (crashed) await clearStaleGitLocks(gitdir, branch, opts.warn)
       const { journal, events } = await Journal.open(layout.journal, opts.warn)
-      const head = await annex.git.headOid()
+      let head = await annex.git.headOid()
       // HEAD's tree is read while the checks below run: they may reset the index and the work
       // tree, never HEAD
       const loading = (async () => {
         const snapshot = head ? await loadSnapshot(layout.treeSnapshot, head) : undefined
-        return { tree: snapshot ?? (await annex.git.loadTree(head)).tree, fromGit: !snapshot }
+        if (snapshot) return { tree: snapshot, fromGit: false, skipped: undefined }
+        const loaded = await annex.git.loadTree(head)
+        return { tree: loaded.tree, fromGit: true, skipped: loaded.skipped.length ? loaded : undefined }
       })()
       loading.catch(() => undefined) // awaited below
       let cursor = await readCursor(layout.cursor)
+      let resetFailed: unknown
       // A replay interrupted after its commit but before the cursor moved. Only this host's own
       // record says so: while it exists nothing but that replay moves the branch, so a branch that
       // moved from where the replay started holds the replay's commits. (A commit's trailers cannot
@@ -292,20 +296,32 @@ export class Host {
         await writeAtomic(layout.cursor, JSON.stringify({ seq: cursor }))
       }
       if (replaying) await fs.rm(layout.replaying, { force: true })
-      if (head) {
+      const started = head
+      if (started) {
         // The work tree is scanned (`git status` lstats every file, and git-annex's filter reads
         // the racily clean ones: seconds for 100,000 files) only when something may have been left
         // half done: a crash, a replay cut short, or an index that is not HEAD's tree (a checkout
         // that did not finish, changes staged by hand).
-        const indexIsHead = async () => (await annex.git.run(["diff-index", "--cached", "--quiet", head, "--"])).code === 0
+        const indexIsHead = async () => (await annex.git.run(["diff-index", "--cached", "--quiet", started, "--"])).code === 0
         if (crashed || interrupted || !(await indexIsHead())) {
           const status = await annex.git.check(["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
-          if (status.trim()) await annex.git.checkIndex(["reset", "-q", "--hard", head])
+          if (status.trim()) await annex.git.checkIndex(["reset", "-q", "--hard", started]).catch((e) => (resetFailed = e))
         }
       }
       const pending = events.filter((e) => e.host === uuid && e.seq > cursor)
       const nextSeq = Math.max(cursor, ...events.map((e) => e.seq)) + 1
-      const { tree, fromGit } = await loading
+      const { tree, fromGit, skipped } = await loading
+      if (head && skipped) {
+        // HEAD itself holds entries no host can hold (merged by an older sharebox, or by plain
+        // git-annex): they are left out by a commit on top, which the work tree can check out
+        opts.warn(describeLeftOut("this gitdir's HEAD", skipped.skipped))
+        const clean = await leaveOut(annex.git, branch, head, skipped)
+        await annex.git.check(["update-ref", `refs/heads/${branch}`, clean, head])
+        head = clean
+        await annex.git.checkIndex(["reset", "-q", "--hard", head])
+        resetFailed = undefined
+      }
+      if (resetFailed !== undefined) throw resetFailed
       const host = new Host(layout, annex, uuid, branch, lock, journal, tree, head, pending, nextSeq, opts)
       if (head && fromGit) host.unsavedSnapshot = { commit: head, tree }
       host.lastSync = await fs.readFile(layout.lastSync, "utf8").then((t) => JSON.parse(t), () => undefined)
@@ -745,7 +761,7 @@ export class Host {
       if (made.length > 0) {
         await this.git.fastImport(buildFastImport(made, this.branch, this.head))
         const newHead = (await this.git.revParse(this.branch))!
-        const oids = (await this.git.check(["rev-list", "--reverse", "--first-parent", newHead, ...(this.head ? [`^${this.head}`] : [])])).split("\n").filter(Boolean)
+        const oids = (await this.git.check(["rev-list", "--reverse", "--first-parent", newHead, ...(this.head ? [`^${this.head}`] : []), "--"])).split("\n").filter(Boolean)
         this.head = newHead
         await this.checkoutHead()
         await this.logReplayed(plan.events, made, oids)
@@ -785,7 +801,7 @@ export class Host {
       return []
     }
     if (!this.head) return []
-    const local = new Set((await this.git.check(["rev-list", this.head, "--not", "--remotes"])).split("\n").filter(Boolean))
+    const local = new Set((await this.git.check(["rev-list", this.head, "--not", "--remotes", "--"])).split("\n").filter(Boolean))
     const out: Array<ReplayedEntry> = []
     for (const line of text.split("\n")) {
       if (!line) continue
@@ -856,7 +872,7 @@ export class Host {
    * lacks: their trees differ, if at all, only by the order merges happened in.
    */
   private async sameUserCommits(a: string, b: string): Promise<boolean> {
-    const out = await this.git.check(["log", "--no-merges", "--format=%H%x09%(trailers:key=Sharebox-Settle,valueonly,separator=%x20)", `${a}...${b}`])
+    const out = await this.git.check(["log", "--no-merges", "--format=%H%x09%(trailers:key=Sharebox-Settle,valueonly,separator=%x20)", `${a}...${b}`, "--"])
     return out.split("\n").every((line) => !line.trim() || (line.split("\t")[1] ?? "").trim() === "yes")
   }
 
@@ -897,36 +913,51 @@ export class Host {
    * Adopts a peer's head: nothing when we have it, a fast-forward, a settle when both hold the
    * same user commits (see domain/merge.ts `settle`), or a three-way merge commit.
    */
-  private async mergeHead(name: string, theirs: string): Promise<ReadonlyArray<Conflict> | undefined> {
+  private async mergeHead(name: string, peerHead: string): Promise<ReadonlyArray<Conflict> | undefined> {
+    let theirs = peerHead
+    let theirLoaded: Tree | undefined
+    /** Their tree, read once; entries no host can hold are left out by a commit on top of theirs. */
+    const theirTree = async (): Promise<Tree> => {
+      if (theirLoaded) return theirLoaded
+      const loaded = await this.git.loadTree(theirs)
+      if (loaded.skipped.length > 0) {
+        this.opts.warn(describeLeftOut(name, loaded.skipped))
+        theirs = await leaveOut(this.git, this.branch, theirs, loaded)
+      }
+      return (theirLoaded = loaded.tree)
+    }
     if (!this.head) {
-      await this.moveTo(theirs, (await this.git.loadTree(theirs)).tree)
+      const t = await theirTree()
+      await this.moveTo(theirs, t)
       return []
     }
     if (this.head === theirs) return undefined
     const theirsBehind = await this.git.isAncestor(theirs, this.head)
     const oursBehind = !theirsBehind && (await this.git.isAncestor(this.head, theirs))
     if (await this.sameUserCommits(this.head, theirs)) {
-      const theirTree = (await this.git.loadTree(theirs)).tree
-      const order = compareTrees(this.base, theirTree)
+      const tTree = await theirTree()
+      const order = compareTrees(this.base, tTree)
       if (order === 0) {
-        if (oursBehind) await this.moveTo(theirs, theirTree)
+        if (oursBehind) await this.moveTo(theirs, tTree)
         return undefined
       }
-      const t = settle(this.base, theirTree)
-      if (t === theirTree && oursBehind) await this.moveTo(theirs, theirTree)
-      else if (t === theirTree || !theirsBehind) {
+      const t = settle(this.base, tTree)
+      if (t === tTree && oursBehind) await this.moveTo(theirs, tTree)
+      else if (t === tTree || !theirsBehind) {
         await this.commitTree(t, `sharebox: settle with ${name}`, theirsBehind ? undefined : theirs, ["Sharebox-Settle: yes"])
       } else return undefined
       return []
     }
     if (theirsBehind) return undefined
     if (oursBehind) {
-      await this.moveTo(theirs, (await this.git.loadTree(theirs)).tree)
+      const t = await theirTree()
+      await this.moveTo(theirs, t)
       return []
     }
     const labels = await this.mergeLabels()
-    const [baseTree, theirTree] = await Promise.all([this.baseTree(this.head, theirs, labels), this.git.loadTree(theirs)])
-    const result = merge(baseTree, this.base, theirTree.tree, labels)
+    const tTree = await theirTree()
+    const baseTree = await this.baseTree(this.head, theirs, labels)
+    const result = merge(baseTree, this.base, tTree, labels)
     const summary = result.conflicts.length ? `\n\nConflicts:\n${result.conflicts.map((c) => `  ${c.path} -> ${c.copy}`).join("\n")}` : ""
     await this.commitTree(result.tree, `sharebox: merge ${name}${summary}`, theirs)
     return result.conflicts

@@ -3,6 +3,7 @@
  * that sends something a sharebox host must survive: the host still mounts and syncs, no pending
  * write is lost, and what is bad is left out and never committed or pushed on.
  */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -82,4 +83,132 @@ describe("a peer commit that forges this host's replay trailers", () => {
     w.mount(A, "writeback=off")
     expect(read(path.join(A.mnt, "cut-short.txt"))).toBe("cut short\n")
   })
+})
+
+// ------------------------------------------------------------------ trees no host can hold
+
+/** Writes a git object of any content (`--literally`: git checks nothing), returns its id. */
+const putObject = (repo: string, type: "blob" | "tree" | "commit", data: Buffer): string => {
+  const r = spawnSync("git", ["-C", repo, "hash-object", "-w", "-t", type, "--literally", "--stdin"], { input: data, maxBuffer: 1 << 20 })
+  if (r.status !== 0) throw new Error(`hash-object: ${r.stderr}`)
+  return r.stdout.toString().trim()
+}
+
+type TreeItem = { readonly name: Buffer | string; readonly mode: "100644" | "100755" | "120000" | "40000"; readonly oid: string }
+
+/** A tree object with exactly these entries, in git's order, whatever their names. */
+const putTree = (repo: string, items: ReadonlyArray<TreeItem>): string => {
+  const key = (i: TreeItem) => Buffer.concat([Buffer.from(i.name), Buffer.from(i.mode === "40000" ? "/" : "")])
+  const sorted = [...items].sort((a, b) => Buffer.compare(key(a), key(b)))
+  return putObject(repo, "tree", Buffer.concat(sorted.flatMap((i) => [Buffer.from(`${i.mode} `), Buffer.from(i.name), Buffer.from([0]), Buffer.from(i.oid, "hex")])))
+}
+
+/** The entries of a commit's root tree, as items. */
+const rootItems = (repo: string, commit: string): Array<TreeItem> => {
+  const r = spawnSync("git", ["-C", repo, "ls-tree", "-z", commit], { maxBuffer: 64 << 20 })
+  return r.stdout
+    .toString("latin1")
+    .split("\0")
+    .filter(Boolean)
+    .map((rec) => {
+      const [meta, name] = [rec.slice(0, rec.indexOf("\t")), rec.slice(rec.indexOf("\t") + 1)]
+      const [mode, , oid] = meta.split(" ")
+      return { name: Buffer.from(name!, "latin1"), mode: (mode === "040000" ? "40000" : mode) as TreeItem["mode"], oid: oid! }
+    })
+}
+
+const daemonLog = (h: HostDirs) => fs.readFileSync(path.join(h.gitdir, ".git", "sharebox", "daemon.log"), "utf8")
+
+describe("a peer whose tree holds names and numbers no host can hold", () => {
+  let w: World
+  let A: HostDirs
+  let B: HostDirs
+  let E: string
+  const big = 100 * 1024 * 1024
+
+  beforeAll(() => {
+    w = new World("sharebox-hostile")
+    ;[A, B] = w.pair()
+    write(path.join(A.mnt, "mine.txt"), "mine\n")
+    ok(w.sync(A), "sync A")
+    ok(w.sync(B), "sync B")
+    E = path.join(w.root, "evil")
+    ok(exec("git", ["clone", "-q", A.gitdir, E]), "clone")
+  }, 90_000)
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 90_000)
+
+  it("is merged without them: the host still mounts and syncs, keeps its pending writes, and pushes none of them on", async () => {
+    const head = git(A.gitdir, ["rev-parse", "main"]).stdout.trim()
+    const blob = (s: string | Buffer) => putObject(E, "blob", Buffer.from(s))
+    const x = blob("x\n")
+    const sub = putTree(E, [{ name: "x", mode: "100644", oid: x }])
+    const bigBlob = blob(Buffer.alloc(big, 0x61))
+    const subGitdir = putTree(E, [{ name: "gitdir", mode: "100644", oid: blob("/tmp/elsewhere\n") }])
+    const badMarker = blob(`good.txt\t1e20\nweird\t-1\nnan.txt\tNaN\n`)
+    const items: Array<TreeItem> = [
+      ...rootItems(E, head).filter((i) => i.name.toString() !== ".shareboxdir"),
+      { name: ".shareboxdir", mode: "100644", oid: badMarker },
+      { name: "good.txt", mode: "100644", oid: blob("good\n") },
+      { name: ".", mode: "100644", oid: x },
+      { name: "..", mode: "40000", oid: sub },
+      { name: "x".repeat(256), mode: "100644", oid: x },
+      { name: "y".repeat(1025), mode: "100644", oid: x },
+      { name: Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe]), mode: "100644", oid: x },
+      { name: "esc\x1b[31mred", mode: "100644", oid: x },
+      { name: "new\nline", mode: "100644", oid: x },
+      { name: "tab\tname", mode: "100644", oid: x },
+      { name: ".sharebox", mode: "40000", oid: subGitdir },
+      { name: "nested", mode: "40000", oid: putTree(E, [{ name: ".sharebox", mode: "40000", oid: subGitdir }]) },
+      { name: "huge-link", mode: "120000", oid: bigBlob },
+      { name: "huge-plain.bin", mode: "100644", oid: bigBlob },
+      { name: head, mode: "100644", oid: x } // a root file named like a commit
+    ]
+    const tree = putTree(E, items)
+    const commit = putObject(E, "commit", Buffer.from(`tree ${tree}\nparent ${head}\nauthor e <e@e> 99999999999999 +0000\ncommitter e <e@e> 99999999999999 +0000\n\nhostile\n`))
+    // pending offline work on A that must survive whatever the peer sends
+    write(path.join(A.mnt, "pending.txt"), "pending\n")
+    ok(git(E, ["push", "-q", A.gitdir, `${commit}:refs/heads/synced/main`]), "push")
+    expect(await eventually(() => fs.existsSync(path.join(A.mnt, "good.txt")), 20_000), daemonLog(A)).toBe(true)
+
+    // what can be held arrived, what cannot did not
+    const names = fs.readdirSync(A.mnt)
+    expect(names).toEqual(expect.arrayContaining(["good.txt", "mine.txt", "pending.txt", "esc\x1b[31mred", "new\nline", "tab\tname", "nested", "huge-plain.bin", head]))
+    expect(names.filter((n) => n.length > 255 || n.includes("\ufffd") || n === "huge-link")).toEqual([])
+    expect(fs.readdirSync(path.join(A.mnt, "nested", ".sharebox"))).toEqual(["gitdir"])
+    expect(fs.readFileSync(path.join(A.mnt, ".sharebox", "gitdir"), "utf8").trim()).toBe(A.gitdir)
+    expect(fs.statSync(path.join(A.mnt, "huge-plain.bin")).size).toBe(big)
+    expect(read(path.join(A.mnt, "pending.txt"))).toBe("pending\n")
+    // times no date can hold are as good as none; nothing that prints a time fails
+    expect(fs.statSync(path.join(A.mnt, "good.txt")).mtimeMs).toBeLessThan(Date.UTC(10000, 0))
+    expect(fs.readdirSync(path.join(A.mnt, ".sharebox", "history", "good.txt"))).toHaveLength(1)
+    ok(sharebox(["conflicts", A.mnt]), "conflicts")
+    ok(sharebox(["versions", path.join(A.mnt, "good.txt")]), "versions")
+    ok(sharebox(["status", A.mnt]), "status")
+    // reported once, by name, escaped
+    const log = daemonLog(A)
+    expect(log.match(/left out \d+ entries from synced\/main/g)).toHaveLength(1)
+    expect(log).toContain('"..')
+    expect(log).not.toContain("\x1b")
+
+    // nothing of it in A's history tip, nor pushed on to B
+    ok(w.sync(A), "sync A")
+    ok(w.sync(B), "sync B")
+    for (const h of [A, B]) {
+      const listed = spawnSync("git", ["-C", h.gitdir, "ls-tree", "-r", "-z", "--name-only", "main"]).stdout.toString("latin1").split("\0")
+      expect(listed.filter((p) => p.split("/").some((n) => n === "." || n === ".." || n.length > 255) || /\xff/.test(p) || p.startsWith(".sharebox/") || p === "huge-link")).toEqual([])
+    }
+    expect(read(path.join(B.mnt, "good.txt"))).toBe("good\n")
+    expect(read(path.join(B.mnt, "pending.txt"))).toBe("pending\n")
+
+    // and both still mount
+    for (const h of [A, B]) {
+      w.unmount(h)
+      expect(await w.settled(h)).toBe(true)
+      w.mount(h)
+      expect(read(path.join(h.mnt, "good.txt"))).toBe("good\n")
+    }
+  }, 180_000)
 })
