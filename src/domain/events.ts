@@ -3,7 +3,9 @@
  *
  * Journal records are one line each: the event as JSON, a tab, and a CRC-32 of the JSON in hex.
  * A torn last line (no newline, or a bad checksum on the last line) is what a crash mid-append
- * leaves; it is dropped. A bad line anywhere else means the journal was tampered with.
+ * leaves; it is dropped. So is the part of a record that a failed append (a full disk) left at the
+ * start of a line that goes on with a whole record. Any other bad line means the journal was
+ * tampered with.
  */
 import type { Content } from "./tree.js"
 
@@ -124,35 +126,76 @@ export const isEvent = (e: any): e is Event => {
 }
 
 export type JournalParse =
-  | { readonly _tag: "Ok"; readonly events: ReadonlyArray<Event>; readonly tornBytes: number; readonly validBytes: number }
+  | {
+      readonly _tag: "Ok"
+      readonly events: ReadonlyArray<Event>
+      readonly tornBytes: number
+      readonly validBytes: number
+      /** lines that began with part of a record and went on with a whole one: the part is dropped */
+      readonly partials: ReadonlyArray<{ readonly line: number; readonly bytes: number }>
+    }
   | { readonly _tag: "Corrupt"; readonly line: number; readonly events: ReadonlyArray<Event> }
 
 /**
- * Parses a whole journal. Recovery: a damaged *last* record (torn write) is dropped and reported in
- * `tornBytes`; `validBytes` is the length of the intact prefix, to which the file can be truncated.
+ * Record starts tried on one line: a partial record has one or two (the event, its content), so
+ * this is far more than real damage needs, and it bounds the work a damaged line can cause.
  */
-export const parseJournal = (text: string): JournalParse => {
+const MAX_RECORD_STARTS = 64
+
+/**
+ * The whole record that ends a line which is not one record, and where it starts. An append that
+ * failed part way (a full disk) left the start of its record without a newline, and, before
+ * journals cut such a part off, the next append went on the same line. That record was written
+ * and acknowledged; the part was a write that reported its failure, so dropping it loses nothing.
+ */
+const recordAfterPartial = (line: string): { readonly at: number; readonly event: Event } | undefined => {
+  if (!line.startsWith("{")) return undefined
+  let tries = 0
+  for (let at = line.indexOf('{"', 1); at > 0 && tries++ < MAX_RECORD_STARTS; at = line.indexOf('{"', at + 1)) {
+    const event = parseRecord(line.slice(at))
+    if (event) return { at, event }
+  }
+  return undefined
+}
+
+/**
+ * Parses a whole journal (its bytes, or their text). Recovery: a damaged *last* record (torn
+ * write) is dropped and reported in `tornBytes`; `validBytes` is the length of the intact prefix,
+ * to which the file can be truncated. Offsets are counted in the bytes themselves: a partial record
+ * can end inside a multi-byte character, which decodes to U+FFFD, of another length.
+ */
+export const parseJournal = (input: string | Uint8Array): JournalParse => {
+  const bytes = typeof input === "string" ? utf8.encode(input) : input
+  const text = typeof input === "string" ? input : new TextDecoder().decode(input)
   const events: Array<Event> = []
+  const partials: Array<{ line: number; bytes: number }> = []
+  // the text's newlines are the bytes' newlines, one for one (0x0a is never part of a longer character)
   let offset = 0
+  let byteOffset = 0
   let lineNo = 0
-  const encoder = new TextEncoder()
-  while (offset < text.length) {
+  while (byteOffset < bytes.length) {
     lineNo++
     const nl = text.indexOf("\n", offset)
-    const isLast = nl < 0 || nl === text.length - 1
+    const byteNl = bytes.indexOf(0x0a, byteOffset)
+    const isLast = byteNl < 0 || byteNl === bytes.length - 1
     const line = nl < 0 ? text.slice(offset) : text.slice(offset, nl)
-    const e = nl < 0 ? undefined : parseRecord(line)
-    if (!e) {
-      if (isLast) {
-        const valid = encoder.encode(text.slice(0, offset)).length
-        return { _tag: "Ok", events, validBytes: valid, tornBytes: encoder.encode(text).length - valid }
+    let e = nl < 0 ? undefined : parseRecord(line)
+    if (!e && nl >= 0) {
+      const after = recordAfterPartial(line)
+      if (after) {
+        e = after.event
+        partials.push({ line: lineNo, bytes: byteNl - byteOffset - utf8.encode(line.slice(after.at)).length })
       }
+    }
+    if (!e) {
+      if (isLast) return { _tag: "Ok", events, validBytes: byteOffset, tornBytes: bytes.length - byteOffset, partials }
       return { _tag: "Corrupt", line: lineNo, events }
     }
     events.push(e)
     offset = nl + 1
+    byteOffset = byteNl + 1
   }
-  return { _tag: "Ok", events, validBytes: encoder.encode(text).length, tornBytes: 0 }
+  return { _tag: "Ok", events, validBytes: bytes.length, tornBytes: 0, partials }
 }
 
 /** Paths an event touches (for display and for conflict detection). */

@@ -37,6 +37,16 @@ export class JournalCorrupt extends Data.TaggedError("JournalCorrupt")<{ readonl
   }
 }
 
+/**
+ * An append failed part way and the part could not be cut off: until it can be, no record is
+ * appended, since one written after the part would share its line and be lost with it.
+ */
+export class JournalUnwritable extends Data.TaggedError("JournalUnwritable")<{ readonly file: string; readonly reason: string }> {
+  get message(): string {
+    return `journal ${this.file} may end in part of a record that could not be cut off (${this.reason}); changes are refused until it can be`
+  }
+}
+
 export class Busy extends Data.TaggedError("Busy")<{ readonly gitdir: string; readonly pid: number }> {
   get message(): string {
     return `${this.gitdir} is in use by sharebox process ${this.pid}`

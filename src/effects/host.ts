@@ -19,7 +19,7 @@ import { type Conflict, type MergeOptions, compareTrees, merge, openConflicts, s
 import { type TreeChange, storedChanges } from "../domain/storage.js"
 import { type FileNode, type Node, Tree, contentId, sameStored } from "../domain/tree.js"
 import { Annex, objectPathOf, peerEnv } from "./annex.js"
-import { ContentUnavailable } from "./errors.js"
+import { ContentUnavailable, userMessage } from "./errors.js"
 import { Git } from "./git.js"
 import { Journal } from "./journal.js"
 import { type Layout, layoutOf } from "./layout.js"
@@ -532,10 +532,18 @@ export class Host {
       return
     }
     s.dirty = false
-    const reason = await this.record(
-      { op: "write", path: s.path, content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, base: s.base },
-      s.mtime
-    )
+    let reason: string | undefined
+    try {
+      reason = await this.record(
+        { op: "write", path: s.path, content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, base: s.base },
+        s.mtime
+      )
+    } catch (e) {
+      // not recorded (a full disk): the next flush, fsync or the last close must try again, not
+      // report success for content the journal does not hold
+      s.dirty = true
+      throw e
+    }
     if (reason) this.opts.warn(`write of ${s.path} not recorded: ${reason}`)
     s.base = `staged:${s.id}`
   }
@@ -543,7 +551,9 @@ export class Host {
   async releaseSession(s: Session): Promise<void> {
     s.refs--
     if (s.refs > 0) return
-    await this.flushSession(s)
+    // a version the journal could not take goes with the session rather than keeping it open for
+    // ever; the writer learnt of it from the flush of its close(2) (truncate(2): from the throw below)
+    const unrecorded = await this.flushSession(s).then(() => undefined, (e: unknown) => e ?? new Error("not recorded"))
     fsSync.closeSync(s.fd)
     this.sessions.delete(s.id)
     if (this.sessionByPath.get(s.path) === s) this.sessionByPath.delete(s.path)
@@ -555,6 +565,10 @@ export class Host {
       await fs.rm(this.stagingFile(s.id), { force: true })
     }
     this.scheduleWriteback()
+    if (unrecorded !== undefined) {
+      this.opts.warn(`write of ${s.path} not recorded: ${userMessage(unrecorded)}`)
+      throw unrecorded
+    }
   }
 
   /** How many new files the FUSE binding created on its own threads since this host opened. */

@@ -8,7 +8,7 @@ import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
 import { promisify } from "node:util"
 import { type Event, encodeRecord, parseJournal } from "../domain/events.js"
-import { JournalCorrupt } from "./errors.js"
+import { JournalCorrupt, JournalUnwritable, userMessage } from "./errors.js"
 
 const fdatasync = promisify(fsSync.fdatasync)
 
@@ -16,11 +16,15 @@ const writeAll = (fd: number, buf: Uint8Array): void => {
   for (let at = 0; at < buf.length; ) at += fsSync.writeSync(fd, buf, at, buf.length - at)
 }
 
+const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = fsSync.constants
+
 export class Journal {
   /** sync, rewrite and close, one at a time */
   private chain: Promise<unknown> = Promise.resolve()
   /** one list per rewrite asked for and not done: the records appended since, for the new file */
   private readonly appendedDuringRewrite = new Set<Array<Uint8Array>>()
+  /** why the part of a failed append could not be cut off (appends wait until it can be) */
+  private uncut: unknown = undefined
 
   private constructor(
     readonly file: string,
@@ -28,22 +32,36 @@ export class Journal {
     private bytes: number
   ) {}
 
-  /** Opens (creating) the journal; a torn last record is cut off and reported through `warn`. */
+  /**
+   * Opens (creating) the journal; a torn last record is cut off, and so is any part of a record a
+   * failed append left before another, each reported through `warn`.
+   */
   static async open(file: string, warn: (line: string) => void): Promise<{ journal: Journal; events: ReadonlyArray<Event> }> {
-    let text = ""
+    let data: Uint8Array = new Uint8Array(0)
     try {
-      text = await fs.readFile(file, "utf8")
+      data = await fs.readFile(file)
     } catch (e: any) {
       if (e.code !== "ENOENT") throw e
     }
-    const parsed = parseJournal(text)
+    const parsed = parseJournal(data)
     if (parsed._tag === "Corrupt") throw new JournalCorrupt({ file, line: parsed.line })
+    for (const p of parsed.partials) {
+      warn(`journal: dropped part of a record (${p.bytes} bytes at the start of line ${p.line}) left by a write that failed; the record after it is kept`)
+    }
     if (parsed.tornBytes > 0) {
       warn(`journal: dropped a torn last record (${parsed.tornBytes} bytes) left by an interrupted write`)
+      // whatever happens next, the file is then exactly the `bytes` the journal counts from
       await fs.truncate(file, parsed.validBytes)
     }
     const fd = fsSync.openSync(file, "a", 0o600)
-    return { journal: new Journal(file, fd, parsed.validBytes), events: parsed.events }
+    const journal = new Journal(file, fd, parsed.validBytes)
+    if (parsed.partials.length > 0) {
+      // written out without them, so the next start does not report them again
+      await journal
+        .rewrite(parsed.events)
+        .catch((e) => warn(`journal: could not write it out without those parts (${userMessage(e)}); they are dropped again at the next start`))
+    }
+    return { journal, events: parsed.events }
   }
 
   get size(): number {
@@ -56,12 +74,39 @@ export class Journal {
     return next
   }
 
-  /** Appends one record; it is in the file when this returns. */
+  /** Appends one record; it is in the file when this returns, and nothing of it when this throws. */
   append(e: Event): void {
+    if (this.uncut !== undefined) this.cutBack()
     const rec = encodeRecord(e)
-    writeAll(this.fd, rec)
+    try {
+      writeAll(this.fd, rec)
+    } catch (err) {
+      // A write that fails part way (ENOSPC, EDQUOT, EFBIG) leaves the start of the record; the
+      // next append would go on the same line, and that line would not parse at the next start.
+      try {
+        fsSync.ftruncateSync(this.fd, this.bytes)
+      } catch (cause) {
+        this.uncut = cause
+      }
+      throw err
+    }
     this.bytes += rec.length
     for (const later of this.appendedDuringRewrite) later.push(rec)
+  }
+
+  /**
+   * Tries again to cut off what a failed append left. Appending onto a part that may still be
+   * there would put a record that is then acknowledged on a line that cannot be read back, so
+   * until the cut succeeds (or a rewrite replaces the file) every append is refused.
+   */
+  private cutBack(): void {
+    try {
+      fsSync.ftruncateSync(this.fd, this.bytes)
+      this.uncut = undefined
+    } catch (cause) {
+      this.uncut = cause
+      throw new JournalUnwritable({ file: this.file, reason: userMessage(cause) })
+    }
   }
 
   sync(): Promise<void> {
@@ -82,7 +127,9 @@ export class Journal {
       const tmp = this.file + ".new"
       let fd: number | undefined
       try {
-        fd = fsSync.openSync(tmp, "w", 0o600)
+        // O_APPEND: once renamed it is the journal's descriptor, so nothing that can fail (such as
+        // opening the file again) stands between the rename and the next append
+        fd = fsSync.openSync(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
         writeAll(fd, text)
         await fdatasync(fd)
         // from here to the rename nothing yields, so no append can slip between
@@ -91,20 +138,43 @@ export class Journal {
           writeAll(fd, rec)
           bytes += rec.length
         }
-        fsSync.closeSync(fd)
-        fd = undefined
         fsSync.renameSync(tmp, this.file)
-        fsSync.closeSync(this.fd)
-        this.fd = fsSync.openSync(this.file, "a", 0o600)
+        const old = this.fd
+        this.fd = fd
+        fd = undefined
         this.bytes = bytes
+        this.uncut = undefined // the part was in the old file
+        try {
+          fsSync.closeSync(old)
+        } catch {
+          // the old file is already replaced: nothing in it is needed
+        }
+      } catch (e) {
+        // the old journal is as it was, with every append made meanwhile; a half-written temp
+        // file would only hold on to the space that ran out
+        if (fd !== undefined) {
+          try {
+            fsSync.closeSync(fd)
+          } catch {}
+          try {
+            fsSync.rmSync(tmp, { force: true })
+          } catch {
+            // the next rewrite truncates it; the error that matters is the one below
+          }
+        }
+        throw e
       } finally {
         this.appendedDuringRewrite.delete(later)
-        if (fd !== undefined) fsSync.closeSync(fd)
       }
     })
   }
 
   close(): Promise<void> {
-    return this.serial(async () => fsSync.closeSync(this.fd))
+    return this.serial(async () => {
+      if (this.fd < 0) return
+      fsSync.closeSync(this.fd)
+      // the number may be given to another file: an append after close must not write there
+      this.fd = -1
+    })
   }
 }

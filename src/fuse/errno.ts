@@ -2,7 +2,7 @@
  * The one table from outcomes to errnos (negated, as fuse-native wants them). Unknown errors
  * become EIO and are logged with their cause.
  */
-import { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, NotFound } from "../effects/errors.js"
+import { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, JournalUnwritable, NotFound } from "../effects/errors.js"
 
 export const E = {
   EPERM: -1,
@@ -16,13 +16,15 @@ export const E = {
   ENOTDIR: -20,
   EISDIR: -21,
   EINVAL: -22,
+  EFBIG: -27,
   ENOSPC: -28,
   EROFS: -30,
   ENAMETOOLONG: -36,
   ENOSYS: -38,
   ENOTEMPTY: -39,
   ENODATA: -61,
-  ENOTSUP: -95
+  ENOTSUP: -95,
+  EDQUOT: -122
 } as const
 
 /** Reasons the reducer gives for an event that does not apply. */
@@ -44,7 +46,10 @@ const CODES: Record<string, number> = {
   ENOENT: E.ENOENT,
   EACCES: E.EACCES,
   EPERM: E.EPERM,
+  // a journal or staging write that ran out of room: the writer must learn which limit it hit
   ENOSPC: E.ENOSPC,
+  EDQUOT: E.EDQUOT,
+  EFBIG: E.EFBIG,
   EISDIR: E.EISDIR,
   ENOTDIR: E.ENOTDIR,
   EEXIST: E.EEXIST,
@@ -56,7 +61,7 @@ export const errnoOf = (e: unknown, log: (line: string) => void): number => {
   if (e instanceof ContentUnavailable) return E.EIO
   if (e instanceof NotFound) return E.ENOENT
   if (e instanceof Busy) return E.EBUSY
-  if (e instanceof JournalCorrupt || e instanceof CommandFailed || e instanceof CommandTimedOut) {
+  if (e instanceof JournalCorrupt || e instanceof JournalUnwritable || e instanceof CommandFailed || e instanceof CommandTimedOut) {
     log(`error: ${e.message}`)
     return E.EIO
   }

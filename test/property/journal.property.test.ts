@@ -39,7 +39,7 @@ describe("journal records", () => {
       fc.property(events, (es) => {
         const text = es.map(buildRecord).join("")
         const r = parseJournal(text)
-        expect(r).toEqual({ _tag: "Ok", events: es, tornBytes: 0, validBytes: byteLength(text) })
+        expect(r).toEqual({ _tag: "Ok", events: es, tornBytes: 0, validBytes: byteLength(text), partials: [] })
       }),
       { numRuns: 500 }
     )
@@ -63,7 +63,7 @@ describe("journal records", () => {
           expect(parseJournal(decode(all.subarray(0, r.validBytes)))).toEqual({ ...r, tornBytes: 0 })
         }
         const whole = parseJournal(decode(all))
-        expect(whole).toEqual({ _tag: "Ok", events: es, tornBytes: 0, validBytes: all.length })
+        expect(whole).toEqual({ _tag: "Ok", events: es, tornBytes: 0, validBytes: all.length, partials: [] })
       }),
       { numRuns: 150 }
     )
@@ -78,7 +78,7 @@ describe("journal records", () => {
         const text = lines.join("")
         const r = parseJournal(text)
         const valid = byteLength(lines.slice(0, -1).join(""))
-        expect(r).toEqual({ _tag: "Ok", events: es.slice(0, -1), validBytes: valid, tornBytes: byteLength(text) - valid })
+        expect(r).toEqual({ _tag: "Ok", events: es.slice(0, -1), validBytes: valid, tornBytes: byteLength(text) - valid, partials: [] })
       }),
       { numRuns: 300 }
     )
@@ -99,6 +99,40 @@ describe("journal records", () => {
     )
   })
 
+  it("part of a record followed on its line by a whole one (a failed append, then the next): the part is dropped, the whole kept", () => {
+    const journals = fc
+      .array(fc.oneof(anyEvent, treeEvent, wide), { minLength: 2, maxLength: 6 })
+      .chain((es) => fc.tuple(fc.constant(es), fc.integer({ min: 1, max: es.length - 1 }), fc.nat(), fc.boolean()))
+    fc.assert(
+      fc.property(journals, ([es, after, at, torn]) => {
+        // the record before `after` was cut at any byte short of its newline
+        const recs = es.map(encodeRecord)
+        const failed = recs[after - 1]!
+        const part = failed.subarray(0, 1 + (at % (failed.length - 1)))
+        const kept = es.filter((_, i) => i !== after - 1)
+        const tail = torn ? encodeRecord(wideEvent(99)).subarray(0, 20) : new Uint8Array(0)
+        const file = Buffer.concat([...recs.slice(0, after - 1), part, ...recs.slice(after), tail])
+        const r = parseJournal(file)
+        expect(r).toEqual({
+          _tag: "Ok",
+          events: kept,
+          partials: [{ line: after, bytes: part.length }],
+          validBytes: file.length - tail.length,
+          tornBytes: tail.length
+        })
+        // cut to validBytes, the file is the kept records with the part still in the middle
+        expect(parseJournal(file.subarray(0, file.length - tail.length))).toEqual({ ...r, tornBytes: 0 })
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("a line of junk before a whole record is still corruption unless it starts like a record", () => {
+    const [a, b, c] = [buildRecord(ev(1)), buildRecord(ev(2)), buildRecord(ev(3))]
+    expect(parseJournal(a + "junk" + b + c)).toEqual({ _tag: "Corrupt", line: 2, events: [ev(1)] })
+    expect(parseJournal(a + "{junk" + b + c)).toMatchObject({ _tag: "Ok", events: [ev(1), ev(2), ev(3)], partials: [{ line: 2, bytes: 5 }] })
+  })
+
   it("regression: an empty line in the middle is corruption, at the end it is torn", () => {
     const [a, b] = [buildRecord(ev(1)), buildRecord(ev(2))]
     expect(parseJournal(a + "\n" + b)).toEqual({ _tag: "Corrupt", line: 2, events: [ev(1)] })
@@ -117,3 +151,7 @@ const damage = (line: string, at: number): string => {
 }
 
 const ev = (seq: number): Event => ({ v: 1, seq, host: "h", time: seq, op: "mkdir", path: `d${seq}` })
+
+/** Characters of two, three and four bytes, so a cut can fall inside one. */
+const wideEvent = (seq: number): Event => ({ v: 1, seq, host: "h", time: seq, op: "mkdir", path: `é€😀/é€😀-${seq}` })
+const wide = fc.nat({ max: 1000 }).map(wideEvent)
