@@ -1,12 +1,17 @@
 /**
- * Paths given to commands (`get`, `drop`, `versions`, ...) may be inside a mount or inside a
- * gitdir's work tree, and need not exist (a deleted file to restore): walk up to the nearest
- * mount root or gitdir.
+ * Paths given to commands may be inside a mount or inside a gitdir's work tree, and need not exist
+ * (a deleted file to restore): find the mount or gitdir they belong to.
+ *
+ * The folders of a path are looked at from the top down, so that nothing inside a tree is ever
+ * asked where the tree is: a peer writes those files (see effects/mounts.ts). Inside a mount, only
+ * the mount's root is asked; below a gitdir, a symlink (a peer's, it may lead anywhere) ends the
+ * walk, and the rest is a path in that gitdir's tree.
  */
 import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { decodePath } from "../domain/paths.js"
 import { UsageError } from "../effects/errors.js"
+import { gitdirOfMount, isGitdir, mountOf, shareboxMounts } from "../effects/mounts.js"
 
 export interface Located {
   readonly gitdir: string
@@ -14,35 +19,34 @@ export interface Located {
   readonly path: string
 }
 
-const gitdirOfMount = async (dir: string): Promise<string | undefined> => {
-  try {
-    return (await fs.readFile(path.join(dir, ".sharebox", "gitdir"), "utf8")).trim()
-  } catch {
-    return undefined
+/** The sharebox mount root or the gitdir a path is in, and the path inside its tree (as given). */
+export const findTree = async (p: string): Promise<{ mount?: string; gitdir?: string; path: string } | undefined> => {
+  const names = path.resolve(p).split(path.sep).filter(Boolean)
+  const mounts = await shareboxMounts()
+  /** the innermost gitdir so far, and how many names of the path lead to it */
+  let found: { gitdir: string; depth: number } | undefined
+  for (let depth = 0; depth <= names.length; depth++) {
+    const dir = path.sep + names.slice(0, depth).join(path.sep)
+    const st = await fs.lstat(dir).catch(() => undefined)
+    if (!st) break // nothing below exists: the rest is a path in the tree found so far
+    if (found && st.isSymbolicLink()) break
+    // outside every tree, symlinks are the user's: followed, they may reach a mount (below a
+    // gitdir there are none left to follow, as the walk stopped at the first)
+    const real = await fs.realpath(dir).catch(() => undefined)
+    const mount = real === undefined ? undefined : mountOf(mounts, real)
+    if (mount) return { mount: mount.root, path: [mount.rel, ...names.slice(depth)].filter(Boolean).join("/") }
+    // below a gitdir, only one the user made counts (a checkout never makes a .git)
+    if (await isGitdir(dir)) found = { gitdir: dir, depth }
   }
-}
-
-const isGitdir = async (dir: string): Promise<boolean> => {
-  try {
-    return (await fs.stat(path.join(dir, ".git", "annex"))).isDirectory()
-  } catch {
-    return false
-  }
+  return found && { gitdir: found.gitdir, path: names.slice(found.depth).join("/") }
 }
 
 export const locate = async (p: string): Promise<Located> => {
-  const abs = path.resolve(p)
-  for (let dir = abs; ; dir = path.dirname(dir)) {
-    const viaMount = await gitdirOfMount(dir)
-    const rel = path.relative(dir, abs).split(path.sep).join("/")
-    if (viaMount) return { gitdir: viaMount, path: rel }
-    if (await isGitdir(dir)) {
-      const decoded = decodePath(rel)
-      if (rel !== "" && decoded === undefined) break
-      return { gitdir: dir, path: rel === "" ? "" : decoded! }
-    }
-    if (dir === path.dirname(dir)) break
-  }
+  const t = await findTree(p)
+  if (t?.mount !== undefined) return { gitdir: await gitdirOfMount(t.mount), path: t.path }
+  // the work tree stores names the mount shows as `.git` escaped (domain/paths.ts)
+  const decoded = t?.path === "" ? "" : t && decodePath(t.path)
+  if (t?.gitdir !== undefined && decoded !== undefined) return { gitdir: t.gitdir, path: decoded }
   throw new UsageError({ message: `${p} is not inside a sharebox mount or gitdir`, exitCode: 66 })
 }
 

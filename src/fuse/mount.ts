@@ -10,6 +10,7 @@ import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
 import { type Handler, serve } from "../effects/control.js"
 import { Host, type ViewMirror } from "../effects/host.js"
+import { mountTable } from "../effects/mounts.js"
 import { run } from "../effects/proc.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { type Settings, saveSettings } from "../effects/content.js"
@@ -38,19 +39,7 @@ export interface DaemonConfig {
   readonly notifyCmd?: string
 }
 
-/** Mount points currently listed by the kernel (octal escapes decoded). */
-export const mountedPoints = async (): Promise<Map<string, string>> => {
-  const text = await fs.readFile("/proc/self/mounts", "utf8")
-  const out = new Map<string, string>()
-  for (const line of text.split("\n")) {
-    const f = line.split(" ")
-    if (f.length < 3) continue
-    out.set(f[1]!.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))), f[2]!)
-  }
-  return out
-}
-
-export const isMounted = async (mnt: string): Promise<boolean> => (await mountedPoints()).has(mnt)
+export const isMounted = async (mnt: string): Promise<boolean> => (await mountTable()).some((m) => m.point === mnt)
 
 /** A mount whose daemon died (the kernel answers ENOTCONN): cleared so it can be mounted again. */
 export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" | "live"> => {
