@@ -2,6 +2,7 @@
  * git-annex keys: `BACKEND-sSIZE[-mMTIME][-SCHUNK][-CN]--NAME`, e.g. `SHA256E-s12--<hex>.txt`.
  * The size field is what lets an absent file show its real size.
  */
+import { nameProblem } from "./paths.js"
 
 export interface ParsedKey {
   readonly backend: string
@@ -9,7 +10,16 @@ export interface ParsedKey {
   readonly name: string
 }
 
+/**
+ * Keys arrive from peers (annex links, pointer files, location logs) and become a file name in the
+ * annex (`objects/Xx/Yy/KEY/KEY`) and a line of git-annex's batch protocols: one that is not a
+ * single name (`/`, NUL, over 255 bytes) or holds a line break or other control character could
+ * name another file or smuggle a second request into the batch, and is no key.
+ */
+const UNSAFE_IN_KEY = /[\u0000-\u001f\u007f]/
+
 export const parseKey = (key: string): ParsedKey | undefined => {
+  if (UNSAFE_IN_KEY.test(key) || nameProblem(key) !== undefined) return undefined
   const sep = key.indexOf("--")
   if (sep <= 0) return undefined
   const fields = key.slice(0, sep).split("-")

@@ -49,10 +49,14 @@ export const compareTimestamps = (a: Timestamp, b: Timestamp): number => {
   return af === bf ? 0 : af < bf ? -1 : 1
 }
 
-/** The timestamp one millisecond after `t` (rounded down to the millisecond first). */
+/**
+ * The timestamp one millisecond after `t` (rounded down to the millisecond first). In exact
+ * integers: a peer may log any time, and past 2^53 ms a float printed as `1e+21` or lost the
+ * millisecond, which git-annex cannot parse or which sorted before the line it had to follow.
+ */
 const afterMillis = (t: Timestamp): Timestamp => {
-  const ms = Number(trimZeros(t.seconds)) * 1000 + Number(t.fraction.padEnd(3, "0").slice(0, 3))
-  return timestampOfMillis(ms + 1)
+  const ms = BigInt(trimZeros(t.seconds)) * 1000n + BigInt(t.fraction.padEnd(3, "0").slice(0, 3)) + 1n
+  return { seconds: String(ms / 1000n), fraction: String(ms % 1000n).padStart(3, "0") }
 }
 
 export const parseLocationLog = (text: string): Array<LogLine> => {

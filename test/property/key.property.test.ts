@@ -25,7 +25,8 @@ const annexKey: fc.Arbitrary<string> = fc
     fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
     fc.oneof(hex64, hex64.chain((h) => dottedName.map((n) => h + keyExtension(n))), fc.string({ unit: "binary", minLength: 1, maxLength: 20 }))
   )
-  .filter(([, , , name]) => !name.includes("/") && !name.includes("\n"))
+  // a key is one file name with no control character (see parseKey: keys come from peers)
+  .filter(([, , , name]) => !/[\u0000-\u001f\u007f/]/.test(name))
   .map(([backend, s, m, name]) => `${backend}${s === undefined ? "" : `-s${s}`}${m === undefined ? "" : `-m${m}`}--${name}`)
 
 describe("keyExtension", () => {
@@ -96,5 +97,35 @@ describe("keys", () => {
     expect(parsePointer("/annex/objects/SHA256E-s1--ab\nmore")).toBeUndefined()
     expect(parsePointer("/annex/objects/not-a-key")).toBeUndefined()
     expect(parsePointer("hello\n")).toBeUndefined()
+  })
+})
+
+describe("keys from peers", () => {
+  it("a key that is not one safe file name is no key: slash, control characters, over 255 bytes", () => {
+    const good = "SHA256E-s3--" + "a".repeat(64) + ".txt"
+    expect(parseKey(good)).toBeDefined()
+    for (const bad of [
+      "SHA256E-s3--a/../../x",
+      "SHA256E-s3--a\nSHA256E-s3--b",
+      "SHA256E-s3--a\0b",
+      "SHA256E-s3--a\x1b[31m",
+      "SHA256E-s3--" + "a".repeat(300),
+      "SHA256E-s3--" + "é".repeat(130)
+    ]) {
+      expect(parseKey(bad), JSON.stringify(bad)).toBeUndefined()
+      expect(keyOfAnnexLink(`../.git/annex/objects/Ab/Cd/${bad}/${bad}`)).toBeUndefined()
+      expect(parsePointer(`/annex/objects/${bad}\n`)).toBeUndefined()
+    }
+  })
+
+  it("any key parseKey accepts is one name of at most 255 bytes with no control character", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 400 }), (tail) => {
+        const k = `SHA256E-s1--${tail}`
+        if (parseKey(k) === undefined) return
+        expect(Buffer.byteLength(k)).toBeLessThanOrEqual(255)
+        expect(/[\u0000-\u001f\u007f/]/.test(k)).toBe(false)
+      })
+    )
   })
 })

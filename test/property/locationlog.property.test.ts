@@ -98,3 +98,25 @@ describe("location log", () => {
     expect(after).toEqual([{ _tag: "Entry", time: { seconds: "2000000000", fraction: "501" }, status: "1", info: me }])
   })
 })
+
+describe("location log times from peers", () => {
+  it("a present line after any logged time, however large, is one git-annex can parse and sorts after it", () => {
+    const huge = fc.record({ seconds: digits(1, 40), fraction: fc.oneof(fc.constant(""), digits(1, 12)) })
+    fc.assert(
+      fc.property(huge, uuid, now, (time, u, t) => {
+        const text = buildLocationLog([{ _tag: "Entry", time, status: "0", info: u }])
+        const out = parseLocationLog(logPresent(text, u, t))
+        const mine = out.filter((l): l is Extract<LogLine, { _tag: "Entry" }> => l._tag === "Entry" && l.info === u)
+        expect(mine).toHaveLength(1)
+        expect(mine[0]!.status).toBe("1")
+        expect(/^\d+$/.test(mine[0]!.time.seconds) && /^\d*$/.test(mine[0]!.time.fraction)).toBe(true)
+        expect(compareTimestamps(mine[0]!.time, time)).toBe(1)
+      })
+    )
+  })
+
+  it("a time past 2^53 ms keeps its last millisecond", () => {
+    const text = "99999999999999999999.999s 1 other\n99999999999999999999.999s 0 me\n"
+    expect(logPresent(text, "me", 0)).toBe("99999999999999999999.999s 1 other\n100000000000000000000.000s 1 me\n")
+  })
+})
