@@ -8,7 +8,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { askDaemon } from "../effects/control.js"
 import { Busy, UsageError, exitCodeOf, userMessage } from "../effects/errors.js"
-import { Host, type SyncReport } from "../effects/host.js"
+import { Host, type SyncReport, syncExitCode } from "../effects/host.js"
+import { printable } from "../domain/printable.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
 import { makeProgressRenderer } from "./progress.js"
@@ -59,7 +60,7 @@ const withHost = async <A>(gitdir: string, f: (h: Host) => Promise<A>): Promise<
 
 const printSync = (r: SyncReport, verbose: boolean) => {
   if (verbose) {
-    for (const name of r.reached) process.stdout.write(`reached ${name}\n`)
+    for (const name of r.reached) process.stdout.write(`reached ${printable(name)}\n`)
     process.stdout.write(`merged ${r.merged} head(s), ${r.conflicts.length} conflict(s)\n`)
   }
 }
@@ -101,14 +102,14 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
     }
     const r = await withHost(gitdir, (h) => h.sync(say))
     printSync(r, verbose)
-    setExit(r.unreachable.length ? 75 : 0)
+    setExit(syncExitCode(r))
   })
 ).pipe(
   Command.withDescription(
     "Replay the journal, fetch every peer (git remotes of the gitdir), merge, push, and move content as the mount options say. " +
       "Quiet unless something needs a person; -v says more. Also callable as: sharebox --command sync MOUNTPOINT. " +
       "Example (crontab): */5 * * * * sharebox sync ~/Sharebox. " +
-      "Exit codes: 0 every peer reached, 75 some peer unreachable (it is named on stderr), 1 error."
+      "Exit codes: 0 every peer reached, 75 some peer unreachable (it is named on stderr), 1 error or a peer whose branch could not be chosen (said on stderr)."
   )
 )
 

@@ -36,6 +36,8 @@ import { askDaemon } from "./control.js"
 import { type Spare, SpareFiles, discard } from "./spare.js"
 import { loadSnapshot, saveSnapshot } from "./treecache.js"
 import { describeLeftOut, leaveOut } from "./leaveout.js"
+import { peerBranches, pushedBranches } from "../domain/peerbranch.js"
+import { printable } from "../domain/printable.js"
 
 export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
@@ -74,6 +76,9 @@ export interface Session {
   mtime: number
 }
 
+/** 1 when a person must act (a peer's tree could not be chosen), 75 when a peer was unreachable, else 0. */
+export const syncExitCode = (r: Pick<SyncReport, "unreachable" | "unmerged">): number => (r.unmerged?.length ? 1 : r.unreachable.length ? 75 : 0)
+
 export interface ReplayPlan {
   /** the journal events replayed */
   readonly raw: ReadonlyArray<Event>
@@ -87,6 +92,8 @@ export interface ReplayPlan {
 export interface SyncReport {
   readonly reached: Array<string>
   readonly unreachable: Array<{ name: string; reason: string }>
+  /** peers reached whose tree could not be told apart from their other branches (see peerBranches) */
+  readonly unmerged: Array<{ name: string; reason: string }>
   readonly conflicts: Array<Conflict>
   merged: number
 }
@@ -980,7 +987,7 @@ export class Host {
   sync(progress: (line: string) => void = () => {}): Promise<SyncReport> {
     return this.replay().then(() =>
       this.exclusive(async () => {
-        const report: SyncReport = { reached: [], unreachable: [], conflicts: [], merged: 0 }
+        const report: SyncReport = { reached: [], unreachable: [], unmerged: [], conflicts: [], merged: 0 }
         const env = peerEnv()
         for (const r of await this.git.remotes()) {
           if (isLocalUrl(r.url)) {
@@ -1006,10 +1013,19 @@ export class Host {
           }
           report.reached.push(r.name)
         }
-        for (const u of report.unreachable) progress(`peer ${u.name} unreachable: ${u.reason}`)
-        const candidates: Array<[string, string]> = [[`synced/${this.branch}`, `refs/heads/synced/${this.branch}`]]
+        for (const u of report.unreachable) progress(`peer ${printable(u.name)} unreachable: ${printable(u.reason)}`)
+        const candidates: Array<[string, string]> = (await this.pushedRefs()).map((r) => [r.slice("refs/heads/".length), r])
+        const pushTo = new Map<string, string>()
         for (const name of report.reached) {
-          candidates.push([name, `refs/remotes/${name}/${this.branch}`], [name, `refs/remotes/${name}/synced/${this.branch}`])
+          const prefix = `refs/remotes/${name}/`
+          const refs = (await this.git.check(["for-each-ref", "--format=%(refname)", prefix])).split("\n").filter(Boolean)
+          const branches = peerBranches(this.branch, refs.map((r) => r.slice(prefix.length)))
+          if (branches.problem) {
+            report.unmerged.push({ name, reason: branches.problem })
+            progress(`peer ${printable(name)}: ${printable(branches.problem)}`)
+          }
+          for (const b of branches.merge) candidates.push([name, prefix + b])
+          pushTo.set(name, branches.pushTo)
         }
         for (const [name, ref] of candidates) {
           const oid = await this.git.revParse(ref)
@@ -1026,7 +1042,7 @@ export class Host {
         await this.annex.commitBranch()
         if (this.head) {
           for (const name of report.reached) {
-            const refspecs = [`${this.branch}:synced/${this.branch}`, "git-annex:synced/git-annex"]
+            const refspecs = [`${this.branch}:synced/${pushTo.get(name) ?? this.branch}`, "git-annex:synced/git-annex"]
             const p = await this.git.run(["push", "--quiet", name, ...refspecs], { env, timeoutSeconds: this.opts.peerTimeout }).catch((e) => ({ code: 1, stderr: String(e?.message ?? e), stdout: "" }))
             if (p.code !== 0) progress(`push to ${name} incomplete: ${p.stderr.trim().split("\n").pop()}`)
           }
@@ -1050,9 +1066,12 @@ export class Host {
   mergePushed(): Promise<ReadonlyArray<Conflict> | undefined> {
     return this.replay().then(() =>
       this.exclusive(async () => {
-        const oid = await this.git.revParse(`refs/heads/synced/${this.branch}`)
-        if (!oid) return undefined
-        const conflicts = await this.mergeHead(`synced/${this.branch}`, oid)
+        let conflicts: Array<Conflict> | undefined
+        for (const ref of await this.pushedRefs()) {
+          const oid = await this.git.revParse(ref)
+          const c = oid && (await this.mergeHead(ref.slice("refs/heads/".length), oid))
+          if (c) (conflicts ??= []).push(...c)
+        }
         if (conflicts) {
           this.conflicts.push(...conflicts)
           await this.annex.commitBranch()
@@ -1062,6 +1081,13 @@ export class Host {
         return conflicts
       })
     )
+  }
+
+  /** What peers pushed into this gitdir (`refs/heads/synced/X`, X any branch of theirs), ours first. */
+  async pushedRefs(): Promise<Array<string>> {
+    const prefix = "refs/heads/synced/"
+    const refs = (await this.git.check(["for-each-ref", "--format=%(refname)", prefix])).split("\n").filter(Boolean)
+    return pushedBranches(this.branch, refs.map((r) => r.slice(prefix.length))).map((b) => prefix + b)
   }
 
   /** the tree just read from git, for the next mount to read from the state folder instead */

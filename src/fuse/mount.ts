@@ -9,7 +9,7 @@ import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
 import { type Handler, serve } from "../effects/control.js"
-import { Host, type ViewMirror } from "../effects/host.js"
+import { Host, type ViewMirror, syncExitCode } from "../effects/host.js"
 import { mountTable } from "../effects/mounts.js"
 import { run } from "../effects/proc.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
@@ -197,7 +197,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
         return { code: 0, result: await logOf(host) }
       case "sync": {
         const r = await host.sync(out)
-        return { code: r.unreachable.length ? 75 : 0, result: r }
+        return { code: syncExitCode(r), result: r }
       }
       default:
         return contentRequest(host, req, out)
