@@ -58,10 +58,16 @@ const withHost = async <A>(gitdir: string, f: (h: Host) => Promise<A>): Promise<
   }
 }
 
+/**
+ * One line of text output. Names, descriptions and reasons in it may come from peers: whatever
+ * could act on a terminal is shown escaped (JSON output is escaped by JSON itself).
+ */
+const out = (line: string): void => void process.stdout.write(`${printable(line)}\n`)
+
 const printSync = (r: SyncReport, verbose: boolean) => {
   if (verbose) {
-    for (const name of r.reached) process.stdout.write(`reached ${printable(name)}\n`)
-    process.stdout.write(`merged ${r.merged} head(s), ${r.conflicts.length} conflict(s)\n`)
+    for (const name of r.reached) out(`reached ${name}`)
+    out(`merged ${r.merged} head(s), ${r.conflicts.length} conflict(s)`)
   }
 }
 
@@ -127,7 +133,7 @@ const progress = makeProgressRenderer()
 
 /** Output lines of work: progress values rendered on a terminal (dropped elsewhere), the rest printed. */
 const say = (line: string) => {
-  if (!progress.take(line)) process.stderr.write(`sharebox: ${line}\n`)
+  if (!progress.take(line)) process.stderr.write(`sharebox: ${printable(line)}\n`)
 }
 
 /** A content or versions request (see effects/requests.ts), through the daemon or directly. */
@@ -150,8 +156,8 @@ const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, json }) =>
     for (const w of result ?? []) {
       if (json) process.stdout.write(JSON.stringify(w) + "\n")
       else {
-        process.stdout.write(`${w.path} (${w.locations.length} cop${w.locations.length === 1 ? "y" : "ies"})\n`)
-        for (const l of w.locations) process.stdout.write(`  ${l.uuid} -- ${l.description}${l.here ? " [here]" : ""}\n`)
+        out(`${w.path} (${w.locations.length} cop${w.locations.length === 1 ? "y" : "ies"})`)
+        for (const l of w.locations) out(`  ${l.uuid} -- ${l.description}${l.here ? " [here]" : ""}`)
       }
     }
   })
@@ -181,7 +187,7 @@ const pinCmd = (on: boolean) =>
     lift(async () => {
       const { gitdir, paths: ps } = await locateAll(paths)
       const list = (await request(gitdir, on ? "pin" : "unpin", { paths: ps })) as Array<string> | undefined
-      if (list) for (const p of list) process.stdout.write(`pinned: ${p || "."}\n`)
+      if (list) for (const p of list) out(`pinned: ${p || "."}`)
     })
   ).pipe(
     Command.withDescription(
@@ -199,7 +205,7 @@ const versionsCmd = Command.make("versions", { path: Args.text({ name: "PATH" })
       if (json) process.stdout.write(JSON.stringify(v) + "\n")
       else {
         const what = v.deleted ? "deleted" : `${v.size ?? "?"} B  ${v.present ? "here" : "not here"}`
-        process.stdout.write(`${v.id}  ${v.time}  ${(v.host ?? "?").padEnd(12)} ${what}\n`)
+        out(`${v.id}  ${v.time}  ${(v.host ?? "?").padEnd(12)} ${what}`)
       }
     }
   })
@@ -236,7 +242,7 @@ const replayCmd = Command.make(
     lift(async () => {
       const gitdir = await resolveGitdir(Option.getOrUndefined(target))
       const r = await viaDaemonOr(gitdir, "replay", { dryRun }, async (h) => ({ lines: planLines(await h.replay({ dryRun })) }))
-      if (dryRun) for (const line of r.lines) process.stdout.write(line + "\n")
+      if (dryRun) for (const line of r.lines) out(line)
     })
 ).pipe(Command.withDescription("Replay the journal into git-annex now (no network). With --dry-run, show what replay would do."))
 
@@ -249,7 +255,7 @@ const logCmd = Command.make("log", { target, json }, ({ target, json }) =>
       else {
         const what = `${e.path}${e.to ? ` -> ${e.to}` : ""}`
         const size = e.size !== undefined ? `  ${e.size} B` : ""
-        process.stdout.write(`${e.time}  ${e.op.padEnd(7)} ${what}${size}  [${e.state}]\n`)
+        out(`${e.time}  ${e.op.padEnd(7)} ${what}${size}  [${e.state}]`)
       }
     }
   })
@@ -271,7 +277,7 @@ const statusCmd = Command.make("status", { target, json }, ({ target, json }) =>
       `content:    ${st.files.present} of ${st.files.total} files here, ${mib(st.bytes.present)} of ${mib(st.bytes.total)}`,
       `pinned:     ${st.pins.length ? st.pins.map((p) => p || ".").join(", ") : "nothing"}`
     ]
-    process.stdout.write(lines.join("\n") + "\n")
+    for (const l of lines) out(l)
   })
 ).pipe(Command.withDescription("Show whether the gitdir is mounted, pending work, the last sync, conflicts and how much content is here."))
 
@@ -282,8 +288,8 @@ const conflictsCmd = Command.make("conflicts", { target, json }, ({ target, json
     for (const c of list) {
       if (json) process.stdout.write(JSON.stringify(c) + "\n")
       else {
-        process.stdout.write(`${c.path}\n`)
-        for (const v of c.versions) process.stdout.write(`  ${v.path}  ${v.host ?? "?"}  ${v.time}  ${v.size ?? "?"} B\n`)
+        out(`${c.path}`)
+        for (const v of c.versions) out(`  ${v.path}  ${v.host ?? "?"}  ${v.time}  ${v.size ?? "?"} B`)
       }
     }
   })
@@ -303,7 +309,7 @@ const resolveCmd = Command.make(
       const loc = Option.isSome(p) ? await locate(p.value) : { gitdir: await resolveGitdir(undefined), path: undefined }
       if (Option.isSome(keep)) {
         const lines = ((await request(loc.gitdir, "resolve", { path: loc.path, keep: keep.value })) ?? []) as Array<string>
-        for (const l of lines) process.stdout.write(l + "\n")
+        for (const l of lines) out(l)
         return
       }
       const all = ((await request(loc.gitdir, "conflicts", {})) ?? []) as Array<ConflictInfo>
@@ -394,7 +400,7 @@ const oneLineErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
 const main = async () => {
   const argv = process.argv.slice(2)
   // the parser's own --version prints a blank line after the version
-  if (argv.length === 1 && argv[0] === "--version") return void process.stdout.write(`${VERSION}\n`)
+  if (argv.length === 1 && argv[0] === "--version") return void out(`${VERSION}`)
   plainOutput()
   const program = cli(["node", "sharebox", ...normaliseArgv(argv)]).pipe(
     oneLineErrors,

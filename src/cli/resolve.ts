@@ -6,6 +6,8 @@ import { spawnSync } from "node:child_process"
 import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import * as readline from "node:readline"
+import { isTreePath } from "../domain/paths.js"
+import { printable } from "../domain/printable.js"
 import type { ConflictInfo, Keep } from "../effects/requests.js"
 
 const isText = async (file: string): Promise<boolean> => {
@@ -25,8 +27,12 @@ const isText = async (file: string): Promise<boolean> => {
   }
 }
 
+// names, hosts and times here come from peers: escaped before they reach the terminal
 const describe = (v: ConflictInfo["versions"][number]) =>
-  `${v.path}\n      from ${v.host ?? "unknown host"}, ${v.time || "unknown time"}, ${v.size ?? "?"} bytes`
+  `${printable(v.path)}\n      from ${printable(v.host ?? "unknown host")}, ${printable(v.time || "unknown time")}, ${v.size ?? "?"} bytes`
+
+/** The file of a tree path in the mount, or undefined for a path that is not one (`..`, absolute). */
+const inMount = (mount: string, p: string): string | undefined => (isTreePath(p) ? path.join(mount, p) : undefined)
 
 export interface Interaction {
   readonly ask: (question: string) => Promise<string | undefined>
@@ -72,17 +78,14 @@ export const interactiveResolve = async (
   const tool = process.env.SHAREBOX_MERGETOOL || process.env.MERGETOOL
   for (const [i, c] of conflicts.entries()) {
     const [winner, copy] = c.versions
-    io.print(`\nConflict ${i + 1} of ${conflicts.length}: ${c.path}\n  [w] this version:  ${describe(winner!)}\n  [c] other version: ${describe(copy!)}\n`)
-    if (mount) {
-      const a = path.join(mount, c.path)
-      const b = path.join(mount, c.copy)
-      if ((await isText(a)) && (await isText(b))) {
-        const d = spawnSync("diff", ["-u", "--label", c.path, "--label", c.copy, a, b], { encoding: "utf8" })
-        io.print(d.stdout.split("\n").slice(0, 200).join("\n") + "\n")
-      }
+    io.print(`\nConflict ${i + 1} of ${conflicts.length}: ${printable(c.path)}\n  [w] this version:  ${describe(winner!)}\n  [c] other version: ${describe(copy!)}\n`)
+    const files = mount ? { a: inMount(mount, c.path), b: inMount(mount, c.copy) } : undefined
+    if (files?.a && files.b && (await isText(files.a)) && (await isText(files.b))) {
+      const d = spawnSync("diff", ["-u", "--label", c.path, "--label", c.copy, files.a, files.b], { encoding: "utf8" })
+      io.print(d.stdout.split("\n").slice(0, 200).map(printable).join("\n") + "\n")
     }
     for (;;) {
-      const answer = (await io.ask(`Keep [w]this, [c]other, [b]oth${mount && tool ? ", [m]erge tool" : ""}, [s]kip, [q]uit? `))?.trim().toLowerCase()
+      const answer = (await io.ask(`Keep [w]this, [c]other, [b]oth${files?.a && files.b && tool ? ", [m]erge tool" : ""}, [s]kip, [q]uit? `))?.trim().toLowerCase()
       if (answer === undefined || answer === "q") {
         io.print("\n")
         return { resolved, skipped: skipped + (conflicts.length - i) }
@@ -91,8 +94,9 @@ export const interactiveResolve = async (
         skipped++
         break
       }
-      if (answer === "m" && mount && tool) {
-        spawnSync("sh", ["-c", `${tool} "$1" "$2"`, "mergetool", path.join(mount, c.path), path.join(mount, c.copy)], { stdio: "inherit" })
+      if (answer === "m" && files?.a && files.b && tool) {
+        // the tool is the user's own shell command (docs/security.md); the paths go as arguments
+        spawnSync("sh", ["-c", `${tool} "$1" "$2"`, "mergetool", files.a, files.b], { stdio: "inherit" })
         continue
       }
       const keep: Keep | undefined = answer === "w" ? "winner" : answer === "c" ? "copy" : answer === "b" ? "both" : undefined

@@ -239,6 +239,10 @@ export class Annex {
   /** uuid -> description of every repository git-annex knows (from its uuid.log). */
   async descriptions(): Promise<Map<string, string>> {
     const out = new Map<string, string>()
+    // uuid.log comes from every peer: one over this size is not read at all (hosts are then named
+    // by UUID), rather than held whole in memory at every sync
+    const size = Number((await this.git.run(["cat-file", "-s", "git-annex:uuid.log"])).stdout.trim())
+    if (!(size <= MAX_UUID_LOG_BYTES)) return out
     const r = await this.git.run(["cat-file", "-p", "git-annex:uuid.log"])
     const best = new Map<string, number>()
     for (const line of r.stdout.split("\n")) {
@@ -247,7 +251,7 @@ export class Annex {
       const t = Number(m[3])
       if ((best.get(m[1]!) ?? -1) <= t) {
         best.set(m[1]!, t)
-        out.set(m[1]!, m[2]!)
+        out.set(m[1]!, m[2]!.slice(0, MAX_DESCRIPTION))
       }
     }
     return out
@@ -275,6 +279,12 @@ export class Annex {
     return (await this.locations(key)).map((l) => l.description)
   }
 }
+
+/** uuid.log holds a line per repository ever known: far below this for any real fleet. */
+const MAX_UUID_LOG_BYTES = 16 * 1024 * 1024
+
+/** Descriptions name hosts in messages: longer ones are cut. */
+const MAX_DESCRIPTION = 200
 
 /** Creates a git-annex repository in an empty (or missing) directory. */
 export const initRepository = async (dir: string, description: string): Promise<void> => {

@@ -10,6 +10,7 @@ import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
 import { type Handler, serve } from "../effects/control.js"
 import { Host, type ViewMirror, syncExitCode } from "../effects/host.js"
+import { printable } from "../domain/printable.js"
 import { mountTable } from "../effects/mounts.js"
 import { run } from "../effects/proc.js"
 import { logOf, planLines, statusOf } from "../effects/report.js"
@@ -126,10 +127,11 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   // after the tree is loaded, it would wait for a full collection that never comes.)
   setFlagsFromString("--heap-growing-percent=100")
   const stamp = () => new Date().toISOString()
+  // the daemon's log is read on terminals, and its lines carry names from peers
   const log = (line: string) => {
-    if (cfg.debug) process.stderr.write(`${stamp()} ${line}\n`)
+    if (cfg.debug) process.stderr.write(`${stamp()} ${printable(line)}\n`)
   }
-  const warn = (line: string) => process.stderr.write(`${stamp()} sharebox: ${line}\n`)
+  const warn = (line: string) => process.stderr.write(`${stamp()} sharebox: ${printable(line)}\n`)
   let host: Host
   try {
     host = await Host.open(cfg.gitdir, {

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, eventually, exec, git, read, sharebox, write } from "./harness.js"
+import { type HostDirs, World, eventually, exec, execAsync, git, read, sharebox, write } from "./harness.js"
 
 const ok = (r: { code: number; stderr: string }, what: string) => expect(r.code, `${what}: ${r.stderr}`).toBe(0)
 
@@ -211,4 +211,54 @@ describe("a peer whose tree holds names and numbers no host can hold", () => {
       expect(read(path.join(h.mnt, "good.txt"))).toBe("good\n")
     }
   }, 180_000)
+})
+
+// ------------------------------------------------------------------ what reaches the terminal
+
+describe("names and descriptions a peer chose reach the terminal escaped", () => {
+  let w: World
+  let A: HostDirs
+  let E: string
+  const name = "esc\x1b[2Jname\u202e.txt"
+
+  beforeAll(async () => {
+    w = new World("sharebox-escapes")
+    A = w.host("A")
+    w.mount(A)
+    write(path.join(A.mnt, "seed.txt"), "seed\n")
+    ok(sharebox(["sync", A.mnt]), "sync A")
+    E = path.join(w.root, "evil")
+    ok(exec("git", ["clone", "-q", A.gitdir, E]), "clone")
+    ok(exec("git", ["-C", E, "config", "user.name", "e"]), "config")
+    ok(exec("git", ["-C", E, "config", "user.email", "e@e"]), "config")
+    ok(exec("git", ["-C", E, "annex", "init", "--quiet", "evil"]), "annex init")
+    ok(exec("git", ["-C", E, "annex", "describe", "here", `ev\x1b]0;owned\x07il${"x".repeat(100_000)}`]), "describe")
+    fs.writeFileSync(path.join(E, name), "from the evil peer\n")
+    ok(exec("git", ["-C", E, "annex", "add", "--quiet", "--", name]), "annex add")
+    ok(exec("git", ["-C", E, "commit", "-q", "-m", "evil"]), "commit")
+    const s = await execAsync("git", ["-C", E, "annex", "sync", "--no-content"])
+    expect(s.code, s.stderr).toBe(0)
+    expect(await eventually(() => fs.existsSync(path.join(A.mnt, name)), 15_000)).toBe(true)
+  }, 90_000)
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("whereis, log, versions and status print them with escapes, never the raw bytes", () => {
+    const runs = [
+      sharebox(["whereis", path.join(A.mnt, name)]),
+      sharebox(["versions", path.join(A.mnt, name)]),
+      sharebox(["log", A.mnt]),
+      sharebox(["status", A.mnt])
+    ]
+    for (const r of runs) {
+      expect(r.stdout + r.stderr).not.toMatch(/[\x1b\x07\u202e]/)
+    }
+    const where = runs[0]!.stdout
+    expect(where).toContain("esc\\x1b[2Jname\\u202e.txt")
+    expect(where).toContain("ev\\x1b]0;owned\\x07il")
+    // a description is cut, not printed a hundred kilobytes long
+    expect(where.length).toBeLessThan(2000)
+  })
 })
