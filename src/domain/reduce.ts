@@ -6,7 +6,39 @@ import type { Event, Operation } from "./events.js"
 import { isTreePath, isWithin, parentOf } from "./paths.js"
 import { type Tree } from "./tree.js"
 
-export type Rejection = { readonly event: Operation; readonly reason: string }
+/** Why an operation does not apply: one tag per case (the FUSE adapter's errno table is keyed on them). */
+export type Refusal = { readonly _tag: RefusalTag }
+
+export type RefusalTag =
+  | "InvalidPath"
+  | "ParentNotDirectory"
+  | "IsDirectory"
+  | "AlreadyExists"
+  | "NotDirectory"
+  | "DirectoryNotEmpty"
+  | "NoSuchFile"
+  | "MoveIntoItself"
+
+const REFUSAL_TEXT: { readonly [T in RefusalTag]: string } = {
+  InvalidPath: "invalid path",
+  ParentNotDirectory: "parent is not a directory",
+  IsDirectory: "is a directory",
+  AlreadyExists: "already exists",
+  NotDirectory: "not a directory",
+  DirectoryNotEmpty: "directory not empty",
+  NoSuchFile: "no such file",
+  MoveIntoItself: "cannot move a directory into itself"
+}
+
+/** The refusals, one value each (compared by tag, never by text). */
+export const Refused: { readonly [T in RefusalTag]: Refusal } = Object.fromEntries(
+  Object.keys(REFUSAL_TEXT).map((t) => [t, Object.freeze({ _tag: t as RefusalTag })])
+) as { readonly [T in RefusalTag]: Refusal }
+
+/** A refusal in words, for people (logs, command output). */
+export const describeRefusal = (r: Refusal): string => REFUSAL_TEXT[r._tag]
+
+export type Rejection = { readonly event: Operation; readonly refusal: Refusal; readonly reason: string }
 
 const parentIsDir = (t: Tree, path: string): boolean => t.isDir(parentOf(path))
 
@@ -18,17 +50,17 @@ const writerOf = (e: Operation, host: string | undefined): string | undefined =>
 }
 
 /**
- * Applies one operation to `t` in place; returns the reason it does not apply, or undefined.
+ * Applies one operation to `t` in place; returns why it does not apply, or undefined.
  * `time` is the event's time, used as the new mtime of written files; `host` (default: the `host`
  * field when `e` is a whole event) becomes the written file's `host`. chmod, utimens and rename
  * keep a file's host.
  */
-export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string): string | undefined => {
-  if (!isTreePath(e.path)) return "invalid path"
+export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string): Refusal | undefined => {
+  if (!isTreePath(e.path)) return Refused.InvalidPath
   switch (e.op) {
     case "write": {
-      if (!parentIsDir(t, e.path)) return "parent is not a directory"
-      if (t.get(e.path)?.type === "dir") return "is a directory"
+      if (!parentIsDir(t, e.path)) return Refused.ParentNotDirectory
+      if (t.get(e.path)?.type === "dir") return Refused.IsDirectory
       const writer = writerOf(e, host)
       t.set(
         e.path,
@@ -39,55 +71,55 @@ export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string)
       return undefined
     }
     case "symlink": {
-      if (!parentIsDir(t, e.path)) return "parent is not a directory"
-      if (t.has(e.path)) return "already exists"
+      if (!parentIsDir(t, e.path)) return Refused.ParentNotDirectory
+      if (t.has(e.path)) return Refused.AlreadyExists
       t.set(e.path, { type: "symlink", target: e.target, mtime: time })
       return undefined
     }
     case "mkdir": {
-      if (!parentIsDir(t, e.path)) return "parent is not a directory"
-      if (t.has(e.path)) return "already exists"
+      if (!parentIsDir(t, e.path)) return Refused.ParentNotDirectory
+      if (t.has(e.path)) return Refused.AlreadyExists
       t.set(e.path, { type: "dir" })
       return undefined
     }
     case "rmdir": {
-      if (!t.isDir(e.path)) return "not a directory"
-      if (t.childCount(e.path) > 0) return "directory not empty"
+      if (!t.isDir(e.path)) return Refused.NotDirectory
+      if (t.childCount(e.path) > 0) return Refused.DirectoryNotEmpty
       t.delete(e.path)
       return undefined
     }
     case "unlink": {
       const n = t.get(e.path)
-      if (!n) return "no such file"
-      if (n.type === "dir") return "is a directory"
+      if (!n) return Refused.NoSuchFile
+      if (n.type === "dir") return Refused.IsDirectory
       t.delete(e.path)
       return undefined
     }
     case "rename": {
-      if (!isTreePath(e.to)) return "invalid path"
+      if (!isTreePath(e.to)) return Refused.InvalidPath
       const from = t.get(e.path)
-      if (!from) return "no such file"
+      if (!from) return Refused.NoSuchFile
       if (e.path === e.to) return undefined
-      if (isWithin(e.to, e.path)) return "cannot move a directory into itself"
-      if (!parentIsDir(t, e.to)) return "parent is not a directory"
+      if (isWithin(e.to, e.path)) return Refused.MoveIntoItself
+      if (!parentIsDir(t, e.to)) return Refused.ParentNotDirectory
       const to = t.get(e.to)
       if (to) {
-        if (from.type === "dir" && to.type !== "dir") return "not a directory"
-        if (from.type !== "dir" && to.type === "dir") return "is a directory"
-        if (to.type === "dir" && t.childCount(e.to) > 0) return "directory not empty"
+        if (from.type === "dir" && to.type !== "dir") return Refused.NotDirectory
+        if (from.type !== "dir" && to.type === "dir") return Refused.IsDirectory
+        if (to.type === "dir" && t.childCount(e.to) > 0) return Refused.DirectoryNotEmpty
       }
       t.move(e.path, e.to)
       return undefined
     }
     case "chmod": {
       const n = t.get(e.path)
-      if (!n) return "no such file"
+      if (!n) return Refused.NoSuchFile
       if (n.type === "file") t.set(e.path, { ...n, executable: e.executable })
       return undefined
     }
     case "utimens": {
       const n = t.get(e.path)
-      if (!n) return "no such file"
+      if (!n) return Refused.NoSuchFile
       if (n.type !== "dir") t.set(e.path, { ...n, mtime: e.mtime })
       return undefined
     }
@@ -97,8 +129,8 @@ export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string)
 /** Pure: the tree after one event, and the rejection if it did not apply. */
 export const reduce = (t: Tree, e: Event): { tree: Tree; rejected?: Rejection } => {
   const next = t.clone()
-  const reason = applyInPlace(next, e, e.time, e.host)
-  return reason === undefined ? { tree: next } : { tree: t, rejected: { event: e, reason } }
+  const refusal = applyInPlace(next, e, e.time, e.host)
+  return refusal === undefined ? { tree: next } : { tree: t, rejected: { event: e, refusal, reason: describeRefusal(refusal) } }
 }
 
 /** Pure: folds a sequence of events. */
@@ -106,8 +138,8 @@ export const reduceAll = (t: Tree, es: Iterable<Event>): { tree: Tree; rejected:
   const next = t.clone()
   const rejected: Array<Rejection> = []
   for (const e of es) {
-    const reason = applyInPlace(next, e, e.time, e.host)
-    if (reason !== undefined) rejected.push({ event: e, reason })
+    const refusal = applyInPlace(next, e, e.time, e.host)
+    if (refusal !== undefined) rejected.push({ event: e, refusal, reason: describeRefusal(refusal) })
   }
   return { tree: next, rejected }
 }

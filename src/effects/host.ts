@@ -11,7 +11,7 @@ import { promisify } from "node:util"
 import * as os from "node:os"
 import * as path from "node:path"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
-import { applyInPlace, reduceAll } from "../domain/reduce.js"
+import { type Refusal, applyInPlace, describeRefusal, reduceAll } from "../domain/reduce.js"
 import { optimise } from "../domain/optimise.js"
 import { withoutProgress } from "./progress.js"
 import { baseName, isWithin, parentOf } from "../domain/paths.js"
@@ -385,9 +385,9 @@ export class Host {
    * Applies an operation to the view and appends its event to the journal. Returns undefined once
    * the event is written, or the reason it does not apply (nothing is recorded then).
    */
-  async record(op: Operation, time = Date.now(), onApplied?: () => void): Promise<string | undefined> {
-    const reason = applyInPlace(this.view, op, time)
-    if (reason !== undefined) return reason
+  async record(op: Operation, time = Date.now(), onApplied?: () => void): Promise<Refusal | undefined> {
+    const refusal = applyInPlace(this.view, op, time)
+    if (refusal !== undefined) return refusal
     onApplied?.()
     const e = { ...op, v: EVENT_SCHEMA, seq: this.nextSeq++, host: this.uuid, time } as Event
     this.pending.push(e)
@@ -539,9 +539,9 @@ export class Host {
       return
     }
     s.dirty = false
-    let reason: string | undefined
+    let refusal: Refusal | undefined
     try {
-      reason = await this.record(
+      refusal = await this.record(
         { op: "write", path: s.path, content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, base: s.base },
         s.mtime
       )
@@ -551,7 +551,7 @@ export class Host {
       s.dirty = true
       throw e
     }
-    if (reason) this.opts.warn(`write of ${s.path} not recorded: ${reason}`)
+    if (refusal) this.opts.warn(`write of ${s.path} not recorded: ${describeRefusal(refusal)}`)
     s.base = `staged:${s.id}`
   }
 
@@ -1144,8 +1144,8 @@ export class Host {
     const src = await this.contentFile(from, node)
     for (const a of ancestorsOf(to)) {
       if (!this.view.has(a)) {
-        const reason = await this.record({ op: "mkdir", path: a })
-        if (reason) throw new UsageError({ message: `cannot restore to ${to}: ${a}: ${reason}`, exitCode: 1 })
+        const refusal = await this.record({ op: "mkdir", path: a })
+        if (refusal) throw new UsageError({ message: `cannot restore to ${to}: ${a}: ${describeRefusal(refusal)}`, exitCode: 1 })
       }
     }
     if (this.view.isDir(to)) throw new UsageError({ message: `cannot restore to ${to}: it is a directory`, exitCode: 1 })

@@ -4,6 +4,7 @@
  */
 import { keySize } from "../domain/key.js"
 import { baseName } from "../domain/paths.js"
+import { type Refusal, describeRefusal } from "../domain/reduce.js"
 import { versionFileName } from "../domain/retention.js"
 import type { Request } from "./control.js"
 import { drop, get, loadPins, loadSettings, pin, whereis } from "./content.js"
@@ -135,25 +136,25 @@ export type Keep = "winner" | "copy" | "both"
 export const resolveConflict = async (host: Host, copy: string, keep: Keep): Promise<string> => {
   const c = host.openConflicts().find((x) => x.copy === copy || x.path === copy)
   if (!c) throw new UsageError({ message: `${copy}: no open conflict there`, exitCode: 66 })
-  let reason: string | undefined
+  let refusal: Refusal | undefined
   let outcome: string
   switch (keep) {
     case "winner":
-      reason = await host.record({ op: "unlink", path: c.copy })
+      refusal = await host.record({ op: "unlink", path: c.copy })
       outcome = `kept ${c.path}; removed ${c.copy}`
       break
     case "copy":
-      reason = await host.record({ op: "rename", path: c.copy, to: c.path })
+      refusal = await host.record({ op: "rename", path: c.copy, to: c.path })
       outcome = `${c.path} now has the other version`
       break
     case "both": {
       const to = c.copy.replace(/\.conflict-/, ".")
       if (host.view.has(to)) throw new UsageError({ message: `cannot keep both: ${to} exists`, exitCode: 73 })
-      reason = await host.record({ op: "rename", path: c.copy, to })
+      refusal = await host.record({ op: "rename", path: c.copy, to })
       outcome = `kept both: ${c.path} and ${to}`
       break
     }
   }
-  if (reason) throw new UsageError({ message: `cannot resolve ${c.path}: ${reason}`, exitCode: 1 })
+  if (refusal) throw new UsageError({ message: `cannot resolve ${c.path}: ${describeRefusal(refusal)}`, exitCode: 1 })
   return outcome
 }

@@ -2,6 +2,7 @@
  * The one table from outcomes to errnos (negated, as fuse-native wants them). Unknown errors
  * become EIO and are logged with their cause.
  */
+import type { Refusal, RefusalTag } from "../domain/reduce.js"
 import { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, JournalUnwritable, NotFound } from "../effects/errors.js"
 
 export const E = {
@@ -27,19 +28,19 @@ export const E = {
   EDQUOT: -122
 } as const
 
-/** Reasons the reducer gives for an event that does not apply. */
-const REASONS: Record<string, number> = {
-  "invalid path": E.EINVAL,
-  "parent is not a directory": E.ENOENT,
-  "is a directory": E.EISDIR,
-  "already exists": E.EEXIST,
-  "not a directory": E.ENOTDIR,
-  "directory not empty": E.ENOTEMPTY,
-  "no such file": E.ENOENT,
-  "cannot move a directory into itself": E.EINVAL
+/** What each refusal of the reducer means to the caller of a file operation. */
+const REFUSALS: { readonly [T in RefusalTag]: number } = {
+  InvalidPath: E.EINVAL,
+  ParentNotDirectory: E.ENOENT,
+  IsDirectory: E.EISDIR,
+  AlreadyExists: E.EEXIST,
+  NotDirectory: E.ENOTDIR,
+  DirectoryNotEmpty: E.ENOTEMPTY,
+  NoSuchFile: E.ENOENT,
+  MoveIntoItself: E.EINVAL
 }
 
-export const errnoOfReason = (reason: string): number => REASONS[reason] ?? E.EIO
+export const errnoOfRefusal = (r: Refusal): number => REFUSALS[r._tag]
 
 /** Node's error codes for the I/O the adapter does itself. */
 const CODES: Record<string, number> = {

@@ -9,7 +9,7 @@ import { fromFusePath, parentOf, viewPathProblem } from "../domain/paths.js"
 import type { Node } from "../domain/tree.js"
 import type { Operation } from "../domain/events.js"
 import type { Host, Session } from "../effects/host.js"
-import { E, errnoOf, errnoOfReason } from "./errno.js"
+import { E, errnoOf, errnoOfRefusal } from "./errno.js"
 import { VirtualDir } from "./virtual.js"
 
 type Cb = (err: number, ...rest: Array<any>) => void
@@ -157,7 +157,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   const recordOp = (op: Operation, cb: Cb, onApplied?: () => void, time?: number) => {
     host
       .record(op, time, onApplied)
-      .then((reason) => cb(reason === undefined ? 0 : errnoOfReason(reason)))
+      .then((refusal) => cb(refusal === undefined ? 0 : errnoOfRefusal(refusal)))
       .catch((e) => fail(cb, e))
   }
 

@@ -8,7 +8,7 @@ const badTreePath = (p: string): boolean => {
   const problem = viewPathProblem(p)
   return problem !== undefined && problem !== "reserved"
 }
-import { applyInPlace, reduce, reduceAll } from "../../src/domain/reduce.js"
+import { Refused, applyInPlace, describeRefusal, reduce, reduceAll } from "../../src/domain/reduce.js"
 import { type Node, Tree } from "../../src/domain/tree.js"
 import { anyContent, eventNames, eventSequence, nodeOf, show, smallMtime, treeAndEvents, treeOf, treeProblem } from "./arbitraries.js"
 
@@ -233,5 +233,18 @@ describe("reduce, case by case", () => {
     expect(reduce(t, at(w("f/x"))).rejected?.reason).toBe("parent is not a directory")
     expect(reduce(t, at(w("d"))).rejected?.reason).toBe("is a directory")
     expect(reduce(t, at(w("d/x"))).tree.get("d/x")).toEqual({ type: "file", content: { kind: "staged", id: "s", size: 1 }, executable: false, mtime: 5, host: "h" })
+  })
+})
+
+describe("refusals", () => {
+  it("each rejection carries its refusal's tag, and its reason is that refusal in words", () => {
+    fc.assert(
+      fc.property(fc.tuple(startTree, eventSequence()), ([t, es]) => {
+        for (const r of reduceAll(t, es).rejected) {
+          expect(Object.values(Refused)).toContain(r.refusal)
+          expect(r.reason).toBe(describeRefusal(r.refusal))
+        }
+      })
+    )
   })
 })
