@@ -325,11 +325,6 @@ export class Git {
     return true
   }
 
-  async mergeBase(a: string, b: string): Promise<string | undefined> {
-    const r = await this.run(["merge-base", a, b])
-    return r.code === 0 ? r.stdout.trim() : undefined
-  }
-
   async isAncestor(a: string, b: string): Promise<boolean> {
     return (await this.run(["merge-base", "--is-ancestor", a, b])).code === 0
   }

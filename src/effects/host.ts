@@ -8,7 +8,6 @@ import { createHash, randomBytes } from "node:crypto"
 import * as fsSync from "node:fs"
 import { promises as fs, constants as fsc } from "node:fs"
 import { promisify } from "node:util"
-import * as os from "node:os"
 import * as path from "node:path"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
 import { type Refusal, applyInPlace, describeRefusal, reduceAll } from "../domain/reduce.js"
@@ -192,7 +191,6 @@ export interface ViewMirror {
 export class Host {
   private currentView!: Tree
   private mirror: ViewMirror | undefined
-  generation = 0
   readonly sessions = new Map<string, Session>()
   readonly sessionByPath = new Map<string, Session>()
   private spareFiles: SpareFiles | undefined
@@ -372,7 +370,6 @@ export class Host {
       tree.set(s.path, this.sessionNode(s))
     }
     this.view = tree
-    this.generation++
   }
 
   sessionNode(s: Session): FileNode {
@@ -392,7 +389,6 @@ export class Host {
     const e = { ...op, v: EVENT_SCHEMA, seq: this.nextSeq++, host: this.uuid, time } as Event
     this.pending.push(e)
     this.countStaged(e, 1)
-    this.generation++
     try {
       this.journal.append(e)
     } catch (err) {
@@ -507,7 +503,6 @@ export class Host {
   private showSession(s: Session): void {
     this.sessionByPath.set(s.path, s)
     this.view.set(s.path, this.sessionNode(s))
-    this.generation++
   }
 
   /**
@@ -1251,4 +1246,3 @@ const commitMessage = (batch: ReadonlyArray<Event>): string => {
   return `sharebox: ${title}`
 }
 
-export const hostName = (): string => os.hostname()
