@@ -8,7 +8,25 @@ import { isWithin } from "../domain/paths.js"
 import { type CachedContent, droppableOldVersions, evictionOrder } from "../domain/retention.js"
 import { UsageError } from "./errors.js"
 import { progressLine } from "./progress.js"
-import type { Host } from "./host.js"
+import type { Tree } from "../domain/tree.js"
+import type { Annex } from "./annex.js"
+import type { Git } from "./git.js"
+import type { History } from "./history.js"
+import type { Layout } from "./layout.js"
+
+/** What content policy needs of a host: its role, not the whole host (which calls it). */
+export interface ContentHost {
+  readonly layout: Layout
+  readonly view: Tree
+  readonly annex: Annex
+  readonly git: Git
+  readonly head: string | undefined
+  readonly opts: { readonly peerTimeout: number; readonly getall: boolean }
+  isPresent(key: string): boolean
+  forgetPresent(key: string): void
+  history(): Promise<History>
+  lastReads(): ReadonlyMap<string, number>
+}
 
 export interface Settings {
   /** versions of each path whose content is kept here (0: all) */
@@ -38,15 +56,15 @@ const writeJson = async (file: string, value: unknown): Promise<void> => {
   await fs.rename(tmp, file)
 }
 
-export const loadSettings = (host: Host): Promise<Settings> =>
+export const loadSettings = (host: ContentHost): Promise<Settings> =>
   readJson(host.layout.settings, defaultSettings).then((s) => ({ ...defaultSettings, ...s }))
 
-export const saveSettings = (host: Host, s: Settings): Promise<void> => writeJson(host.layout.settings, s)
+export const saveSettings = (host: ContentHost, s: Settings): Promise<void> => writeJson(host.layout.settings, s)
 
-export const loadPins = (host: Host): Promise<Array<string>> => readJson(host.layout.pins, [] as Array<string>)
+export const loadPins = (host: ContentHost): Promise<Array<string>> => readJson(host.layout.pins, [] as Array<string>)
 
 /** Files (with annexed content) at or below the given mount paths. */
-export const filesUnder = (host: Host, paths: ReadonlyArray<string>): Array<{ path: string; key: string }> => {
+export const filesUnder = (host: ContentHost, paths: ReadonlyArray<string>): Array<{ path: string; key: string }> => {
   const out: Array<{ path: string; key: string }> = []
   for (const p of paths) {
     const n = host.view.get(p)
@@ -66,7 +84,7 @@ export interface Whereis {
   readonly locations: ReadonlyArray<{ uuid: string; description: string; here: boolean }>
 }
 
-export const whereis = async (host: Host, paths: ReadonlyArray<string>): Promise<Array<Whereis>> => {
+export const whereis = async (host: ContentHost, paths: ReadonlyArray<string>): Promise<Array<Whereis>> => {
   const out: Array<Whereis> = []
   for (const f of filesUnder(host, paths)) {
     const locations = await host.annex.locations(f.key)
@@ -76,7 +94,7 @@ export const whereis = async (host: Host, paths: ReadonlyArray<string>): Promise
 }
 
 /** Fetches content here; returns lines for the person and whether everything arrived. */
-export const get = async (host: Host, paths: ReadonlyArray<string>, progress: (line: string) => void): Promise<boolean> => {
+export const get = async (host: ContentHost, paths: ReadonlyArray<string>, progress: (line: string) => void): Promise<boolean> => {
   const missing: Array<{ path: string; key: string }> = []
   for (const f of filesUnder(host, paths)) if (!host.isPresent(f.key)) missing.push(f)
   const totalBytes = missing.reduce((n, f) => n + keySize(f.key), 0)
@@ -97,7 +115,7 @@ export const get = async (host: Host, paths: ReadonlyArray<string>, progress: (l
 }
 
 /** Drops content here, refusing (per git-annex numcopies / -o copies) to leave too few copies. */
-export const drop = async (host: Host, paths: ReadonlyArray<string>, copies: number, progress: (line: string) => void): Promise<boolean> => {
+export const drop = async (host: ContentHost, paths: ReadonlyArray<string>, copies: number, progress: (line: string) => void): Promise<boolean> => {
   let ok = true
   for (const f of filesUnder(host, paths)) {
     if (!host.isPresent(f.key)) continue
@@ -117,7 +135,7 @@ export const drop = async (host: Host, paths: ReadonlyArray<string>, copies: num
   return ok
 }
 
-export const pin = async (host: Host, paths: ReadonlyArray<string>, on: boolean): Promise<Array<string>> => {
+export const pin = async (host: ContentHost, paths: ReadonlyArray<string>, on: boolean): Promise<Array<string>> => {
   filesUnder(host, paths) // checks the paths exist
   const pins = new Set(await loadPins(host))
   for (const p of paths) (on ? pins.add(p) : pins.delete(p))
@@ -133,14 +151,14 @@ const isPinned = (pins: ReadonlyArray<string>, path: string): boolean => pins.so
  * so with no more commits than that no path is over the limit, and the whole history (a long read
  * of a big tree, right after a mount) need not be loaded to find out.
  */
-const commitsOverLimit = async (host: Host, limit: number): Promise<boolean> => {
+const commitsOverLimit = async (host: ContentHost, limit: number): Promise<boolean> => {
   if (!host.head) return false
   const count = Number((await host.git.check(["rev-list", "--count", host.head, "--"])).trim())
   return !(Number.isFinite(count) && count <= limit)
 }
 
 /** What a sync ends with: pinned and (getall) all content fetched, old versions and cache trimmed. */
-export const contentPolicy = async (host: Host, progress: (line: string) => void): Promise<void> => {
+export const contentPolicy = async (host: ContentHost, progress: (line: string) => void): Promise<void> => {
   const settings = await loadSettings(host)
   const pins = await loadPins(host)
   const wanted = settings.getall || host.opts.getall ? [""] : pins.filter((p) => host.view.has(p))
