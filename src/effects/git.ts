@@ -8,9 +8,10 @@ import { keyOfAnnexLink } from "../domain/key.js"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
 import { type LoadedTree, MAX_LINK_BYTES, MAX_MARKER_BYTES, SMALL_BLOB, StoredTreeBuilder, treeFromStored } from "../domain/storage.js"
 import { saneTime } from "../domain/time.js"
-import { CommandFailed } from "./errors.js"
+import { CommandFailed, CommandTimedOut } from "./errors.js"
 import { BatchParser, LsTreeParser } from "./gitstream.js"
-import { check, run, type RunOptions } from "./proc.js"
+import { run, type RunOptions, type RunResult } from "./proc.js"
+import { clearStaleGitLocks } from "./gitlocks.js"
 
 /** git's own identity settings for commits sharebox makes. */
 const IDENTITY = ["-c", "user.name=sharebox", "-c", "user.email=sharebox@localhost"]
@@ -34,12 +35,33 @@ export const INDEX_LOCK_WAIT_MS = 3000
 export class Git {
   constructor(readonly top: string) {}
 
-  run(args: ReadonlyArray<string>, opts: RunOptions = {}) {
-    return run("git", ["-C", this.top, ...IDENTITY, ...args], { ...opts, env: gitEnv(opts.env) })
+  /** Where the lock files a killed git child left are reported (see `afterKilled`). */
+  warn: (line: string) => void = () => {}
+
+  async run(args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<RunResult> {
+    try {
+      const r = await run("git", ["-C", this.top, ...IDENTITY, ...args], { ...opts, env: gitEnv(opts.env) })
+      if (r.code === null) await this.afterKilled(args)
+      return r
+    } catch (e) {
+      if (e instanceof CommandTimedOut) await this.afterKilled(args)
+      throw e
+    }
   }
 
-  check(args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<string> {
-    return check("git", ["-C", this.top, ...IDENTITY, ...args], { ...opts, env: gitEnv(opts.env) })
+  async check(args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<string> {
+    const r = await this.run(args, opts)
+    if (r.code !== 0) throw new CommandFailed({ command: "git", args: ["-C", this.top, ...IDENTITY, ...args], exitCode: r.code, stderr: r.stderr || r.stdout })
+    return r.stdout
+  }
+
+  /**
+   * A git child died by a signal (killed on its own, or by a timeout here): the lock files it held
+   * would stop every later command that takes them, so the abandoned ones go.
+   */
+  private async afterKilled(args: ReadonlyArray<string>): Promise<void> {
+    const what = args.find((a) => !a.startsWith("-") && !a.includes("=")) ?? "git"
+    await clearStaleGitLocks(this.top, this.warn, `was killed (git ${what})`)
   }
 
   async revParse(rev: string): Promise<string | undefined> {

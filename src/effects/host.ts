@@ -35,6 +35,7 @@ import { askDaemon } from "./control.js"
 import { type Spare, SpareFiles, discard } from "./spare.js"
 import { loadSnapshot, saveSnapshot } from "./treecache.js"
 import { describeLeftOut, leaveOut } from "./leaveout.js"
+import { clearStaleGitLocks } from "./gitlocks.js"
 import { peerBranches, pushedBranches } from "../domain/peerbranch.js"
 import { printable } from "../domain/printable.js"
 
@@ -153,31 +154,6 @@ const isLocalUrl = (url: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(ur
 /** How long after a checkout the gitdir's index was too busy for the work tree is tried again (doubling). */
 const CHECKOUT_RETRY_MS = 1000
 
-/** How long a git lock file left at a crash must stay unchanged to count as abandoned. */
-const STALE_GIT_LOCK_MS = 1000
-
-/**
- * Removes the lock files of git processes that died with sharebox (a power cut, a kill -9 of the
- * whole process group): while one exists git refuses to touch the index or that ref ("remove the
- * file manually to continue"), and every sync after the crash would fail. Called only after a
- * crash of sharebox itself; a lock file is removed only if it is still there, unchanged, a second
- * later, so a git child that outlived its sharebox process finishes first.
- */
-const clearStaleGitLocks = async (gitdir: string, branch: string, warn: (line: string) => void): Promise<void> => {
-  const dotgit = path.join(gitdir, ".git")
-  const refs = [branch, "git-annex", `synced/${branch}`, "synced/git-annex"].map((r) => `refs/heads/${r}.lock`)
-  const files = ["index.lock", "HEAD.lock", "packed-refs.lock", "annex/index.lock", ...refs].map((f) => path.join(dotgit, f))
-  const stamps = async () => new Map((await Promise.all(files.map((f) => fs.stat(f).then((st) => [f, st.mtimeMs] as const, () => undefined)))).filter((x) => x !== undefined))
-  const before = await stamps()
-  if (before.size === 0) return
-  await new Promise((r) => setTimeout(r, STALE_GIT_LOCK_MS))
-  for (const [f, mtime] of await stamps()) {
-    if (before.get(f) !== mtime) continue
-    await fs.rm(f, { force: true })
-    warn(`removed ${path.relative(gitdir, f)}, left by a git process that died with sharebox`)
-  }
-}
-
 /**
  * Told the view's paths whenever the view is replaced, and every path it gains in place: the
  * daemon keeps the names that may exist in the FUSE binding, which answers lookups of any other
@@ -269,13 +245,14 @@ export class Host {
     await fs.chmod(layout.state, 0o700)
     await fs.mkdir(layout.staging, { recursive: true, mode: 0o700 })
     const annex = new Annex(gitdir)
+    annex.git.warn = opts.warn
     const uuid = await annex.uuid()
     const branch = await annex.git.branch()
     // a lock file left behind: its process died holding it, in the middle of who knows what
     const crashed = await fs.access(layout.lock).then(() => true, () => false)
     const lock = await Lock.acquire(layout.lock, gitdir)
     try {
-      if (crashed) await clearStaleGitLocks(gitdir, branch, opts.warn)
+      if (crashed) await clearStaleGitLocks(gitdir, opts.warn, "died with sharebox")
       const { journal, events } = await Journal.open(layout.journal, opts.warn)
       let head = await annex.git.headOid()
       // HEAD's tree is read while the checks below run: they may reset the index and the work
