@@ -5,7 +5,8 @@ import { createHash } from "node:crypto"
 import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
 import * as path from "node:path"
-import { CommandFailed } from "./errors.js"
+import { type BatchAnswer, type BatchRecord, AnnexBatch } from "./annexbatch.js"
+import { CommandFailed, CommandTimedOut, userMessage } from "./errors.js"
 import { logPresent } from "../domain/locationlog.js"
 import { Git, gitEnv, quotePath } from "./git.js"
 import { check, run } from "./proc.js"
@@ -219,21 +220,52 @@ export class Annex {
     // git-annex branches (annex.merge-annex-branches), touching nothing else.
     const r = await this.annex(["numcopies"])
     if (r.code !== 0) throw new CommandFailed({ command: "git-annex", args: ["numcopies"], exitCode: r.code, stderr: r.stderr })
+    // a git-annex process reads its branch once, when it starts: the batch processes started
+    // before this would go on from the old location logs (a get missing a copy a peer now has)
+    this.closeBatches()
+  }
+
+  /**
+   * Seconds a git-annex batch process may say nothing while a request waits (see AnnexBatch): a
+   * transfer that moves is never killed for taking long.
+   */
+  stallSeconds = 60
+
+  private readonly batches = new Map<string, AnnexBatch>()
+
+  /** The batch process for one kind of request (one per distinct argument list, started on first use). */
+  private batch(args: ReadonlyArray<string>): AnnexBatch {
+    const id = args.join("\0")
+    let b = this.batches.get(id)
+    if (!b) {
+      b = new AnnexBatch(this.top, args, () => gitEnv(peerEnv()), this.stallSeconds)
+      this.batches.set(id, b)
+    }
+    return b
+  }
+
+  /** Ends the batch processes (those at work are killed when `now`). */
+  closeBatches(now = false): void {
+    for (const b of this.batches.values()) b.close(now)
+    this.batches.clear()
   }
 
   /** Fetches a key's content from whichever remote has it. */
-  async get(key: string, timeoutSeconds: number): Promise<{ ok: boolean; message: string }> {
-    const r = await this.annex(["get", "--key", key, "--json", "--json-error-messages"], { timeoutSeconds })
-    if (r.code === 0 && this.hasObject(key)) return { ok: true, message: "" }
-    let message = r.stderr.trim().split("\n").pop() ?? ""
-    for (const line of r.stdout.split("\n")) {
-      try {
-        const j = JSON.parse(line)
-        if (j["error-messages"]?.length) message = j["error-messages"].join(" ")
-        else if (j.note) message = j.note
-      } catch {}
-    }
-    return { ok: false, message: message || `git-annex get exited ${r.code}` }
+  async get(key: string): Promise<{ ok: boolean; message: string }> {
+    const a = await this.batch(["get", "--json-progress"]).request(key).catch((e: unknown) => e)
+    if (this.hasObject(key)) return { ok: true, message: "" }
+    return { ok: false, message: failureOf(a, "git-annex get") }
+  }
+
+  /**
+   * Drops a key's content here. git-annex refuses when it cannot verify `numcopies` other copies;
+   * `force` drops whatever the copies (old versions past the retention limit).
+   */
+  async drop(key: string, opts: { readonly numcopies?: number; readonly force?: boolean }): Promise<{ ok: boolean; message: string }> {
+    const args = ["drop", ...(opts.force ? ["--force"] : []), ...(opts.numcopies !== undefined ? [`--numcopies=${Math.max(1, opts.numcopies)}`] : [])]
+    const a = await this.batch(args).request(key).catch((e: unknown) => e)
+    if (!this.hasObject(key)) return { ok: true, message: "" }
+    return { ok: false, message: failureOf(a, "git-annex drop") }
   }
 
   /** uuid -> description of every repository git-annex knows (from its uuid.log). */
@@ -263,13 +295,8 @@ export class Annex {
    * description, "A [laptop]" otherwise), so the description comes from uuid.log where it has one.
    */
   async locations(key: string): Promise<Array<{ uuid: string; description: string; here: boolean }>> {
-    const r = await this.annex(["whereis", "--key", key, "--json"])
-    let found: Array<any> = []
-    try {
-      found = JSON.parse(r.stdout.trim().split("\n")[0] || "{}").whereis ?? []
-    } catch {
-      return []
-    }
+    const a = await this.batch(["whereis"]).request(key).catch(() => "nothing to do" as const)
+    const found = a === "nothing to do" ? [] : (a.whereis ?? [])
     const names = found.length ? await this.descriptions() : new Map<string, string>()
     return found.map((w) => ({ uuid: String(w.uuid), description: names.get(w.uuid) || w.description || String(w.uuid), here: !!w.here }))
   }
@@ -278,6 +305,16 @@ export class Annex {
   async whereis(key: string): Promise<Array<string>> {
     return (await this.locations(key)).map((l) => l.description)
   }
+}
+
+/** What a failed batch request says: git-annex's error messages or note, or the process's failure. */
+const failureOf = (a: BatchAnswer | unknown, what: string): string => {
+  if (a === "nothing to do") return `${what} had nothing to do`
+  if (a instanceof CommandTimedOut) return `git-annex said nothing for ${a.seconds} s (stalled)`
+  if (a instanceof Error) return userMessage(a)
+  const r = a as BatchRecord
+  const errors = (r["error-messages"] ?? []).join(" ").replace(/\s+/g, " ").trim()
+  return errors || r.note || `${what} failed`
 }
 
 /** uuid.log holds a line per repository ever known: far below this for any real fleet. */

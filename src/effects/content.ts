@@ -100,9 +100,12 @@ export const get = async (host: ContentHost, paths: ReadonlyArray<string>, progr
   const totalBytes = missing.reduce((n, f) => n + keySize(f.key), 0)
   let ok = true
   let bytes = 0
+  // all asked at once: one git-annex process takes them one after another, with no start-up (and
+  // no new connection to a peer) between them
+  const answers = missing.map((f) => host.annex.get(f.key))
   for (const [i, f] of missing.entries()) {
     progress(progressLine({ what: "get", files: i, totalFiles: missing.length, bytes, totalBytes }))
-    const r = await host.annex.get(f.key, host.opts.peerTimeout)
+    const r = await answers[i]!
     host.forgetPresent(f.key)
     bytes += keySize(f.key)
     if (!r.ok) {
@@ -119,15 +122,11 @@ export const drop = async (host: ContentHost, paths: ReadonlyArray<string>, copi
   let ok = true
   for (const f of filesUnder(host, paths)) {
     if (!host.isPresent(f.key)) continue
-    const r = await host.annex.annex(["drop", "--key", f.key, `--numcopies=${Math.max(1, copies)}`, "--json", "--json-error-messages"])
+    const r = await host.annex.drop(f.key, { numcopies: copies })
     host.forgetPresent(f.key)
     if (host.isPresent(f.key)) {
       ok = false
-      let why = "git-annex refused"
-      try {
-        const j = JSON.parse(r.stdout.trim().split("\n")[0] || "{}")
-        if (j["error-messages"]?.length) why = j["error-messages"].join(" ").replace(/\s+/g, " ")
-      } catch {}
+      const why = r.message || "git-annex refused"
       const n = Math.max(1, copies)
       progress(`not dropped ${f.path}: ${n} other cop${n > 1 ? "ies are" : "y is"} needed and git-annex could not verify ${n > 1 ? "them" : "one"} (${why})`)
     }
@@ -170,7 +169,7 @@ export const contentPolicy = async (host: ContentHost, progress: (line: string) 
     for (const key of old) {
       if (!host.isPresent(key)) continue
       // an old version beyond the limit: the history keeps its entry, this host lets the content go
-      await host.annex.annex(["drop", "--force", "--key", key, "--quiet"])
+      await host.annex.drop(key, { force: true })
       host.forgetPresent(key)
     }
   }
@@ -181,15 +180,11 @@ export const contentPolicy = async (host: ContentHost, progress: (line: string) 
       if (n.type !== "file" || n.content.kind !== "key" || !host.isPresent(n.content.key)) continue
       const key = n.content.key
       if (present.some((c) => c.key === key)) continue
-      const w = await host.annex.annex(["whereis", "--key", key, "--json"])
-      let elsewhere = 0
-      try {
-        elsewhere = (JSON.parse(w.stdout.trim().split("\n")[0] || "{}").whereis ?? []).filter((x: any) => !x.here).length
-      } catch {}
+      const elsewhere = (await host.annex.locations(key)).filter((l) => !l.here).length
       present.push({ key, size: keySize(key), lastRead: reads.get(key) ?? 0, pinned: isPinned(pins, p), copiesElsewhere: elsewhere })
     }
     for (const key of evictionOrder(present, settings.cacheSize, settings.copies)) {
-      await host.annex.annex(["drop", "--key", key, `--numcopies=${Math.max(1, settings.copies)}`, "--quiet"])
+      await host.annex.drop(key, { numcopies: settings.copies })
       host.forgetPresent(key)
     }
   }

@@ -246,6 +246,7 @@ export class Host {
     await fs.mkdir(layout.staging, { recursive: true, mode: 0o700 })
     const annex = new Annex(gitdir)
     annex.git.warn = opts.warn
+    annex.stallSeconds = opts.peerTimeout
     const uuid = await annex.uuid()
     const branch = await annex.git.branch()
     // a lock file left behind: its process died holding it, in the middle of who knows what
@@ -645,7 +646,7 @@ export class Host {
     if (!f) {
       f = (async () => {
         this.opts.log(`fetching ${p} (${key})`)
-        const r = await this.annex.get(key, this.opts.peerTimeout)
+        const r = await this.annex.get(key)
         this.forgetPresent(key)
         if (!r.ok || !this.isPresent(key)) {
           const where = await this.annex.whereis(key).catch(() => [])
@@ -1173,6 +1174,7 @@ export class Host {
     if (this.head && this.checkedOut !== this.head) await this.git.checkout(undefined, this.head).catch(() => undefined)
     await this.saveReads().catch(() => undefined)
     this.spareFiles?.close()
+    this.annex.closeBatches(true)
     await this.journal.close()
     await this.lock.release()
   }

@@ -1,0 +1,140 @@
+/**
+ * One long-lived git-annex process per kind of request (`get`, `drop`, `whereis`, each with its own
+ * options), fed keys on stdin (`--batch-keys`) and answering one JSON line per key. A process per
+ * key cost git-annex's start-up (and, to an ssh peer, a connection) every time: 100 files over ssh
+ * took 176.6 s that way, against 2.31 s through one batch process.
+ *
+ * Requests are answered in the order they were asked. A process that says nothing for
+ * `stallSeconds` while a request waits is killed with its whole process group (its transfers with
+ * it), and every request waiting on it fails; the next request starts a new one. Progress lines
+ * (`--json-progress`) count as something said, so a transfer that moves is never killed for taking
+ * long.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { CommandFailed, CommandTimedOut } from "./errors.js"
+
+/** The JSON record git-annex answers one key with (the fields sharebox reads). */
+export interface BatchRecord {
+  readonly success: boolean
+  readonly note?: string
+  readonly "error-messages"?: ReadonlyArray<string>
+  readonly whereis?: ReadonlyArray<{ readonly uuid: string; readonly description: string; readonly here: boolean }>
+}
+
+/** An empty answer: git-annex had nothing to do for the key (a get of content already here). */
+export type BatchAnswer = BatchRecord | "nothing to do"
+
+interface Waiting {
+  readonly key: string
+  readonly resolve: (a: BatchAnswer) => void
+  readonly reject: (e: unknown) => void
+}
+
+export class AnnexBatch {
+  private child: ChildProcessWithoutNullStreams | undefined
+  private readonly waiting: Array<Waiting> = []
+  private buffer = ""
+  private stderr = ""
+  private stall: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly top: string,
+    /** e.g. ["get", "--json-progress"]; `--batch-keys --json --json-error-messages` are added */
+    private readonly args: ReadonlyArray<string>,
+    private readonly env: () => NodeJS.ProcessEnv,
+    private readonly stallSeconds: number
+  ) {}
+
+  /** Asks about one key; answered when git-annex has done it. */
+  request(key: string): Promise<BatchAnswer> {
+    return new Promise((resolve, reject) => {
+      const child = this.start()
+      this.waiting.push({ key, resolve, reject })
+      this.armStall()
+      child.stdin.write(key + "\n")
+    })
+  }
+
+  /** Ends the process (after what it is doing, unless `now`). */
+  close(now = false): void {
+    const child = this.child
+    if (!child) return
+    if (now) this.kill(child)
+    else child.stdin.end()
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child
+    const args = ["-C", this.top, "annex", ...this.args, "--batch-keys", "--json", "--json-error-messages"]
+    // a process group of its own, so a stalled one goes with the transfers it started
+    const child = spawn("git", args, { stdio: ["pipe", "pipe", "pipe"], env: this.env(), detached: true })
+    this.child = child
+    this.buffer = ""
+    this.stderr = ""
+    child.stdout.on("data", (d: Buffer) => this.onOutput(d))
+    child.stderr.on("data", (d: Buffer) => {
+      // only the end is kept: it names what went wrong
+      this.stderr = (this.stderr + d.toString("utf8")).slice(-4096)
+      this.armStall()
+    })
+    child.stdin.on("error", () => {})
+    child.on("error", (e) => this.ended(child, new CommandFailed({ command: "git", args, exitCode: null, stderr: e.message })))
+    child.on("close", (code) => this.ended(child, new CommandFailed({ command: "git", args, exitCode: code, stderr: this.stderr.trim() || "git-annex ended" })))
+    return child
+  }
+
+  private onOutput(d: Buffer): void {
+    this.buffer += d.toString("utf8")
+    this.armStall()
+    for (let nl = this.buffer.indexOf("\n"); nl >= 0; nl = this.buffer.indexOf("\n")) {
+      const line = this.buffer.slice(0, nl)
+      this.buffer = this.buffer.slice(nl + 1)
+      this.answer(line)
+    }
+  }
+
+  private answer(line: string): void {
+    if (line.trim() === "") return void this.waiting.shift()?.resolve("nothing to do")
+    let rec: unknown
+    try {
+      rec = JSON.parse(line)
+    } catch {
+      return // not a record (a message git-annex wrote to stdout)
+    }
+    if (typeof rec !== "object" || rec === null || typeof (rec as { success?: unknown }).success !== "boolean") return // progress
+    this.waiting.shift()?.resolve(rec as BatchRecord)
+    if (this.waiting.length === 0) this.clearStall()
+  }
+
+  private armStall(): void {
+    this.clearStall()
+    if (this.waiting.length === 0 || !this.child) return
+    const child = this.child
+    this.stall = setTimeout(() => {
+      const e = new CommandTimedOut({ command: "git", args: ["annex", ...this.args], seconds: this.stallSeconds })
+      this.kill(child)
+      this.ended(child, e)
+    }, this.stallSeconds * 1000)
+    this.stall.unref?.()
+  }
+
+  private clearStall(): void {
+    if (this.stall) clearTimeout(this.stall)
+    this.stall = undefined
+  }
+
+  private kill(child: ChildProcessWithoutNullStreams): void {
+    try {
+      process.kill(-child.pid!, "SIGKILL")
+    } catch {
+      child.kill("SIGKILL")
+    }
+  }
+
+  private ended(child: ChildProcessWithoutNullStreams, e: unknown): void {
+    if (this.child !== child) return
+    this.child = undefined
+    this.clearStall()
+    for (const w of this.waiting.splice(0)) w.reject(e)
+  }
+}

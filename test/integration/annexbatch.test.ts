@@ -1,0 +1,86 @@
+/**
+ * The long-lived git-annex batch processes (src/effects/annexbatch.ts), on real repositories: many
+ * keys through one process, answered in order; a process that stalls (a peer that never answers)
+ * is killed with its process group after its stall bound, not after a minute, and the next request
+ * starts afresh.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AnnexBatch } from "../../src/effects/annexbatch.js"
+import { CommandTimedOut } from "../../src/effects/errors.js"
+import { exec } from "./harness.js"
+
+const ok = (r: { code: number; stderr: string }, what: string) => expect(r.code, `${what}: ${r.stderr}`).toBe(0)
+
+describe("git-annex batch processes", () => {
+  let root: string
+  let a: string
+  let b: string
+  const keys: Array<string> = []
+
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "sharebox-annexbatch-"))
+    a = path.join(root, "a")
+    b = path.join(root, "b")
+    ok(exec("git", ["init", "-q", "-b", "main", a]), "init")
+    for (const [k, v] of [["user.name", "t"], ["user.email", "t@t"]]) ok(exec("git", ["-C", a, "config", k!, v!]), "config")
+    ok(exec("git", ["-C", a, "annex", "init", "--quiet", "a"]), "annex init")
+    for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(a, `f${i}`), `content ${i}\n`)
+    ok(exec("git", ["-C", a, "annex", "add", "--quiet", "."]), "annex add")
+    ok(exec("git", ["-C", a, "commit", "-q", "-m", "files"]), "commit")
+    for (let i = 0; i < 50; i++) keys.push(exec("git", ["-C", a, "annex", "lookupkey", `f${i}`]).stdout.trim())
+    ok(exec("git", ["clone", "-q", a, b]), "clone")
+    for (const [k, v] of [["user.name", "t"], ["user.email", "t@t"]]) ok(exec("git", ["-C", b, "config", k!, v!]), "config")
+    ok(exec("git", ["-C", b, "annex", "init", "--quiet", "b"]), "annex init")
+  }, 60_000)
+
+  afterAll(() => {
+    fs.rmSync(root, { recursive: true, force: true })
+  })
+
+  it("fifty keys asked at once through one process are answered in order, each fetched", async () => {
+    const batch = new AnnexBatch(b, ["get", "--json-progress"], () => process.env, 30)
+    const answers = await Promise.all(keys.map((k) => batch.request(k)))
+    batch.close()
+    answers.forEach((ans) => expect(ans !== "nothing to do" && ans.success).toBe(true))
+    for (let i = 0; i < 50; i++) expect(fs.readFileSync(path.join(b, `f${i}`), "utf8")).toBe(`content ${i}\n`)
+    // asked again: nothing to do, said as such
+    const again = new AnnexBatch(b, ["get"], () => process.env, 30)
+    expect(await again.request(keys[0]!)).toBe("nothing to do")
+    again.close()
+  })
+
+  it("a peer that never answers: the request fails after the stall bound, and nothing of it is left running", async () => {
+    const c = path.join(root, "c")
+    ok(exec("git", ["clone", "-q", a, c]), "clone")
+    for (const [k, v] of [["user.name", "t"], ["user.email", "t@t"]]) ok(exec("git", ["-C", c, "config", k!, v!]), "config")
+    ok(exec("git", ["-C", c, "annex", "init", "--quiet", "c"]), "annex init")
+    // the only copy is behind "ssh", which here connects and then says nothing, for ever
+    const uuid = exec("git", ["-C", a, "config", "annex.uuid"]).stdout.trim()
+    ok(exec("git", ["-C", c, "remote", "set-url", "origin", "ssh://sharebox-test.invalid/x"]), "set-url")
+    ok(exec("git", ["-C", c, "config", "remote.origin.annex-uuid", uuid]), "annex-uuid")
+    const marker = `sharebox-stall-${process.pid}`
+    const env = () => ({ ...process.env, GIT_ANNEX_USE_GIT_SSH: "1", GIT_SSH_COMMAND: `sh -c "sleep 600" ${marker}` })
+    const batch = new AnnexBatch(c, ["get", "--json-progress"], env, 2)
+    const started = Date.now()
+    const outcome = await batch.request(keys[0]!).then(
+      () => "answered",
+      (e) => e
+    )
+    const took = Date.now() - started
+    expect(outcome).toBeInstanceOf(CommandTimedOut)
+    expect(took).toBeGreaterThanOrEqual(1900)
+    expect(took).toBeLessThan(10_000)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(exec("pgrep", ["-f", marker]).stdout.trim()).toBe("")
+    // the next request starts a new process (and stalls the same way: nothing was kept)
+    const next = await batch.request(keys[1]!).then(
+      () => "answered",
+      (e) => e
+    )
+    expect(next).toBeInstanceOf(CommandTimedOut)
+    batch.close(true)
+  }, 30_000)
+})
