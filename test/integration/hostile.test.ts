@@ -4,9 +4,11 @@
  * write is lost, and what is bad is left out and never committed or pushed on.
  */
 import { spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { locationLogPath } from "../../src/effects/annex.js"
 import { type HostDirs, World, eventually, exec, execAsync, git, read, sharebox, write } from "./harness.js"
 
 const ok = (r: { code: number; stderr: string }, what: string) => expect(r.code, `${what}: ${r.stderr}`).toBe(0)
@@ -260,5 +262,58 @@ describe("names and descriptions a peer chose reach the terminal escaped", () =>
     expect(where).toContain("ev\\x1b]0;owned\\x07il")
     // a description is cut, not printed a hundred kilobytes long
     expect(where.length).toBeLessThan(2000)
+  })
+})
+
+// ------------------------------------------------------------------ location logs
+
+describe("a peer's location log with junk and times past 2^53 ms", () => {
+  let w: World
+  let A: HostDirs
+  let E: string
+
+  beforeAll(() => {
+    w = new World("sharebox-loclog")
+    A = w.host("A")
+    w.mount(A)
+    write(path.join(A.mnt, "seed.txt"), "seed\n")
+    ok(sharebox(["sync", A.mnt]), "sync A")
+    E = path.join(w.root, "evil")
+    ok(exec("git", ["clone", "-q", A.gitdir, E]), "clone")
+    ok(exec("git", ["-C", E, "config", "user.name", "e"]), "config")
+    ok(exec("git", ["-C", E, "config", "user.email", "e@e"]), "config")
+    ok(exec("git", ["-C", E, "annex", "init", "--quiet", "evil"]), "annex init")
+  }, 60_000)
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("is written back in a form git-annex reads, with this host present", async () => {
+    const content = "content the peer logged first\n"
+    const key = `SHA256E-s${content.length}--${createHash("sha256").update(content).digest("hex")}.txt`
+    const uuidA = git(A.gitdir, ["config", "annex.uuid"]).stdout.trim()
+    const log = `junk line that is no entry\n99999999999999999999.999s 0 ${uuidA}\n1e+21s 1 ${uuidA}\n\u001b[2J\n`
+    // onto E's git-annex branch, with a temporary index
+    const env = { GIT_INDEX_FILE: path.join(w.root, "evil-index") }
+    const blob = exec("git", ["-C", E, "hash-object", "-w", "--stdin"], { input: log }).stdout.trim()
+    ok(exec("git", ["-C", E, "read-tree", "git-annex"], { env }), "read-tree")
+    ok(exec("git", ["-C", E, "update-index", "--add", "--cacheinfo", `100644,${blob},${locationLogPath(key)}`], { env }), "update-index")
+    const tree = exec("git", ["-C", E, "write-tree"], { env }).stdout.trim()
+    const commit = exec("git", ["-C", E, "commit-tree", tree, "-p", "git-annex", "-m", "junk"]).stdout.trim()
+    ok(exec("git", ["-C", E, "update-ref", "refs/heads/git-annex", commit]), "update-ref")
+    ok(git(E, ["push", "-q", A.gitdir, "git-annex:synced/git-annex"]), "push")
+    ok(sharebox(["sync", A.mnt]), "sync A")
+    // A now writes that very content: its replay records A present in that log
+    write(path.join(A.mnt, "j.txt"), content)
+    ok(sharebox(["sync", A.mnt]), "sync A")
+    const shown = git(A.gitdir, ["show", `git-annex:${locationLogPath(key)}`]).stdout
+    // lines that are no entry (junk, `1e+21s`) are kept as they were; this host's entry is one
+    const mine = shown.split("\n").filter((l) => /^\d+(\.\d+)?s [01X] /.test(l) && l.endsWith(uuidA))
+    expect(mine).toHaveLength(1)
+    expect(mine[0]).toMatch(/^100000000000000000000\.000s 1 /)
+    const where = await execAsync("git", ["-C", A.gitdir, "annex", "whereis", "--key", key, "--json"])
+    expect(where.code, where.stderr).toBe(0)
+    expect(JSON.parse(where.stdout).whereis.some((x: { uuid: string; here: boolean }) => x.uuid === uuidA && x.here)).toBe(true)
   })
 })
