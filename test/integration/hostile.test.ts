@@ -166,7 +166,11 @@ describe("a peer whose tree holds names and numbers no host can hold", () => {
       { name: "nested", mode: "40000", oid: putTree(E, [{ name: ".sharebox", mode: "40000", oid: subGitdir }]) },
       { name: "huge-link", mode: "120000", oid: bigBlob },
       { name: "huge-plain.bin", mode: "100644", oid: bigBlob },
-      { name: head, mode: "100644", oid: x } // a root file named like a commit
+      { name: head, mode: "100644", oid: x }, // a root file named like a commit
+      // keys that are no keys: a line break in one, one of 100 KB, a pointer naming another file
+      { name: "badkey-nl", mode: "120000", oid: blob(".git/annex/objects/Ab/Cd/SHA256E-s1--a\nb/SHA256E-s1--a\nb") },
+      { name: "badkey-long", mode: "120000", oid: blob(`.git/annex/objects/Ab/Cd/SHA256E-s1--${"k".repeat(100_000)}/SHA256E-s1--${"k".repeat(100_000)}`) },
+      { name: "badkey-ptr", mode: "100644", oid: blob("/annex/objects/SHA256E-s1--a/../../../../etc/passwd\n") }
     ]
     const tree = putTree(E, items)
     const commit = putObject(E, "commit", Buffer.from(`tree ${tree}\nparent ${head}\nauthor e <e@e> 99999999999999 +0000\ncommitter e <e@e> 99999999999999 +0000\n\nhostile\n`))
@@ -178,7 +182,10 @@ describe("a peer whose tree holds names and numbers no host can hold", () => {
     // what can be held arrived, what cannot did not
     const names = fs.readdirSync(A.mnt)
     expect(names).toEqual(expect.arrayContaining(["good.txt", "mine.txt", "pending.txt", "esc\x1b[31mred", "new\nline", "tab\tname", "nested", "huge-plain.bin", head]))
-    expect(names.filter((n) => n.length > 255 || n.includes("\ufffd") || n === "huge-link")).toEqual([])
+    expect(names.filter((n) => n.length > 255 || n.includes("\ufffd") || n === "huge-link" || n === "badkey-long")).toEqual([])
+    // no key: a link stays a link, a pointer-looking file stays the file it is
+    expect(fs.readlinkSync(path.join(A.mnt, "badkey-nl"))).toContain("\n")
+    expect(read(path.join(A.mnt, "badkey-ptr"))).toBe("/annex/objects/SHA256E-s1--a/../../../../etc/passwd\n")
     expect(fs.readdirSync(path.join(A.mnt, "nested", ".sharebox"))).toEqual(["gitdir"])
     expect(fs.readFileSync(path.join(A.mnt, ".sharebox", "gitdir"), "utf8").trim()).toBe(A.gitdir)
     expect(fs.statSync(path.join(A.mnt, "huge-plain.bin")).size).toBe(big)
