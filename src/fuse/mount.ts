@@ -155,6 +155,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
   fuse.beforeOp = ops.beforeOp
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
+  // default_permissions: the kernel checks each caller against the modes and owner getattr shows,
+  // as on a local filesystem. No handler looks at the caller, so without it allow_other would let
+  // every local user write and delete every file (root is let through either way).
   fuse._fuseOptions = () =>
     "-o" +
     [
@@ -166,6 +169,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       "entry_timeout=1",
       "attr_timeout=1",
       "negative_timeout=0",
+      "default_permissions",
       ...(cfg.allowOther ? ["allow_other"] : [])
     ].join(",")
 

@@ -1,0 +1,68 @@
+/**
+ * Other users of the same machine: they reach a mount only when it is mounted with allow_other,
+ * and then only as the files' modes allow.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type HostDirs, type Run, World, exec, read, write } from "./harness.js"
+
+/** Runs a command as nobody (uid and gid 65534, no supplementary groups). */
+const asNobody = (cmd: string, args: ReadonlyArray<string>): Run =>
+  exec("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", cmd, ...args])
+
+const refused = (r: Run): boolean => r.code !== 0 && /Permission denied|Operation not permitted/.test(r.stderr)
+
+describe("another user and a mount", () => {
+  const w = new World("sharebox-users")
+  let open: HostDirs
+  let closed: HostDirs
+
+  beforeAll(() => {
+    // mkdtemp makes its folder 0700: another user must be able to reach the mountpoints
+    fs.chmodSync(w.root, 0o755)
+    open = w.host("open")
+    closed = w.host("closed")
+    w.mount(open, "allow_other")
+    w.mount(closed)
+    for (const h of [open, closed]) {
+      write(path.join(h.mnt, "mine.txt"), "mine\n")
+      fs.mkdirSync(path.join(h.mnt, "dir"))
+    }
+  }, 60_000)
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("sees the files of an allow_other mount as its owner's, 0644 and 0755", () => {
+    const r = asNobody("stat", ["-c", "%u %a", path.join(open.mnt, "mine.txt"), path.join(open.mnt, "dir")])
+    expect(r.code, r.stderr).toBe(0)
+    const uid = process.getuid!()
+    expect(r.stdout).toBe(`${uid} 644\n${uid} 755\n`)
+  })
+
+  it("reads a 0644 file of an allow_other mount", () => {
+    const r = asNobody("cat", [path.join(open.mnt, "mine.txt")])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toBe("mine\n")
+  })
+
+  it("cannot write, truncate or delete a 0644 file of an allow_other mount, nor create in a 0755 folder", () => {
+    const f = path.join(open.mnt, "mine.txt")
+    expect(refused(asNobody("sh", ["-c", 'echo theirs >> "$1"', "sh", f]))).toBe(true)
+    expect(refused(asNobody("truncate", ["-s", "0", f]))).toBe(true)
+    expect(refused(asNobody("rm", ["-f", f]))).toBe(true)
+    expect(refused(asNobody("touch", [path.join(open.mnt, "dir", "theirs.txt")]))).toBe(true)
+    expect(refused(asNobody("mkdir", [path.join(open.mnt, "theirs")]))).toBe(true)
+    expect(refused(asNobody("mv", [f, path.join(open.mnt, "dir", "moved.txt")]))).toBe(true)
+    expect(read(f)).toBe("mine\n")
+    expect(fs.readdirSync(open.mnt).sort()).toEqual([".sharebox", "dir", "mine.txt"])
+    expect(fs.readdirSync(path.join(open.mnt, "dir"))).toEqual([])
+  })
+
+  it("cannot even look at a mount without allow_other", () => {
+    expect(refused(asNobody("stat", [closed.mnt]))).toBe(true)
+    expect(refused(asNobody("cat", [path.join(closed.mnt, "mine.txt")]))).toBe(true)
+  })
+})
