@@ -323,9 +323,14 @@ const MAX_UUID_LOG_BYTES = 16 * 1024 * 1024
 /** Descriptions name hosts in messages: longer ones are cut. */
 const MAX_DESCRIPTION = 200
 
-/** Creates a git-annex repository in an empty (or missing) directory. */
+/**
+ * Creates a git-annex repository in an empty (or missing) directory. The directory is made private
+ * first: git makes its objects world-readable, so a 0755 gitdir shows every local user the content
+ * and history of a private mount. (A repository its user made is left with the mode they chose.)
+ */
 export const initRepository = async (dir: string, description: string): Promise<void> => {
-  await fs.mkdir(dir, { recursive: true })
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+  await fs.chmod(dir, 0o700)
   await check("git", ["init", "-q", "-b", "main", dir])
   await check("git", ["-C", dir, "annex", "init", "--quiet", description])
   // Content of executable files lives in the work tree as a hard link, not a second copy.

@@ -5,7 +5,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, type Run, World, exec, read, write } from "./harness.js"
+import { type HostDirs, type Run, World, exec, git, read, sharebox, write } from "./harness.js"
 
 /** Runs a command as nobody (uid and gid 65534, no supplementary groups). */
 const asNobody = (cmd: string, args: ReadonlyArray<string>): Run =>
@@ -64,5 +64,56 @@ describe("another user and a mount", () => {
   it("cannot even look at a mount without allow_other", () => {
     expect(refused(asNobody("stat", [closed.mnt]))).toBe(true)
     expect(refused(asNobody("cat", [path.join(closed.mnt, "mine.txt")]))).toBe(true)
+  })
+})
+
+describe("a gitdir sharebox initialises", () => {
+  const w = new World("sharebox-gitdirs")
+  const modeOf = (p: string) => (fs.statSync(p).mode & 0o777).toString(8)
+  const expectPrivate = (gitdir: string) => {
+    expect(modeOf(gitdir)).toBe("700")
+    expect(refused(asNobody("ls", [gitdir]))).toBe(true)
+    expect(refused(asNobody("cat", [path.join(gitdir, ".git", "config")]))).toBe(true)
+  }
+
+  beforeAll(() => {
+    fs.chmodSync(w.root, 0o755)
+  })
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("is private after a mount of an empty folder", () => {
+    const h = w.host("empty")
+    fs.chmodSync(h.gitdir, 0o755)
+    w.mount(h)
+    expectPrivate(h.gitdir)
+  })
+
+  it("is private after a mount that creates it", () => {
+    const h = w.host("created")
+    fs.rmdirSync(h.gitdir)
+    w.mount(h)
+    expectPrivate(h.gitdir)
+  })
+
+  it("is private after sharebox init, of a new folder and of an empty one", () => {
+    const fresh = path.join(w.root, "fresh")
+    const empty = path.join(w.root, "emptyinit")
+    fs.mkdirSync(empty, { mode: 0o755 })
+    for (const d of [fresh, empty]) {
+      const r = sharebox(["init", d])
+      expect(r.code, r.stderr).toBe(0)
+      expectPrivate(d)
+    }
+  })
+
+  it("keeps the mode of a repository its user made", () => {
+    const h = w.host("own")
+    for (const args of [["init", "-q", "-b", "main"], ["annex", "init", "--quiet", "own"]]) expect(git(h.gitdir, args).code).toBe(0)
+    fs.chmodSync(h.gitdir, 0o750)
+    w.mount(h)
+    expect(modeOf(h.gitdir)).toBe("750")
   })
 })
