@@ -8,6 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { initRepository } from "../effects/annex.js"
+import { checkSocketFolder } from "../effects/control.js"
 import { DEFAULT_NUMVERSIONS } from "../effects/content.js"
 import { UsageError } from "../effects/errors.js"
 import { layoutOf } from "../effects/layout.js"
@@ -81,6 +82,8 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     const holder = await lockHolder(layoutOf(gitdir).lock)
     if (holder !== undefined) throw usage(`gitdir ${gitdir} is in use by sharebox process ${holder}`, 75)
   }
+  // the daemon checks it too, when it binds; here it is refused before the gitdir is initialised
+  await checkSocketFolder(gitdir, layoutOf(gitdir).preferredSocket)
   await prepareGitdir(gitdir, o.name ?? os.hostname())
   const cfg: DaemonConfig = {
     mountpoint: mnt,

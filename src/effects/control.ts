@@ -5,6 +5,7 @@
 import { promises as fs } from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
+import { UsageError } from "./errors.js"
 import { layoutOf } from "./layout.js"
 
 export interface Request {
@@ -24,10 +25,49 @@ export const socketPathOf = async (gitdir: string): Promise<string | undefined> 
   }
 }
 
+/**
+ * What is wrong with the folder of a socket outside the gitdir's state folder (the shared
+ * `$TMPDIR/sharebox-UID`, for gitdirs whose own socket path is too long), or undefined. Whoever can
+ * create or write that folder can put their own socket in ours' place and answer the command line
+ * (another user who made the folder first owns it, even after we chmod it). The state folder is
+ * trusted as the gitdir is.
+ */
+const socketFolderProblem = async (gitdir: string, sock: string): Promise<string | undefined> => {
+  const dir = path.dirname(sock)
+  if (dir === layoutOf(gitdir).state) return undefined
+  const st = await fs.lstat(dir).catch(() => undefined)
+  const uid = process.getuid?.() ?? 0
+  // none: no daemon listens there (one that crashed may have named it)
+  const problem = !st
+    ? undefined
+    : st.isSymbolicLink()
+      ? "is a symbolic link"
+      : !st.isDirectory()
+        ? "is not a directory"
+        : st.uid !== uid
+          ? `belongs to uid ${st.uid}, not to this user (uid ${uid})`
+          : st.mode & 0o077
+            ? `has mode ${(st.mode & 0o777).toString(8)}, so other users may replace the socket in it`
+            : undefined
+  return problem && `socket folder ${dir} ${problem}; it must be a folder of this user's with mode 0700 (remove it, and sharebox makes it so)`
+}
+
+export const checkSocketFolder = async (gitdir: string, sock: string): Promise<void> => {
+  const problem = await socketFolderProblem(gitdir, sock)
+  if (problem) throw new UsageError({ message: problem, exitCode: 1 })
+}
+
+/** Makes the socket's folder (private) when it is missing; refuses one others could tamper with. */
+export const prepareSocketFolder = async (gitdir: string): Promise<void> => {
+  const sock = layoutOf(gitdir).preferredSocket
+  await fs.mkdir(path.dirname(sock), { recursive: true, mode: 0o700 })
+  await checkSocketFolder(gitdir, sock)
+}
+
 export const serve = async (gitdir: string, handler: Handler): Promise<{ close: () => Promise<void> }> => {
   const layout = layoutOf(gitdir)
   const sock = layout.preferredSocket
-  await fs.mkdir(path.dirname(sock), { recursive: true, mode: 0o700 })
+  await prepareSocketFolder(gitdir)
   await fs.rm(sock, { force: true })
   const server = net.createServer((conn) => {
     let buf = ""
@@ -76,7 +116,7 @@ export const serve = async (gitdir: string, handler: Handler): Promise<{ close: 
 
 /**
  * Sends a request to the daemon serving `gitdir`; undefined when none answers. Output lines go to
- * `out` as they come.
+ * `out` as they come. Refuses (UsageError) a socket in a folder others could tamper with.
  */
 export const askDaemon = async (
   gitdir: string,
@@ -86,6 +126,7 @@ export const askDaemon = async (
 ): Promise<{ code: number; result?: unknown } | undefined> => {
   const sock = await socketPathOf(gitdir)
   if (!sock) return undefined
+  await checkSocketFolder(gitdir, sock)
   return new Promise((resolve) => {
     const conn = net.createConnection(sock)
     let buf = ""

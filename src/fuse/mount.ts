@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
-import { type Handler, serve } from "../effects/control.js"
+import { type Handler, prepareSocketFolder, serve } from "../effects/control.js"
 import { Host, type ViewMirror, syncExitCode } from "../effects/host.js"
 import { printable } from "../domain/printable.js"
 import { mountTable } from "../effects/mounts.js"
@@ -134,6 +134,8 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const warn = (line: string) => process.stderr.write(`${stamp()} sharebox: ${printable(line)}\n`)
   let host: Host
   try {
+    // refused here, before anything is mounted, when the socket could not be served safely
+    await prepareSocketFolder(cfg.gitdir)
     host = await Host.open(cfg.gitdir, {
       writeback: cfg.writeback,
       getall: cfg.getall,
@@ -225,13 +227,18 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       await host.close().catch(() => undefined)
       return ready(`cannot mount ${cfg.mountpoint}: ${err.message}`)
     }
-    mountedOnce = true
     try {
       control = await serve(cfg.gitdir, handler)
       await fs.writeFile(host.layout.mountInfo, cfg.mountpoint + "\n", { mode: 0o600 })
     } catch (e: any) {
-      warn(`control socket: ${e?.message ?? e}`)
+      // a mount the command line cannot reach would look served and answer nobody
+      clearInterval(watch)
+      await control?.close().catch(() => undefined)
+      await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
+      await host.close().catch(() => undefined)
+      return ready(`control socket: ${e?.message ?? e}`)
     }
+    mountedOnce = true
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
     const mergePushes = () =>
       host.mergePushed().then(

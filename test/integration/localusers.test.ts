@@ -117,3 +117,79 @@ describe("a gitdir sharebox initialises", () => {
     expect(modeOf(h.gitdir)).toBe("750")
   })
 })
+
+describe("the control socket's folder under $TMPDIR (a gitdir whose own socket path is too long)", () => {
+  const w = new World("sharebox-sockdir")
+  let A: HostDirs
+  const tmp = () => path.join(w.root, "tmp")
+  const folder = () => path.join(tmp(), `sharebox-${process.getuid!()}`)
+  const mount = () => sharebox([A.mnt, "-o", `gitdir=${A.gitdir}`], { env: { TMPDIR: tmp() } })
+  const reset = async () => {
+    w.unmount(A)
+    expect(await w.settled(A)).toBe(true)
+    fs.rmSync(folder(), { recursive: true, force: true })
+  }
+  /** One line on stderr naming the folder and the problem, a non-zero exit, no stack trace, no mount. */
+  const expectRefusal = (r: Run, problem: RegExp) => {
+    expect(r.code, r.stderr).toBeGreaterThan(0)
+    expect(r.stderr, JSON.stringify(r.stderr)).toMatch(/^sharebox: [^\n]+\n$/)
+    expect(r.stderr).toContain(folder())
+    expect(r.stderr).toMatch(problem)
+    expect(r.stdout).toBe("")
+  }
+
+  beforeAll(() => {
+    A = w.host("l".repeat(100))
+    expect(Buffer.byteLength(path.join(A.gitdir, ".git", "sharebox", "daemon.sock"))).toBeGreaterThan(110)
+    fs.mkdirSync(tmp(), { mode: 0o1777 })
+    fs.chmodSync(tmp(), 0o1777)
+  })
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("refuses a folder others may write to", async () => {
+    fs.mkdirSync(folder(), { mode: 0o777 })
+    fs.chmodSync(folder(), 0o777)
+    const r = mount()
+    await reset()
+    expectRefusal(r, /777/)
+    expect(fs.readdirSync(A.gitdir)).toEqual([]) // refused before it was initialised
+  })
+
+  it("refuses a folder another user owns", async () => {
+    fs.mkdirSync(folder(), { mode: 0o700 })
+    fs.chownSync(folder(), 65534, 65534)
+    const r = mount()
+    await reset()
+    expectRefusal(r, /65534/)
+  })
+
+  it("refuses a symbolic link in its place", async () => {
+    const elsewhere = path.join(w.root, "elsewhere")
+    fs.mkdirSync(elsewhere, { mode: 0o700 })
+    fs.symlinkSync(elsewhere, folder())
+    const r = mount()
+    await reset()
+    expectRefusal(r, /symbolic link/)
+    expect(fs.readdirSync(elsewhere)).toEqual([])
+  })
+
+  it("makes the folder private, and the command line will not talk through one that is not", async () => {
+    const r = mount()
+    expect(r.code, r.stderr).toBe(0)
+    expect(fs.lstatSync(folder()).mode & 0o777).toBe(0o700)
+    expect(fs.readdirSync(folder()).some((n) => n.endsWith(".sock"))).toBe(true)
+    const status = sharebox(["status", A.mnt])
+    expect(status.code, status.stderr).toBe(0)
+    fs.chmodSync(folder(), 0o755)
+    try {
+      expectRefusal(sharebox(["status", A.mnt]), /755/)
+    } finally {
+      fs.chmodSync(folder(), 0o700)
+    }
+    expect(sharebox(["status", A.mnt]).code).toBe(0)
+    await reset()
+  })
+})
