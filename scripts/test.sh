@@ -10,4 +10,11 @@ bash scripts/setup.sh
 # sharebox brings its own git identity; an empty global git config keeps the tests honest about
 # that, here as on a CI machine where none is configured.
 export GIT_CONFIG_GLOBAL=/dev/null
+
+# No import cycles in src/ (type-only imports count too): every later change lands in modules that
+# must stay layered (domain <- effects <- fuse/cli).
+if [ "$#" -eq 0 ]; then
+  npm run -s check:cycles >/dev/null 2>&1 || { npm run -s check:cycles; echo "sharebox test: import cycle in src/ (above)" >&2; exit 1; }
+  echo "sharebox test: no import cycles in src/"
+fi
 exec npx --no vitest run "$@"
