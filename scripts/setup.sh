@@ -30,6 +30,8 @@ missing_packages() {
   command -v git >/dev/null 2>&1 || missing+=(git)
   command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
   command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
+  # flock holds the gitdir lock (src/effects/lock.ts); the tests run setpriv as another user
+  { command -v flock && command -v setpriv; } >/dev/null 2>&1 || missing+=(util-linux)
   /sbin/ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=("$(libfuse2_package)")
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
   # used by the tests the way a person would use them: rsync -a into a mount, getfattr
@@ -43,7 +45,7 @@ missing_packages() {
 }
 
 if ! missing_packages; then
-  say "system packages present (git, git-annex, fuse3, libfuse2, rsync, attr)"
+  say "system packages present (git, git-annex, fuse3, libfuse2, util-linux, rsync, attr)"
 elif [ "$(id -u)" -ne 0 ]; then
   die "run 'sudo apt-get install -y ${missing[*]}' first"
 else

@@ -49,7 +49,7 @@ export class JournalUnwritable extends Data.TaggedError("JournalUnwritable")<{ r
 
 export class Busy extends Data.TaggedError("Busy")<{ readonly gitdir: string; readonly pid: number }> {
   get message(): string {
-    return `${this.gitdir} is in use by sharebox process ${this.pid}`
+    return `${this.gitdir} is in use by ${this.pid ? `sharebox process ${this.pid}` : "another sharebox process"}`
   }
 }
 

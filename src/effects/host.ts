@@ -249,9 +249,9 @@ export class Host {
     annex.stallSeconds = opts.peerTimeout
     const uuid = await annex.uuid()
     const branch = await annex.git.branch()
-    // a lock file left behind: its process died holding it, in the middle of who knows what
-    const crashed = await fs.access(layout.lock).then(() => true, () => false)
     const lock = await Lock.acquire(layout.lock, gitdir)
+    // the last holder died holding the lock, in the middle of who knows what
+    const crashed = lock.crashed
     try {
       if (crashed) await clearStaleGitLocks(gitdir, opts.warn, "died with sharebox")
       const { journal, events } = await Journal.open(layout.journal, opts.warn)
