@@ -38,6 +38,7 @@ import { describeLeftOut, leaveOut } from "./leaveout.js"
 import { clearStaleGitLocks } from "./gitlocks.js"
 import { peerBranches, pushedBranches } from "../domain/peerbranch.js"
 import { printable } from "../domain/printable.js"
+import { syncDir, syncFileSystems, writeAtomic } from "./durable.js"
 
 export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
@@ -115,19 +116,6 @@ const readCursor = async (file: string): Promise<number> => {
 
 /** How long an absent key is believed absent without looking again (see Host.absentKeys). */
 const ABSENT_TTL_MS = 10_000
-
-/** Replaces a file atomically; with `durable`, its content is on disk before it takes the name. */
-const writeAtomic = async (file: string, text: string, durable = false): Promise<void> => {
-  const tmp = `${file}.${process.pid}.tmp`
-  const h = await fs.open(tmp, "w", 0o600)
-  try {
-    await h.writeFile(text)
-    if (durable) await h.datasync()
-  } finally {
-    await h.close()
-  }
-  await fs.rename(tmp, file)
-}
 
 /** The record of a replay in progress (see Host.open), if one was left. */
 const readReplaying = async (file: string): Promise<{ seq: number; from: string | undefined } | undefined> => {
@@ -276,7 +264,7 @@ export class Host {
       const interrupted = replaying !== undefined
       if (replaying && head !== undefined && head !== replaying.from && replaying.seq > cursor) {
         cursor = replaying.seq
-        await writeAtomic(layout.cursor, JSON.stringify({ seq: cursor }))
+        await writeAtomic(layout.cursor, JSON.stringify({ seq: cursor }), true)
       }
       if (replaying) await fs.rm(layout.replaying, { force: true })
       const started = head
@@ -381,6 +369,11 @@ export class Host {
 
   async syncJournal(): Promise<void> {
     await this.journal.sync()
+  }
+
+  /** Puts the names of staging files on the disk (their content: fsync of each). */
+  syncStagingNames(): Promise<void> {
+    return syncDir(this.layout.staging)
   }
 
   get journalBytes(): number {
@@ -751,7 +744,9 @@ export class Host {
       await this.annex.recordPresent([...new Set(plan.content.values())])
       const lastSeq = plan.raw[plan.raw.length - 1]!.seq
       const made = plan.commits.filter((c) => c.changes.length > 0)
-      await writeAtomic(this.layout.replaying, JSON.stringify({ seq: lastSeq, from: this.head ?? null }), true)
+      await writeAtomic(this.layout.replaying, JSON.stringify({ seq: lastSeq, from: this.head ?? null }))
+      // the objects and the record of this replay on the disk before the branch can move there
+      if (byKey.size > 0 || made.length > 0) await this.syncReplayed()
       if (made.length > 0) {
         await this.git.fastImport(buildFastImport(made, this.branch, this.head))
         const newHead = (await this.git.revParse(this.branch))!
@@ -760,7 +755,9 @@ export class Host {
         await this.checkoutHead()
         await this.logReplayed(plan.events, made, oids)
       }
-      await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }), true)
+      await writeAtomic(this.layout.cursor, JSON.stringify({ seq: lastSeq }))
+      // the commit, the branch and the cursor on the disk before the journal forgets the events
+      await this.syncReplayed()
       await fs.rm(this.layout.replaying, { force: true })
       this.base = plan.tree
       for (const e of this.pending) if (e.seq <= lastSeq) this.countStaged(e, -1)
@@ -771,6 +768,12 @@ export class Host {
       this.opts.log(`replayed ${plan.events.length} event(s) into ${plan.commits.length} commit(s)`)
       return plan
     })
+  }
+
+  /** What a replay wrote, on the disk: the state folder, the annex's objects and git's. */
+  private syncReplayed(): Promise<void> {
+    const dotgit = path.join(this.gitdir, ".git")
+    return syncFileSystems([this.layout.state, path.join(dotgit, "annex", "objects"), path.join(dotgit, "objects")])
   }
 
   /** Remembers which commit holds each replayed event, for `sharebox log` (until a peer has it). */

@@ -6,8 +6,10 @@
  */
 import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
+import * as path from "node:path"
 import { promisify } from "node:util"
 import { type Event, encodeRecord, parseJournal } from "../domain/events.js"
+import { syncDir } from "./durable.js"
 import { JournalCorrupt, JournalUnwritable, userMessage } from "./errors.js"
 
 const fdatasync = promisify(fsSync.fdatasync)
@@ -38,10 +40,12 @@ export class Journal {
    */
   static async open(file: string, warn: (line: string) => void): Promise<{ journal: Journal; events: ReadonlyArray<Event> }> {
     let data: Uint8Array = new Uint8Array(0)
+    let created = false
     try {
       data = await fs.readFile(file)
     } catch (e: any) {
       if (e.code !== "ENOENT") throw e
+      created = true
     }
     const parsed = parseJournal(data)
     if (parsed._tag === "Corrupt") throw new JournalCorrupt({ file, line: parsed.line })
@@ -54,6 +58,16 @@ export class Journal {
       await fs.truncate(file, parsed.validBytes)
     }
     const fd = fsSync.openSync(file, "a", 0o600)
+    // a new file's name is on the disk only once its folder is: without it, a fsync() of a file in
+    // the mount would force a record into a journal that a power cut can take away whole
+    if (created) {
+      try {
+        await syncDir(path.dirname(file))
+      } catch (e) {
+        fsSync.closeSync(fd)
+        throw e
+      }
+    }
     const journal = new Journal(file, fd, parsed.validBytes)
     if (parsed.partials.length > 0) {
       // written out without them, so the next start does not report them again
@@ -166,6 +180,9 @@ export class Journal {
       } finally {
         this.appendedDuringRewrite.delete(later)
       }
+      // the rename on the disk: a later sync() of the new file's records depends on it (until it
+      // is there, a power cut brings back the old journal, whose replayed events the cursor covers)
+      await syncDir(path.dirname(this.file))
     })
   }
 

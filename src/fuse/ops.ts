@@ -297,11 +297,16 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     fsync(_fp: string, _datasync: boolean, fh: number, cb: Cb) {
       const h = handles.get(fh)
       if (!h || h.kind !== "write") return cb(0)
+      // the staging file's name too: a record whose content a power cut took away is a lost write
       host
         .flushSession(h.session)
-        .then(() => fdatasync(h.session.fd))
-        .then(() => host.syncJournal())
+        .then(() => Promise.all([fdatasync(h.session.fd), host.syncStagingNames(), host.syncJournal()]))
         .then(() => cb(0), (e) => fail(cb, e))
+    },
+
+    /** A folder's names are its operations in the journal (and the staging files they name). */
+    fsyncdir(_fp: string, _datasync: boolean, _fh: number, cb: Cb) {
+      Promise.all([host.syncStagingNames(), host.syncJournal()]).then(() => cb(0), (e) => fail(cb, e))
     },
 
     release(_fp: string, fh: number, cb: Cb) {
