@@ -44,7 +44,8 @@ const withHost = async <A>(gitdir: string, f: (h: Host) => Promise<A>): Promise<
   let host: Host
   for (;;) {
     try {
-      host = await Host.open(gitdir, { writeback: false })
+      // one output for warnings and reports: what both get (a lost write) is said once
+      host = await Host.open(gitdir, { writeback: false, warn: say })
       break
     } catch (e) {
       if (!(e instanceof Busy) || Date.now() > until) throw e

@@ -4,16 +4,15 @@
  * view = reduce(HEAD tree, pending journal events) + files open for writing. Replay turns pending
  * events into annex content and commits; sync replays, fetches peers, merges and pushes.
  */
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import * as fsSync from "node:fs"
 import { promises as fs, constants as fsc } from "node:fs"
 import { promisify } from "node:util"
 import * as path from "node:path"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
 import { type Refusal, applyInPlace, describeRefusal, reduceAll } from "../domain/reduce.js"
-import { optimise } from "../domain/optimise.js"
 import { withoutProgress } from "./progress.js"
-import { baseName, isWithin, parentOf } from "../domain/paths.js"
+import { isWithin, parentOf } from "../domain/paths.js"
 import { type Conflict, type MergeOptions, compareTrees, merge, openConflicts, settle } from "../domain/merge.js"
 import { type TreeChange, storedChanges } from "../domain/storage.js"
 import { type FileNode, type Node, Tree, contentId, sameStored } from "../domain/tree.js"
@@ -23,9 +22,8 @@ import { Git } from "./git.js"
 import { Journal } from "./journal.js"
 import { type Layout, layoutOf } from "./layout.js"
 import { Lock } from "./lock.js"
-import { hashFile } from "./hash.js"
 import { type Commit, buildFastImport } from "./fastimport.js"
-import { keySize, sha256Key } from "../domain/key.js"
+import { keySize } from "../domain/key.js"
 import { ancestorsOf } from "../domain/paths.js"
 import { contentPolicy } from "./content.js"
 import { type History, type PathVersion, loadHistory } from "./history.js"
@@ -39,6 +37,7 @@ import { clearStaleGitLocks } from "./gitlocks.js"
 import { peerBranches, pushedBranches } from "../domain/peerbranch.js"
 import { printable } from "../domain/printable.js"
 import { syncDir, syncFileSystems, writeAtomic } from "./durable.js"
+import { describeLost, stagedContent } from "./staged.js"
 
 export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
@@ -88,6 +87,8 @@ export interface ReplayPlan {
   readonly commits: ReadonlyArray<Commit>
   /** staging id -> key of content to add to the annex */
   readonly content: ReadonlyMap<string, string>
+  /** writes left out: their staging file is gone (see staged.ts) */
+  readonly lost: ReadonlyArray<Event>
 }
 
 export interface SyncReport {
@@ -663,11 +664,9 @@ export class Host {
       if (e.op === "write" && e.content.kind === "staged" && active.has(e.content.id)) break
       raw.push(e)
     }
-    // what never needs to reach history (temporary files, overwritten chmods...) goes here
-    const events = optimise(raw)
-    const toHash = new Map<string, { name: string; size: number }>()
-    for (const e of events) if (e.op === "write" && e.content.kind === "staged" && !toHash.has(e.content.id)) toHash.set(e.content.id, { name: baseName(e.path), size: e.content.size })
-    const content = await this.hashStaged(toHash)
+    // what never needs to reach history (temporary files, overwritten chmods...) goes, and so do
+    // writes whose content is gone (staged.ts)
+    const { events, content, lost } = await stagedContent(raw, (id) => this.stagingFile(id))
     const work = this.base.clone()
     const commits: Array<Commit> = []
     let prev = new Map<string, Node | undefined>()
@@ -704,36 +703,15 @@ export class Host {
     cut()
     // the last commit covers the whole replayed stretch of the journal, optimised away or not
     if (commits.length && raw.length) commits[commits.length - 1] = { ...commits[commits.length - 1]!, seq: raw[raw.length - 1]!.seq }
-    return { raw, events, commits, content, tree: work }
+    return { raw, events, commits, content, lost, tree: work }
   }
 
   /**
-   * The keys of staging files. Small ones are read and hashed synchronously, a few hundred per turn
-   * of the event loop (a stream per file costs several thread-pool round trips); big ones stream.
+   * Replays pending events into git-annex; with dryRun, only returns the plan. Writes whose content
+   * is gone are named once, when the journal lets go of them: in the log and to `report` (the
+   * output of the command that asked), unless that is the log.
    */
-  private async hashStaged(files: ReadonlyMap<string, { name: string; size: number }>): Promise<Map<string, string>> {
-    const out = new Map<string, string>()
-    const small = [...files].filter(([, f]) => f.size <= SMALL_HASH)
-    const big = [...files].filter(([, f]) => f.size > SMALL_HASH)
-    const streamed = inParallel(big, 4, async ([id, f]) => void out.set(id, await hashFile(this.stagingFile(id), f.name)))
-    let count = 0
-    let bytes = 0
-    for (const [id, f] of small) {
-      if (++count > 256 || bytes > 4 * 1024 * 1024) {
-        await new Promise((r) => setImmediate(r))
-        count = 1
-        bytes = 0
-      }
-      const data = fsSync.readFileSync(this.stagingFile(id))
-      bytes += data.length
-      out.set(id, sha256Key(createHash("sha256").update(data).digest("hex"), data.length, f.name))
-    }
-    await streamed
-    return out
-  }
-
-  /** Replays pending events into git-annex; with dryRun, only returns the plan. */
-  replay(options: { dryRun?: boolean } = {}): Promise<ReplayPlan> {
+  replay(options: { dryRun?: boolean; report?: (line: string) => void } = {}): Promise<ReplayPlan> {
     return this.exclusive(async () => {
       const plan = await this.plan()
       if (options.dryRun || plan.raw.length === 0) return plan
@@ -763,6 +741,12 @@ export class Host {
       for (const e of this.pending) if (e.seq <= lastSeq) this.countStaged(e, -1)
       this.pending = this.pending.filter((e) => e.seq > lastSeq)
       await this.journal.rewrite(this.pending)
+      if (plan.lost.length > 0) {
+        const line = describeLost(plan.lost)
+        this.opts.warn(line)
+        if (options.report && options.report !== this.opts.warn) options.report(line)
+        void this.opts.notify(`sharebox: ${line}`).catch(() => undefined)
+      }
       this.recomputeView()
       await removeFiles([...plan.content.keys()].filter((id) => !this.stagedRefs.has(id) && !this.sessions.has(id)).map((id) => this.stagingFile(id)))
       this.opts.log(`replayed ${plan.events.length} event(s) into ${plan.commits.length} commit(s)`)
@@ -961,7 +945,7 @@ export class Host {
   }
 
   sync(progress: (line: string) => void = () => {}): Promise<SyncReport> {
-    return this.replay().then(() =>
+    return this.replay({ report: progress }).then(() =>
       this.exclusive(async () => {
         const report: SyncReport = { reached: [], unreachable: [], unmerged: [], conflicts: [], merged: 0 }
         const env = peerEnv()
@@ -1201,24 +1185,12 @@ export const summarise = (e: Event): Omit<ReplayedEntry, "commit"> => ({
   ...(e.op === "write" ? { size: e.content.kind === "key" ? keySize(e.content.key) : e.content.size } : {})
 })
 
-/** Runs `f` over `items`, at most `limit` at a time (small files: the cost is latency, not CPU). */
-/** Staging files up to this size are hashed with one synchronous read. */
-const SMALL_HASH = 256 * 1024
-
 /** Removes files (missing ones are fine) with synchronous calls, a few hundred per turn of the event loop. */
 const removeFiles = async (files: ReadonlyArray<string>): Promise<void> => {
   for (let i = 0; i < files.length; i += 256) {
     if (i > 0) await new Promise((r) => setImmediate(r))
     for (const f of files.slice(i, i + 256)) fsSync.rmSync(f, { force: true })
   }
-}
-
-const inParallel = async <A>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<void>): Promise<void> => {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await f(items[next++]!)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
 const commitMessage = (batch: ReadonlyArray<Event>): string => {

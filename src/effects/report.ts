@@ -79,6 +79,7 @@ export const planLines = (plan: ReplayPlan): Array<string> => {
   for (const e of plan.events) {
     lines.push(`${e.op.padEnd(7)} ${e.path}${e.op === "rename" ? ` -> ${e.to}` : ""}`)
   }
+  for (const p of new Set(plan.lost.map((e) => e.path))) lines.push(`lost    ${p} (its staging file is gone: left out)`)
   const keys = new Set(plan.content.values())
   for (const k of keys) lines.push(`add     ${k}`)
   plan.commits.forEach((c, i) => lines.push(`commit  ${i + 1}: ${c.message.split("\n")[0]} (${c.changes.length} change(s))`))

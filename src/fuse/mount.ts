@@ -196,7 +196,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       case "ping":
         return { code: 0, result: { pid: process.pid, mountpoint: cfg.mountpoint } }
       case "replay": {
-        const plan = await host.replay({ dryRun: req.args?.dryRun === true })
+        const plan = await host.replay({ dryRun: req.args?.dryRun === true, report: out })
         return { code: 0, result: { events: plan.events.length, commits: plan.commits.length, lines: planLines(plan) } }
       }
       case "status":
