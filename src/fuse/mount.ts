@@ -46,7 +46,10 @@ export const isMounted = async (mnt: string): Promise<boolean> => (await mountTa
 export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" | "live"> => {
   if (!(await isMounted(mnt))) return "none"
   try {
-    await fs.stat(mnt)
+    // statfs, not stat: the kernel answers a stat from its attribute cache for up to a second after
+    // the daemon died (a remount right after a kill -9 was refused as "already mounted"); a statfs
+    // always goes to the daemon, and fails at once with ENOTCONN when there is none
+    await fs.statfs(mnt)
     return "live"
   } catch (e: any) {
     if (e.code !== "ENOTCONN" && e.code !== "ECONNABORTED") return "live"
