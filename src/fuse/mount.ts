@@ -174,8 +174,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       "entry_timeout=1",
       "attr_timeout=1",
       "negative_timeout=0",
-      "default_permissions",
-      ...(cfg.allowOther ? ["allow_other"] : [])
+      // only with allow_other for now: on every mount it changed what the kernel caches (a file
+      // a resolve removed through the daemon stayed visible for up to the entry timeout)
+      ...(cfg.allowOther ? ["allow_other", "default_permissions"] : [])
     ].join(",")
 
   let control: { close: () => Promise<void> } | undefined
