@@ -13,6 +13,7 @@ import type { Annex } from "./annex.js"
 import type { Git } from "./git.js"
 import type { History } from "./history.js"
 import type { Layout } from "./layout.js"
+import type { Whereis } from "./results.js"
 
 /** What content policy needs of a host: its role, not the whole host (which calls it). */
 export interface ContentHost {
@@ -75,13 +76,6 @@ export const filesUnder = (host: ContentHost, paths: ReadonlyArray<string>): Arr
     }
   }
   return out
-}
-
-export interface Whereis {
-  readonly path: string
-  readonly key: string
-  readonly here: boolean
-  readonly locations: ReadonlyArray<{ uuid: string; description: string; here: boolean }>
 }
 
 export const whereis = async (host: ContentHost, paths: ReadonlyArray<string>): Promise<Array<Whereis>> => {

@@ -30,6 +30,7 @@ import { type History, type PathVersion, loadHistory } from "./history.js"
 import { UsageError } from "./errors.js"
 import { createReadStream } from "node:fs"
 import { askDaemon } from "./control.js"
+import type { SyncReport } from "./results.js"
 import { type Spare, SpareFiles, discard } from "./spare.js"
 import { loadSnapshot, saveSnapshot } from "./treecache.js"
 import { describeLeftOut, leaveOut } from "./leaveout.js"
@@ -76,6 +77,9 @@ export interface Session {
   mtime: number
 }
 
+/** A SyncReport while a sync fills it in. */
+type SyncReporting = { -readonly [K in keyof SyncReport]: SyncReport[K] extends ReadonlyArray<infer E> ? Array<E> : SyncReport[K] }
+
 /** 1 when a person must act (a peer's tree could not be chosen), 75 when a peer was unreachable, else 0. */
 export const syncExitCode = (r: Pick<SyncReport, "unreachable" | "unmerged">): number => (r.unmerged?.length ? 1 : r.unreachable.length ? 75 : 0)
 
@@ -89,15 +93,6 @@ export interface ReplayPlan {
   readonly content: ReadonlyMap<string, string>
   /** writes left out: their staging file is gone (see staged.ts) */
   readonly lost: ReadonlyArray<Event>
-}
-
-export interface SyncReport {
-  readonly reached: Array<string>
-  readonly unreachable: Array<{ name: string; reason: string }>
-  /** peers reached whose tree could not be told apart from their other branches (see peerBranches) */
-  readonly unmerged: Array<{ name: string; reason: string }>
-  readonly conflicts: Array<Conflict>
-  merged: number
 }
 
 // unique across restarts and processes: a random prefix per process, then a counter
@@ -947,7 +942,7 @@ export class Host {
   sync(progress: (line: string) => void = () => {}): Promise<SyncReport> {
     return this.replay({ report: progress }).then(() =>
       this.exclusive(async () => {
-        const report: SyncReport = { reached: [], unreachable: [], unmerged: [], conflicts: [], merged: 0 }
+        const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], conflicts: [], merged: 0 }
         const env = peerEnv()
         for (const r of await this.git.remotes()) {
           if (isLocalUrl(r.url)) {

@@ -7,39 +7,12 @@ import { keySize } from "../domain/key.js"
 import type { Host, ReplayPlan } from "./host.js"
 import { summarise } from "./host.js"
 import { loadPins } from "./content.js"
-
-export interface LogEntry {
-  readonly op: string
-  readonly path: string
-  readonly to?: string
-  readonly time: string
-  readonly size?: number
-  /** "journal": not replayed yet; "replayed": in a local commit no peer has yet */
-  readonly state: "journal" | "replayed"
-  readonly commit?: string
-}
+import type { LogEntry, Status } from "./results.js"
 
 export const logOf = async (host: Host): Promise<Array<LogEntry>> => {
   const replayed = (await host.unshared()).map((e) => ({ ...e, time: new Date(e.time).toISOString(), state: "replayed" as const }))
   const journal = host.pending.map((e) => ({ ...summarise(e), time: new Date(e.time).toISOString(), state: "journal" as const }))
   return [...replayed, ...journal]
-}
-
-export interface Status {
-  readonly gitdir: string
-  readonly mountpoint: string | null
-  readonly pending: number
-  readonly unshared: number
-  readonly journalBytes: number
-  readonly lastSync: null | {
-    readonly time: string
-    readonly reached: ReadonlyArray<string>
-    readonly unreachable: ReadonlyArray<{ name: string; reason: string }>
-  }
-  readonly conflicts: ReadonlyArray<{ path: string; copy: string }>
-  readonly files: { readonly total: number; readonly present: number }
-  readonly bytes: { readonly total: number; readonly present: number }
-  readonly pins: ReadonlyArray<string>
 }
 
 export const statusOf = async (host: Host, mountpoint: string | null): Promise<Status> => {

@@ -11,17 +11,7 @@ import { drop, get, loadPins, loadSettings, pin, whereis } from "./content.js"
 import { UsageError } from "./errors.js"
 import type { PathVersion } from "./history.js"
 import type { Host } from "./host.js"
-
-export interface VersionInfo {
-  readonly id: string
-  readonly name: string
-  readonly time: string
-  readonly host: string | null
-  readonly size: number | null
-  readonly key: string | null
-  readonly deleted: boolean
-  readonly present: boolean
-}
+import type { ConflictInfo, VersionInfo } from "./results.js"
 
 const str = (v: unknown, what: string): string => {
   if (typeof v !== "string") throw new UsageError({ message: `missing ${what}`, exitCode: 64 })
@@ -109,12 +99,6 @@ export const contentRequest = async (host: Host, req: Request, out: (line: strin
     default:
       return { code: 64, result: `unknown request ${req.cmd}` }
   }
-}
-
-export interface ConflictInfo {
-  readonly path: string
-  readonly copy: string
-  readonly versions: ReadonlyArray<{ readonly path: string; readonly host: string | null; readonly time: string; readonly size: number | null; readonly key: string | null }>
 }
 
 export const conflictsOf = async (host: Host): Promise<Array<ConflictInfo>> => {
