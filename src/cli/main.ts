@@ -10,12 +10,13 @@ import { askDaemon } from "../effects/control.js"
 import { Busy, UsageError, exitCodeOf, userMessage } from "../effects/errors.js"
 import { Host, syncExitCode } from "../effects/host.js"
 import { printable } from "../domain/printable.js"
-import { logOf, planLines, statusOf } from "../effects/report.js"
+import { logOf, replaySummary, statusOf } from "../effects/report.js"
 import { normaliseArgv } from "./argv.js"
 import { makeProgressRenderer } from "./progress.js"
 import { locate, locateAll } from "./locate.js"
-import { contentRequest } from "../effects/requests.js"
-import type { ConflictInfo, SyncReport, VersionInfo, Whereis } from "../effects/results.js"
+import { type ContentTag, contentRequest } from "../effects/requests.js"
+import type { Request, RequestOf, ResultOf } from "../effects/protocol.js"
+import type { SyncReport } from "../effects/results.js"
 import { interactiveResolve, stdinInteraction } from "./resolve.js"
 import { mount, prepareGitdir } from "./mount.js"
 import { resolveGitdir } from "./target.js"
@@ -100,11 +101,11 @@ const mountCmd = Command.make(
 const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) =>
   lift(async () => {
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-    const viaDaemon = await askDaemon(gitdir, { cmd: "sync" }, 3600, say)
+    const viaDaemon = await askDaemon(gitdir, { _tag: "sync" }, 3600, say)
     if (viaDaemon) {
       // a failed sync's answer is the error message: say it (one line), not just the exit code
-      if (viaDaemon.code !== 0 && typeof viaDaemon.result === "string") say(viaDaemon.result.split("\n").filter(Boolean).join(" "))
-      else if (verbose && viaDaemon.result) printSync(viaDaemon.result as SyncReport, true)
+      if ("error" in viaDaemon) say(viaDaemon.error.split("\n").filter(Boolean).join(" "))
+      else if (verbose) printSync(viaDaemon.result, true)
       return setExit(viaDaemon.code)
     }
     const r = await withHost(gitdir, (h) => h.sync(say))
@@ -121,13 +122,12 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
 )
 
 /** Asks the daemon serving `gitdir`, or opens the gitdir directly (under its lock) when none does. */
-const viaDaemonOr = async <A>(gitdir: string, cmd: string, args: Record<string, unknown>, direct: (h: Host) => Promise<A>): Promise<A> => {
-  const answer = await askDaemon(gitdir, { cmd, args }, 3600, say)
-  if (answer) {
-    if (answer.code !== 0) throw new UsageError({ message: String(answer.result ?? `${cmd} failed`), exitCode: answer.code })
-    return answer.result as A
-  }
-  return withHost(gitdir, direct)
+const viaDaemonOr = async <R extends Request>(gitdir: string, req: R, direct: (h: Host) => Promise<ResultOf<R["_tag"]>>): Promise<ResultOf<R["_tag"]>> => {
+  const answer = await askDaemon(gitdir, req, 3600, say)
+  if (!answer) return withHost(gitdir, direct)
+  if ("error" in answer) throw new UsageError({ message: answer.error, exitCode: answer.code })
+  if (answer.code !== 0) throw new UsageError({ message: `${req._tag} failed`, exitCode: answer.code })
+  return answer.result
 }
 
 const progress = makeProgressRenderer()
@@ -138,14 +138,12 @@ const say = (line: string) => {
 }
 
 /** A content or versions request (see effects/requests.ts), through the daemon or directly. */
-const request = async (gitdir: string, cmd: string, args: Record<string, unknown>): Promise<unknown> => {
-  const answer = await askDaemon(gitdir, { cmd, args }, 24 * 3600, say)
-  const r = answer ?? (await withHost(gitdir, (h) => contentRequest(h, { cmd, args }, say)))
-  if (r.code !== 0) {
-    if (typeof r.result === "string") say(r.result)
-    setExit(r.code)
-  }
-  return r.result
+const request = async <T extends ContentTag>(gitdir: string, req: RequestOf<T>): Promise<ResultOf<T> | undefined> => {
+  const r = (await askDaemon(gitdir, req, 24 * 3600, say)) ?? (await withHost(gitdir, (h) => contentRequest(h, req, say)))
+  setExit(r.code)
+  if (!("error" in r)) return r.result
+  say(r.error)
+  return undefined
 }
 
 const paths = Args.text({ name: "PATH" }).pipe(Args.withDescription("files or directories in a mount or a gitdir"), Args.repeated)
@@ -153,7 +151,7 @@ const paths = Args.text({ name: "PATH" }).pipe(Args.withDescription("files or di
 const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, json }) =>
   lift(async () => {
     const { gitdir, paths: ps } = await locateAll(paths)
-    const result = (await request(gitdir, "whereis", { paths: ps })) as Array<Whereis> | undefined
+    const result = await request(gitdir, { _tag: "whereis", paths: ps })
     for (const w of result ?? []) {
       if (json) process.stdout.write(JSON.stringify(w) + "\n")
       else {
@@ -167,14 +165,14 @@ const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, json }) =>
 const getCmd = Command.make("get", { paths }, ({ paths }) =>
   lift(async () => {
     const { gitdir, paths: ps } = await locateAll(paths)
-    await request(gitdir, "get", { paths: ps })
+    await request(gitdir, { _tag: "get", paths: ps })
   })
 ).pipe(Command.withDescription("Fetch the content of files (directories: everything below) to this host. Exit 1 when some could not be fetched."))
 
 const dropCmd = Command.make("drop", { paths }, ({ paths }) =>
   lift(async () => {
     const { gitdir, paths: ps } = await locateAll(paths)
-    await request(gitdir, "drop", { paths: ps })
+    await request(gitdir, { _tag: "drop", paths: ps })
   })
 ).pipe(
   Command.withDescription(
@@ -187,7 +185,7 @@ const pinCmd = (on: boolean) =>
   Command.make(on ? "pin" : "unpin", { paths }, ({ paths }) =>
     lift(async () => {
       const { gitdir, paths: ps } = await locateAll(paths)
-      const list = (await request(gitdir, on ? "pin" : "unpin", { paths: ps })) as Array<string> | undefined
+      const list = await request(gitdir, { _tag: on ? "pin" : "unpin", paths: ps })
       if (list) for (const p of list) out(`pinned: ${p || "."}`)
     })
   ).pipe(
@@ -201,7 +199,7 @@ const pinCmd = (on: boolean) =>
 const versionsCmd = Command.make("versions", { path: Args.text({ name: "PATH" }), json }, ({ path: p, json }) =>
   lift(async () => {
     const { gitdir, path: tp } = await locate(p)
-    const vs = (await request(gitdir, "versions", { path: tp })) as Array<VersionInfo> | undefined
+    const vs = await request(gitdir, { _tag: "versions", path: tp })
     for (const v of vs ?? []) {
       if (json) process.stdout.write(JSON.stringify(v) + "\n")
       else {
@@ -227,7 +225,7 @@ const restoreCmd = Command.make(
       const { gitdir, path: tp } = await locate(p)
       const dest = Option.isSome(to) ? await locate(to.value) : { gitdir, path: tp }
       if (dest.gitdir !== gitdir) throw new UsageError({ message: "--to must be in the same sharebox", exitCode: 64 })
-      await request(gitdir, "restore", { path: tp, version: Option.getOrUndefined(version), at: Option.getOrUndefined(at), to: dest.path })
+      await request(gitdir, { _tag: "restore", path: tp, version: Option.getOrUndefined(version), at: Option.getOrUndefined(at), to: dest.path })
     })
 ).pipe(
   Command.withDescription(
@@ -242,7 +240,7 @@ const replayCmd = Command.make(
   ({ target, dryRun }) =>
     lift(async () => {
       const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-      const r = await viaDaemonOr(gitdir, "replay", { dryRun }, async (h) => ({ lines: planLines(await h.replay({ dryRun })) }))
+      const r = await viaDaemonOr(gitdir, { _tag: "replay", dryRun }, async (h) => replaySummary(await h.replay({ dryRun })))
       if (dryRun) for (const line of r.lines) out(line)
     })
 ).pipe(Command.withDescription("Replay the journal into git-annex now (no network). With --dry-run, show what replay would do."))
@@ -250,7 +248,7 @@ const replayCmd = Command.make(
 const logCmd = Command.make("log", { target, json }, ({ target, json }) =>
   lift(async () => {
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-    const entries = await viaDaemonOr(gitdir, "log", {}, logOf)
+    const entries = await viaDaemonOr(gitdir, { _tag: "log" }, logOf)
     for (const e of entries) {
       if (json) process.stdout.write(JSON.stringify(e) + "\n")
       else {
@@ -265,7 +263,7 @@ const logCmd = Command.make("log", { target, json }, ({ target, json }) =>
 const statusCmd = Command.make("status", { target, json }, ({ target, json }) =>
   lift(async () => {
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-    const st = await viaDaemonOr(gitdir, "status", {}, (h) => statusOf(h, null))
+    const st = await viaDaemonOr(gitdir, { _tag: "status" }, (h) => statusOf(h, null))
     if (json) return void process.stdout.write(JSON.stringify(st) + "\n")
     const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`
     const lines = [
@@ -285,7 +283,7 @@ const statusCmd = Command.make("status", { target, json }, ({ target, json }) =>
 const conflictsCmd = Command.make("conflicts", { target, json }, ({ target, json }) =>
   lift(async () => {
     const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-    const list = ((await request(gitdir, "conflicts", {})) ?? []) as Array<ConflictInfo>
+    const list = (await request(gitdir, { _tag: "conflicts" })) ?? []
     for (const c of list) {
       if (json) process.stdout.write(JSON.stringify(c) + "\n")
       else {
@@ -309,19 +307,19 @@ const resolveCmd = Command.make(
     lift(async () => {
       const loc = Option.isSome(p) ? await locate(p.value) : { gitdir: await resolveGitdir(undefined), path: undefined }
       if (Option.isSome(keep)) {
-        const lines = ((await request(loc.gitdir, "resolve", { path: loc.path, keep: keep.value })) ?? []) as Array<string>
+        const lines = (await request(loc.gitdir, { _tag: "resolve", path: loc.path, keep: keep.value })) ?? []
         for (const l of lines) out(l)
         return
       }
-      const all = ((await request(loc.gitdir, "conflicts", {})) ?? []) as Array<ConflictInfo>
+      const all = (await request(loc.gitdir, { _tag: "conflicts" })) ?? []
       const chosen = loc.path === undefined ? all : all.filter((c) => c.path === loc.path || c.copy === loc.path)
       if (chosen.length === 0) return void process.stdout.write("no open conflicts\n")
-      const ping = await askDaemon(loc.gitdir, { cmd: "ping" }, 5)
-      const mount = (ping?.result as { mountpoint?: string } | undefined)?.mountpoint
+      const ping = await askDaemon(loc.gitdir, { _tag: "ping" }, 5)
+      const mount = ping && "result" in ping ? ping.result.mountpoint : undefined
       const io = stdinInteraction()
       try {
         const r = await interactiveResolve(chosen, mount, io, async (copy, k) => {
-          const lines = ((await request(loc.gitdir, "resolve", { path: copy, keep: k })) ?? []) as Array<string>
+          const lines = (await request(loc.gitdir, { _tag: "resolve", path: copy, keep: k })) ?? []
           return lines.join("\n")
         })
         if (r.skipped > 0) setExit(1)

@@ -8,7 +8,7 @@ import * as path from "node:path"
 import * as readline from "node:readline"
 import { isTreePath } from "../domain/paths.js"
 import { printable } from "../domain/printable.js"
-import type { Keep } from "../effects/requests.js"
+import type { Keep } from "../effects/protocol.js"
 import type { ConflictInfo } from "../effects/results.js"
 
 const isText = async (file: string): Promise<boolean> => {

@@ -1,21 +1,15 @@
 /**
  * The daemon's control channel: a unix socket (0600) named in the gitdir's state folder. One JSON
- * request per connection; the answer is JSON lines of output and a last line with the exit code.
+ * request per connection; the answer is JSON lines of output and a last line with the exit code
+ * (protocol.ts says what each holds).
  */
 import { promises as fs } from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { UsageError } from "./errors.js"
 import { layoutOf } from "./layout.js"
-
-export interface Request {
-  readonly cmd: string
-  readonly args?: Record<string, unknown>
-}
-
-export type Answer = { readonly out: string } | { readonly done: number; readonly result?: unknown }
-
-export type Handler = (req: Request, out: (line: string) => void) => Promise<{ code: number; result?: unknown }>
+import type { Handlers, Outcome } from "./handlers.js"
+import type { Request, ResultOf } from "./protocol.js"
 
 export const socketPathOf = async (gitdir: string): Promise<string | undefined> => {
   try {
@@ -64,7 +58,7 @@ export const prepareSocketFolder = async (gitdir: string): Promise<void> => {
   await checkSocketFolder(gitdir, sock)
 }
 
-export const serve = async (gitdir: string, handler: Handler): Promise<{ close: () => Promise<void> }> => {
+export const serve = async (gitdir: string, handlers: Handlers): Promise<{ close: () => Promise<void> }> => {
   const layout = layoutOf(gitdir)
   const sock = layout.preferredSocket
   await prepareSocketFolder(gitdir)
@@ -78,25 +72,14 @@ export const serve = async (gitdir: string, handler: Handler): Promise<{ close: 
       if (nl < 0) return
       const line = buf.slice(0, nl)
       buf = ""
-      let req: Request
-      try {
-        req = JSON.parse(line)
-      } catch {
-        conn.end(JSON.stringify({ done: 64, result: "bad request" }) + "\n")
-        return
+      const send = (line: string) => {
+        if (!conn.destroyed) conn.write(line)
       }
-      const send = (a: Answer) => {
-        if (!conn.destroyed) conn.write(JSON.stringify(a) + "\n")
-      }
-      handler(req, (out) => send({ out }))
-        .then(({ code, result }) => {
-          send({ done: code, result })
-          conn.end()
-        })
-        .catch((e) => {
-          send({ done: typeof e?.exitCode === "number" ? e.exitCode : 1, result: String(e?.message ?? e) })
-          conn.end()
-        })
+      // the protocol's Schemas are loaded at the first request, not while the daemon starts
+      import("./protocol.js")
+        .then(({ answer }) => answer(handlers, line, send))
+        .catch(() => undefined) // answer() turns a handler's failure into the last line already
+        .finally(() => conn.end())
     })
   })
   await new Promise<void>((resolve, reject) => {
@@ -118,20 +101,21 @@ export const serve = async (gitdir: string, handler: Handler): Promise<{ close: 
  * Sends a request to the daemon serving `gitdir`; undefined when none answers. Output lines go to
  * `out` as they come. Refuses (UsageError) a socket in a folder others could tamper with.
  */
-export const askDaemon = async (
+export const askDaemon = async <R extends Request>(
   gitdir: string,
-  req: Request,
+  req: R,
   timeoutSeconds: number,
   out: (line: string) => void = () => {}
-): Promise<{ code: number; result?: unknown } | undefined> => {
+): Promise<Outcome<ResultOf<R["_tag"]>> | undefined> => {
   const sock = await socketPathOf(gitdir)
   if (!sock) return undefined
   await checkSocketFolder(gitdir, sock)
+  const { parseAnswer, requestLine } = await import("./protocol.js")
   return new Promise((resolve) => {
     const conn = net.createConnection(sock)
     let buf = ""
     let settled = false
-    const finish = (v: { code: number; result?: unknown } | undefined) => {
+    const finish = (v: Outcome<ResultOf<R["_tag"]>> | undefined) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
@@ -139,7 +123,7 @@ export const askDaemon = async (
       resolve(v)
     }
     const timer = setTimeout(() => finish(undefined), timeoutSeconds * 1000)
-    conn.on("connect", () => conn.write(JSON.stringify(req) + "\n"))
+    conn.on("connect", () => conn.write(requestLine(req)))
     conn.on("error", () => finish(undefined))
     conn.on("close", () => finish(undefined))
     conn.on("data", (d) => {
@@ -148,11 +132,9 @@ export const askDaemon = async (
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl)
         buf = buf.slice(nl + 1)
-        try {
-          const a = JSON.parse(line) as Answer
-          if ("out" in a) out(a.out)
-          else finish({ code: a.done, result: a.result })
-        } catch {}
+        const a = parseAnswer<R["_tag"]>(req._tag, line)
+        if ("out" in a) out(a.out)
+        else finish(a)
       }
     })
   })

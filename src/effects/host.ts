@@ -954,7 +954,7 @@ export class Host {
               continue
             }
             // A peer mounted on this machine: have it write back what it has before we fetch.
-            await askDaemon(dir, { cmd: "replay" }, 10).catch(() => undefined)
+            await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
           }
           try {
             const f = await this.git.run(["fetch", "--quiet", r.name], { env, timeoutSeconds: this.opts.peerTimeout })

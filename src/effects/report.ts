@@ -7,7 +7,7 @@ import { keySize } from "../domain/key.js"
 import type { Host, ReplayPlan } from "./host.js"
 import { summarise } from "./host.js"
 import { loadPins } from "./content.js"
-import type { LogEntry, Status } from "./results.js"
+import type { LogEntry, ReplaySummary, Status } from "./results.js"
 
 export const logOf = async (host: Host): Promise<Array<LogEntry>> => {
   const replayed = (await host.unshared()).map((e) => ({ ...e, time: new Date(e.time).toISOString(), state: "replayed" as const }))
@@ -44,6 +44,9 @@ export const statusOf = async (host: Host, mountpoint: string | null): Promise<S
     pins: await loadPins(host)
   }
 }
+
+/** What a replay did (or, dry, would do). */
+export const replaySummary = (plan: ReplayPlan): ReplaySummary => ({ events: plan.events.length, commits: plan.commits.length, lines: planLines(plan) })
 
 /** The dry-run plan as lines a person reads. */
 export const planLines = (plan: ReplayPlan): Array<string> => {

@@ -6,19 +6,13 @@ import { keySize } from "../domain/key.js"
 import { baseName } from "../domain/paths.js"
 import { type Refusal, describeRefusal } from "../domain/reduce.js"
 import { versionFileName } from "../domain/retention.js"
-import type { Request } from "./control.js"
-import { drop, get, loadPins, loadSettings, pin, whereis } from "./content.js"
+import { drop, get, loadSettings, pin, whereis } from "./content.js"
 import { UsageError } from "./errors.js"
 import type { PathVersion } from "./history.js"
 import type { Host } from "./host.js"
+import { type Handlers, type Outcome, dispatch } from "./handlers.js"
+import type { Keep, RequestOf, ResultOf } from "./protocol.js"
 import type { ConflictInfo, VersionInfo } from "./results.js"
-
-const str = (v: unknown, what: string): string => {
-  if (typeof v !== "string") throw new UsageError({ message: `missing ${what}`, exitCode: 64 })
-  return v
-}
-
-const strings = (v: unknown): Array<string> => (Array.isArray(v) ? v.map(String) : [])
 
 export const versionsOf = async (host: Host, path: string): Promise<Array<VersionInfo>> => {
   const versions = (await host.history()).get(path)
@@ -59,47 +53,37 @@ export const pickVersion = (versions: ReadonlyArray<PathVersion>, id?: string, a
   return candidates[candidates.length - 1]!
 }
 
-export const contentRequest = async (host: Host, req: Request, out: (line: string) => void): Promise<{ code: number; result?: unknown }> => {
-  const a = req.args ?? {}
-  switch (req.cmd) {
-    case "whereis":
-      return { code: 0, result: await whereis(host, strings(a.paths)) }
-    case "get":
-      return { code: (await get(host, strings(a.paths), out)) ? 0 : 1 }
-    case "drop": {
-      const settings = await loadSettings(host)
-      return { code: (await drop(host, strings(a.paths), settings.copies, out)) ? 0 : 1 }
-    }
-    case "pin":
-    case "unpin":
-      return { code: 0, result: await pin(host, strings(a.paths), req.cmd === "pin") }
-    case "pins":
-      return { code: 0, result: await loadPins(host) }
-    case "versions":
-      return { code: 0, result: await versionsOf(host, str(a.path, "path")) }
-    case "restore": {
-      const path = str(a.path, "path")
-      const versions = (await host.history()).get(path)
-      if (!versions) throw new UsageError({ message: `${path}: no history to restore from`, exitCode: 66 })
-      const v = pickVersion(versions, a.version as string | undefined, a.at as string | undefined)
-      const to = typeof a.to === "string" ? a.to : path
-      await host.restore(v, path, to)
-      return { code: 0, result: { path: to, version: v.commit.slice(0, 8) } }
-    }
-    case "conflicts":
-      return { code: 0, result: await conflictsOf(host) }
-    case "resolve": {
-      const keep = str(a.keep, "--keep")
-      if (keep !== "winner" && keep !== "copy" && keep !== "both") throw new UsageError({ message: "--keep must be winner, copy or both", exitCode: 64 })
-      const targets = typeof a.path === "string" ? [a.path] : host.openConflicts().map((c) => c.copy)
-      const lines: Array<string> = []
-      for (const t of targets) lines.push(await resolveConflict(host, t, keep))
-      return { code: 0, result: lines }
-    }
-    default:
-      return { code: 64, result: `unknown request ${req.cmd}` }
+/** The requests that need no mount: a command working directly on a gitdir answers them too. */
+export type ContentTag = "whereis" | "get" | "drop" | "pin" | "unpin" | "versions" | "restore" | "conflicts" | "resolve"
+
+export const contentHandlers = (host: Host): Handlers<ContentTag> => ({
+  whereis: async (req) => ({ code: 0, result: await whereis(host, req.paths) }),
+  get: async (req, out) => ({ code: (await get(host, req.paths, out)) ? 0 : 1, result: undefined }),
+  drop: async (req, out) => {
+    const settings = await loadSettings(host)
+    return { code: (await drop(host, req.paths, settings.copies, out)) ? 0 : 1, result: undefined }
+  },
+  pin: async (req) => ({ code: 0, result: await pin(host, req.paths, true) }),
+  unpin: async (req) => ({ code: 0, result: await pin(host, req.paths, false) }),
+  versions: async (req) => ({ code: 0, result: await versionsOf(host, req.path) }),
+  restore: async (req) => {
+    const versions = (await host.history()).get(req.path)
+    if (!versions) throw new UsageError({ message: `${req.path}: no history to restore from`, exitCode: 66 })
+    const v = pickVersion(versions, req.version, req.at)
+    await host.restore(v, req.path, req.to)
+    return { code: 0, result: { path: req.to, version: v.commit.slice(0, 8) } }
+  },
+  conflicts: async () => ({ code: 0, result: await conflictsOf(host) }),
+  resolve: async (req) => {
+    const targets = req.path !== undefined ? [req.path] : host.openConflicts().map((c) => c.copy)
+    const lines: Array<string> = []
+    for (const t of targets) lines.push(await resolveConflict(host, t, req.keep))
+    return { code: 0, result: lines }
   }
-}
+})
+
+export const contentRequest = <T extends ContentTag>(host: Host, req: RequestOf<T>, out: (line: string) => void): Promise<Outcome<ResultOf<T>>> =>
+  dispatch(contentHandlers(host), req, out)
 
 export const conflictsOf = async (host: Host): Promise<Array<ConflictInfo>> => {
   const names = await host.annex.descriptions()
@@ -113,8 +97,6 @@ export const conflictsOf = async (host: Host): Promise<Array<ConflictInfo>> => {
   }
   return host.openConflicts().map((c) => ({ path: c.path, copy: c.copy, versions: [describe(c.path), describe(c.copy)] }))
 }
-
-export type Keep = "winner" | "copy" | "both"
 
 /** Resolves one conflict with ordinary operations (they sync like any edit). */
 export const resolveConflict = async (host: Host, copy: string, keep: Keep): Promise<string> => {

@@ -8,14 +8,13 @@ import * as path from "node:path"
 import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
-import { type Handler, prepareSocketFolder, serve } from "../effects/control.js"
-import { Host, type ViewMirror, syncExitCode } from "../effects/host.js"
+import { prepareSocketFolder } from "../effects/control.js"
+import { Host, type ViewMirror } from "../effects/host.js"
+import { serveRequests } from "./control.js"
 import { printable } from "../domain/printable.js"
 import { mountTable } from "../effects/mounts.js"
 import { run } from "../effects/proc.js"
-import { logOf, planLines, statusOf } from "../effects/report.js"
 import { type Settings, saveSettings } from "../effects/content.js"
-import { contentRequest } from "../effects/requests.js"
 import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { withoutProgress } from "../effects/progress.js"
@@ -195,27 +194,6 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     process.exit(0)
   }
 
-  const handler: Handler = async (req, out) => {
-    switch (req.cmd) {
-      case "ping":
-        return { code: 0, result: { pid: process.pid, mountpoint: cfg.mountpoint } }
-      case "replay": {
-        const plan = await host.replay({ dryRun: req.args?.dryRun === true, report: out })
-        return { code: 0, result: { events: plan.events.length, commits: plan.commits.length, lines: planLines(plan) } }
-      }
-      case "status":
-        return { code: 0, result: await statusOf(host, cfg.mountpoint) }
-      case "log":
-        return { code: 0, result: await logOf(host) }
-      case "sync": {
-        const r = await host.sync(out)
-        return { code: syncExitCode(r), result: r }
-      }
-      default:
-        return contentRequest(host, req, out)
-    }
-  }
-
   const watch = setInterval(() => {
     isMounted(cfg.mountpoint).then((m) => {
       if (!m && mountedOnce) void end("unmounted")
@@ -232,7 +210,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       return ready(`cannot mount ${cfg.mountpoint}: ${err.message}`)
     }
     try {
-      control = await serve(cfg.gitdir, handler)
+      control = await serveRequests(host, cfg.mountpoint)
       await fs.writeFile(host.layout.mountInfo, cfg.mountpoint + "\n", { mode: 0o600 })
     } catch (e: any) {
       // a mount the command line cannot reach would look served and answer nobody
