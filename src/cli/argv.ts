@@ -4,6 +4,8 @@
  *   sharebox --command sync MNT         -> sharebox sync MNT
  * `-oVALUE` becomes `-o VALUE`.
  */
+export const VERSION = "0.1.0"
+
 export const VERBS = ["mount", "sync", "replay", "log", "status", "versions", "restore", "whereis", "get", "drop", "pin", "unpin", "conflicts", "resolve", "init"] as const
 
 const GLOBAL_FLAGS = new Set(["--help", "-h", "--version", "--completions", "--wizard", "--log-level"])

@@ -1,12 +1,16 @@
 /**
  * Entry of the `sharebox` command. A plain mount (`sharebox MNT -o gitdir=DIR`, or `sharebox mount
  * MNT -o ...`: a mountpoint and `-o` values, nothing else) runs without loading the command-line
- * parser, whose modules take most of a start-up; every other command line goes to it (main.ts).
+ * parser, whose modules take most of a start-up, and so does `--version`; every other command line
+ * goes to it (main.ts).
  */
-import { plainMount, normaliseArgv } from "./argv.js"
+import { VERSION, plainMount, normaliseArgv } from "./argv.js"
 
-const m = plainMount(normaliseArgv(process.argv.slice(2)))
-if (m) {
+const argv = process.argv.slice(2)
+const m = plainMount(normaliseArgv(argv))
+// (the parser's own --version would also print a blank line after the version)
+if (argv.length === 1 && argv[0] === "--version") process.stdout.write(`${VERSION}\n`)
+else if (m) {
   const [{ mount }, { exitCodeOf, userMessage }] = await Promise.all([import("./mount.js"), import("../effects/errors.js")])
   try {
     await mount(m.mountpoint, m.o)

@@ -11,7 +11,7 @@ import { Busy, UsageError, exitCodeOf, userMessage } from "../effects/errors.js"
 import { Host, syncExitCode } from "../effects/host.js"
 import { printable } from "../domain/printable.js"
 import { logOf, replaySummary, statusOf } from "../effects/report.js"
-import { normaliseArgv } from "./argv.js"
+import { VERSION, normaliseArgv } from "./argv.js"
 import { makeProgressRenderer } from "./progress.js"
 import { locate, locateAll } from "./locate.js"
 import { type ContentTag, contentRequest } from "../effects/requests.js"
@@ -20,8 +20,6 @@ import type { SyncReport } from "../effects/results.js"
 import { interactiveResolve, stdinInteraction } from "./resolve.js"
 import { mount, prepareGitdir } from "./mount.js"
 import { resolveGitdir } from "./target.js"
-
-const VERSION = "0.1.0"
 
 /** Exit codes (sysexits): 0 ok, 64 usage, 66 no input, 75 temporary failure (a peer unreachable), 1 other. */
 const setExit = (code: number) => {
@@ -398,8 +396,6 @@ const oneLineErrors = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
 
 const main = async () => {
   const argv = process.argv.slice(2)
-  // the parser's own --version prints a blank line after the version
-  if (argv.length === 1 && argv[0] === "--version") return void out(`${VERSION}`)
   plainOutput()
   const program = cli(["node", "sharebox", ...normaliseArgv(argv)]).pipe(
     oneLineErrors,
