@@ -8,7 +8,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { askDaemon } from "../effects/control.js"
 import { Busy, UsageError, exitCodeOf, userMessage } from "../effects/errors.js"
-import { Host, syncExitCode } from "../effects/host.js"
+import { type HostServices, openHost } from "../effects/hostlayer.js"
+import { syncExitCode } from "../effects/sync.js"
 import { printable } from "../domain/printable.js"
 import { logOf, replaySummary, statusOf } from "../effects/report.js"
 import { VERSION, normaliseArgv } from "./argv.js"
@@ -36,15 +37,15 @@ const verbose = Options.boolean("verbose").pipe(Options.withAlias("v"), Options.
 const lift = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => e })
 
 /** Runs `f` with the host of a gitdir opened directly (no daemon serves it), under its lock. */
-const withHost = async <A>(gitdir: string, f: (h: Host) => Promise<A>): Promise<A> => {
-  // Host.open takes the lock (and makes the state folder of a gitdir never mounted yet); wait for
+const withHost = async <A>(gitdir: string, f: (h: HostServices) => Promise<A>): Promise<A> => {
+  // openHost takes the lock (and makes the state folder of a gitdir never mounted yet); wait for
   // it there, so no other process slips in between waiting for the lock and taking it
   const until = Date.now() + 30_000
-  let host: Host
+  let host: HostServices
   for (;;) {
     try {
       // one output for warnings and reports: what both get (a lost write) is said once
-      host = await Host.open(gitdir, { writeback: false, warn: say })
+      host = await openHost(gitdir, { writeback: false, warn: say })
       break
     } catch (e) {
       if (!(e instanceof Busy) || Date.now() > until) throw e
@@ -106,7 +107,7 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
       else if (verbose) printSync(viaDaemon.result, true)
       return setExit(viaDaemon.code)
     }
-    const r = await withHost(gitdir, (h) => h.sync(say))
+    const r = await withHost(gitdir, (h) => h.syncer.sync(say))
     printSync(r, verbose)
     setExit(syncExitCode(r))
   })
@@ -120,7 +121,7 @@ const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) 
 )
 
 /** Asks the daemon serving `gitdir`, or opens the gitdir directly (under its lock) when none does. */
-const viaDaemonOr = async <R extends Request>(gitdir: string, req: R, direct: (h: Host) => Promise<ResultOf<R["_tag"]>>): Promise<ResultOf<R["_tag"]>> => {
+const viaDaemonOr = async <R extends Request>(gitdir: string, req: R, direct: (h: HostServices) => Promise<ResultOf<R["_tag"]>>): Promise<ResultOf<R["_tag"]>> => {
   const answer = await askDaemon(gitdir, req, 3600, say)
   if (!answer) return withHost(gitdir, direct)
   if ("error" in answer) throw new UsageError({ message: answer.error, exitCode: answer.code })
@@ -238,7 +239,7 @@ const replayCmd = Command.make(
   ({ target, dryRun }) =>
     lift(async () => {
       const gitdir = await resolveGitdir(Option.getOrUndefined(target))
-      const r = await viaDaemonOr(gitdir, { _tag: "replay", dryRun }, async (h) => replaySummary(await h.replay({ dryRun })))
+      const r = await viaDaemonOr(gitdir, { _tag: "replay", dryRun }, async (h) => replaySummary(await h.replayer.replay({ dryRun })))
       if (dryRun) for (const line of r.lines) out(line)
     })
 ).pipe(Command.withDescription("Replay the journal into git-annex now (no network). With --dry-run, show what replay would do."))

@@ -8,7 +8,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { UsageError } from "./errors.js"
 import { layoutOf } from "./layout.js"
-import type { Handlers, Outcome } from "./handlers.js"
+import { type Handlers, type Outcome, dispatch } from "./handlers.js"
 import type { Request, ResultOf } from "./protocol.js"
 
 export const socketPathOf = async (gitdir: string): Promise<string | undefined> => {
@@ -77,7 +77,7 @@ export const serve = async (gitdir: string, handlers: Handlers): Promise<{ close
       }
       // the protocol's Schemas are loaded at the first request, not while the daemon starts
       import("./protocol.js")
-        .then(({ answer }) => answer(handlers, line, send))
+        .then(({ answer }) => answer((req, out) => dispatch(handlers, req, out), line, send))
         .catch(() => undefined) // answer() turns a handler's failure into the last line already
         .finally(() => conn.end())
     })

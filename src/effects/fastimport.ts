@@ -1,22 +1,10 @@
 /**
  * Builds `git fast-import` streams: many commits, one process.
  */
-import type { TreeChange } from "../domain/storage.js"
+import type { Commit } from "../domain/replayplan.js"
 import { quotePath } from "./git.js"
 
-export interface Commit {
-  readonly changes: ReadonlyArray<TreeChange>
-  /** milliseconds; the commit time, so a replay run twice makes the same commits */
-  readonly time: number
-  readonly message: string
-  readonly host: string
-  /** last journal sequence number the commit covers (replay commits) */
-  readonly seq?: number
-  /** second parent (merge commits) */
-  readonly merge?: string
-  /** more `Key: value` trailers */
-  readonly trailers?: ReadonlyArray<string>
-}
+export type { Commit }
 
 export const buildFastImport = (commits: ReadonlyArray<Commit>, branch: string, parent: string | undefined, ref = `refs/heads/${branch}`): Buffer => {
   const parts: Array<Buffer> = []

@@ -10,7 +10,6 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { type Handlers, type Outcome, dispatch } from "./handlers.js"
 import { ConflictInfo, Lines, LogEntry, Ping, ReplaySummary, Restored, Status, SyncReport, VersionInfo, Whereis } from "./results.js"
 
 /**
@@ -153,8 +152,11 @@ const doneLine = <T extends Tag>(tag: T, o: Outcome<ResultOf<T>>): string => {
   return JSON.stringify({ done: o.code, v: PROTOCOL, result: encoded.right }) + "\n"
 }
 
-/** Answers a request line with `handlers`: its output, then how it ended. */
-export const answer = async (handlers: Handlers, line: string, send: (line: string) => void): Promise<void> => {
+/** Serves one decoded request (handlers.ts `dispatch` over the daemon's table). */
+export type Serve = <T extends Tag>(req: RequestOf<T>, out: (line: string) => void) => Promise<Outcome<ResultOf<T>>>
+
+/** Answers a request line with `serve`: its output, then how it ended. */
+export const answer = async (serve: Serve, line: string, send: (line: string) => void): Promise<void> => {
   const parsed = parseRequest(line)
   if (Either.isLeft(parsed)) {
     const { message, legacy } = parsed.left
@@ -162,7 +164,7 @@ export const answer = async (handlers: Handlers, line: string, send: (line: stri
   }
   const req = parsed.right
   try {
-    send(doneLine(req._tag, await dispatch(handlers, req, (out) => send(outputLine(out)))))
+    send(doneLine(req._tag, await serve(req, (out) => send(outputLine(out)))))
   } catch (e: any) {
     send(failureLine(typeof e?.exitCode === "number" ? e.exitCode : 1, String(e?.message ?? e)))
   }
@@ -184,4 +186,12 @@ export const parseAnswer = <T extends Tag>(tag: T, line: string): { readonly out
   const result = Schema.decodeUnknownEither(Results[tag])(answer.result)
   if (Either.isLeft(result)) return { code: UNREADABLE, error: `the daemon's ${tag} result is not one this sharebox reads: ${issues(result.left)}` }
   return { code: answer.done, result: result.right }
+}
+
+/** How a request ended: its exit code, and its result or why it failed. */
+export type Outcome<A> = { readonly code: number; readonly result: A } | { readonly code: number; readonly error: string }
+
+/** One function per request, each taking its own request and answering its own result. */
+export type Handlers<T extends Tag = Tag> = {
+  readonly [K in T]: (req: RequestOf<K>, out: (line: string) => void) => Promise<Outcome<ResultOf<K>>>
 }

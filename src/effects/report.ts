@@ -4,44 +4,44 @@
  */
 import { promises as fs } from "node:fs"
 import { keySize } from "../domain/key.js"
-import type { Host, ReplayPlan } from "./host.js"
-import { summarise } from "./host.js"
+import type { HostServices } from "./hostlayer.js"
+import { type ReplayPlan, summarise } from "./replay.js"
 import { loadPins } from "./content.js"
 import type { LogEntry, ReplaySummary, Status } from "./results.js"
 
-export const logOf = async (host: Host): Promise<Array<LogEntry>> => {
-  const replayed = (await host.unshared()).map((e) => ({ ...e, time: new Date(e.time).toISOString(), state: "replayed" as const }))
-  const journal = host.pending.map((e) => ({ ...summarise(e), time: new Date(e.time).toISOString(), state: "journal" as const }))
+export const logOf = async (host: HostServices): Promise<Array<LogEntry>> => {
+  const replayed = (await host.replayer.unshared()).map((e) => ({ ...e, time: new Date(e.time).toISOString(), state: "replayed" as const }))
+  const journal = host.views.pending.map((e) => ({ ...summarise(e), time: new Date(e.time).toISOString(), state: "journal" as const }))
   return [...replayed, ...journal]
 }
 
-export const statusOf = async (host: Host, mountpoint: string | null): Promise<Status> => {
+export const statusOf = async (host: HostServices, mountpoint: string | null): Promise<Status> => {
   let total = 0
   let present = 0
   let bytes = 0
   let presentBytes = 0
-  for (const [, n] of host.view.entries()) {
+  for (const [, n] of host.views.view.entries()) {
     if (n.type !== "file") continue
     total++
     const size = n.content.kind === "key" ? keySize(n.content.key) : n.content.size
     bytes += size
-    if (n.content.kind !== "key" || host.isPresent(n.content.key)) {
+    if (n.content.kind !== "key" || host.presence.isPresent(n.content.key)) {
       present++
       presentBytes += size
     }
   }
-  const ls = host.lastSync
+  const ls = host.syncer.lastSync
   return {
-    gitdir: host.gitdir,
+    gitdir: host.repo.gitdir,
     mountpoint,
-    pending: host.pending.length,
-    unshared: (await host.unshared()).length,
-    journalBytes: host.journalBytes,
+    pending: host.views.pending.length,
+    unshared: (await host.replayer.unshared()).length,
+    journalBytes: host.views.journalBytes,
     lastSync: ls ? { time: new Date(ls.time).toISOString(), reached: ls.report.reached, unreachable: ls.report.unreachable } : null,
-    conflicts: host.openConflicts(),
+    conflicts: host.syncer.openConflicts(),
     files: { total, present },
     bytes: { total: bytes, present: presentBytes },
-    pins: await loadPins(host)
+    pins: await loadPins(host.content.host)
   }
 }
 
@@ -64,9 +64,9 @@ export const planLines = (plan: ReplayPlan): Array<string> => {
 }
 
 /** Whether a mountpoint is recorded and live for this gitdir. */
-export const recordedMount = async (host: Host): Promise<string | null> => {
+export const recordedMount = async (host: HostServices): Promise<string | null> => {
   try {
-    return (await fs.readFile(host.layout.mountInfo, "utf8")).trim() || null
+    return (await fs.readFile(host.repo.layout.mountInfo, "utf8")).trim() || null
   } catch {
     return null
   }

@@ -9,15 +9,15 @@ import { versionFileName } from "../domain/retention.js"
 import { drop, get, loadSettings, pin, whereis } from "./content.js"
 import { UsageError } from "./errors.js"
 import type { PathVersion } from "./history.js"
-import type { Host } from "./host.js"
+import type { HostServices } from "./hostlayer.js"
 import { type Handlers, type Outcome, dispatch } from "./handlers.js"
 import type { Keep, RequestOf, ResultOf } from "./protocol.js"
 import type { ConflictInfo, VersionInfo } from "./results.js"
 
-export const versionsOf = async (host: Host, path: string): Promise<Array<VersionInfo>> => {
-  const versions = (await host.history()).get(path)
+export const versionsOf = async (host: HostServices, path: string): Promise<Array<VersionInfo>> => {
+  const versions = (await host.versions.history()).get(path)
   if (!versions) throw new UsageError({ message: `${path}: no history (never committed here)`, exitCode: 66 })
-  const names = await host.annex.descriptions()
+  const names = await host.repo.annex.descriptions()
   const out: Array<VersionInfo> = []
   for (const v of versions) {
     out.push({
@@ -28,7 +28,7 @@ export const versionsOf = async (host: Host, path: string): Promise<Array<Versio
       size: v.key ? keySize(v.key) : null,
       key: v.key ?? null,
       deleted: v.deleted,
-      present: v.key ? host.isPresent(v.key) : !v.deleted
+      present: v.key ? host.presence.isPresent(v.key) : !v.deleted
     })
   }
   return out
@@ -56,67 +56,67 @@ export const pickVersion = (versions: ReadonlyArray<PathVersion>, id?: string, a
 /** The requests that need no mount: a command working directly on a gitdir answers them too. */
 export type ContentTag = "whereis" | "get" | "drop" | "pin" | "unpin" | "versions" | "restore" | "conflicts" | "resolve"
 
-export const contentHandlers = (host: Host): Handlers<ContentTag> => ({
-  whereis: async (req) => ({ code: 0, result: await whereis(host, req.paths) }),
-  get: async (req, out) => ({ code: (await get(host, req.paths, out)) ? 0 : 1, result: undefined }),
+export const contentHandlers = (host: HostServices): Handlers<ContentTag> => ({
+  whereis: async (req) => ({ code: 0, result: await whereis(host.content.host, req.paths) }),
+  get: async (req, out) => ({ code: (await get(host.content.host, req.paths, out)) ? 0 : 1, result: undefined }),
   drop: async (req, out) => {
-    const settings = await loadSettings(host)
-    return { code: (await drop(host, req.paths, settings.copies, out)) ? 0 : 1, result: undefined }
+    const settings = await loadSettings(host.content.host)
+    return { code: (await drop(host.content.host, req.paths, settings.copies, out)) ? 0 : 1, result: undefined }
   },
-  pin: async (req) => ({ code: 0, result: await pin(host, req.paths, true) }),
-  unpin: async (req) => ({ code: 0, result: await pin(host, req.paths, false) }),
+  pin: async (req) => ({ code: 0, result: await pin(host.content.host, req.paths, true) }),
+  unpin: async (req) => ({ code: 0, result: await pin(host.content.host, req.paths, false) }),
   versions: async (req) => ({ code: 0, result: await versionsOf(host, req.path) }),
   restore: async (req) => {
-    const versions = (await host.history()).get(req.path)
+    const versions = (await host.versions.history()).get(req.path)
     if (!versions) throw new UsageError({ message: `${req.path}: no history to restore from`, exitCode: 66 })
     const v = pickVersion(versions, req.version, req.at)
-    await host.restore(v, req.path, req.to)
+    await host.versions.restore(v, req.path, req.to)
     return { code: 0, result: { path: req.to, version: v.commit.slice(0, 8) } }
   },
   conflicts: async () => ({ code: 0, result: await conflictsOf(host) }),
   resolve: async (req) => {
-    const targets = req.path !== undefined ? [req.path] : host.openConflicts().map((c) => c.copy)
+    const targets = req.path !== undefined ? [req.path] : host.syncer.openConflicts().map((c) => c.copy)
     const lines: Array<string> = []
     for (const t of targets) lines.push(await resolveConflict(host, t, req.keep))
     return { code: 0, result: lines }
   }
 })
 
-export const contentRequest = <T extends ContentTag>(host: Host, req: RequestOf<T>, out: (line: string) => void): Promise<Outcome<ResultOf<T>>> =>
+export const contentRequest = <T extends ContentTag>(host: HostServices, req: RequestOf<T>, out: (line: string) => void): Promise<Outcome<ResultOf<T>>> =>
   dispatch(contentHandlers(host), req, out)
 
-export const conflictsOf = async (host: Host): Promise<Array<ConflictInfo>> => {
-  const names = await host.annex.descriptions()
+export const conflictsOf = async (host: HostServices): Promise<Array<ConflictInfo>> => {
+  const names = await host.repo.annex.descriptions()
   const describe = (p: string) => {
-    const n = host.view.get(p)
+    const n = host.views.view.get(p)
     if (!n || n.type === "dir") return { path: p, host: null, time: "", size: null, key: null }
     const uuid = (n as { host?: string }).host
     const key = n.type === "file" && n.content.kind === "key" ? n.content.key : null
     const size = n.type === "file" ? (n.content.kind === "key" ? keySize(n.content.key) : n.content.size) : null
     return { path: p, host: uuid ? (names.get(uuid) ?? uuid) : null, time: new Date(n.mtime).toISOString(), size, key }
   }
-  return host.openConflicts().map((c) => ({ path: c.path, copy: c.copy, versions: [describe(c.path), describe(c.copy)] }))
+  return host.syncer.openConflicts().map((c) => ({ path: c.path, copy: c.copy, versions: [describe(c.path), describe(c.copy)] }))
 }
 
 /** Resolves one conflict with ordinary operations (they sync like any edit). */
-export const resolveConflict = async (host: Host, copy: string, keep: Keep): Promise<string> => {
-  const c = host.openConflicts().find((x) => x.copy === copy || x.path === copy)
+export const resolveConflict = async (host: HostServices, copy: string, keep: Keep): Promise<string> => {
+  const c = host.syncer.openConflicts().find((x) => x.copy === copy || x.path === copy)
   if (!c) throw new UsageError({ message: `${copy}: no open conflict there`, exitCode: 66 })
   let refusal: Refusal | undefined
   let outcome: string
   switch (keep) {
     case "winner":
-      refusal = await host.record({ op: "unlink", path: c.copy })
+      refusal = await host.views.record({ op: "unlink", path: c.copy })
       outcome = `kept ${c.path}; removed ${c.copy}`
       break
     case "copy":
-      refusal = await host.record({ op: "rename", path: c.copy, to: c.path })
+      refusal = await host.views.record({ op: "rename", path: c.copy, to: c.path })
       outcome = `${c.path} now has the other version`
       break
     case "both": {
       const to = c.copy.replace(/\.conflict-/, ".")
-      if (host.view.has(to)) throw new UsageError({ message: `cannot keep both: ${to} exists`, exitCode: 73 })
-      refusal = await host.record({ op: "rename", path: c.copy, to })
+      if (host.views.view.has(to)) throw new UsageError({ message: `cannot keep both: ${to} exists`, exitCode: 73 })
+      refusal = await host.views.record({ op: "rename", path: c.copy, to })
       outcome = `kept both: ${c.path} and ${to}`
       break
     }

@@ -9,7 +9,8 @@ import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
 import { prepareSocketFolder } from "../effects/control.js"
-import { Host, type ViewMirror } from "../effects/host.js"
+import { type HostServices, openHost } from "../effects/hostlayer.js"
+import type { ViewMirror } from "../effects/viewstore.js"
 import { serveRequests } from "./control.js"
 import { printable } from "../domain/printable.js"
 import { mountTable } from "../effects/mounts.js"
@@ -134,11 +135,11 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     if (cfg.debug) process.stderr.write(`${stamp()} ${printable(line)}\n`)
   }
   const warn = (line: string) => process.stderr.write(`${stamp()} sharebox: ${printable(line)}\n`)
-  let host: Host
+  let host: HostServices
   try {
     // refused here, before anything is mounted, when the socket could not be served safely
     await prepareSocketFolder(cfg.gitdir)
-    host = await Host.open(cfg.gitdir, {
+    host = await openHost(cfg.gitdir, {
       writeback: cfg.writeback,
       getall: cfg.getall,
       log,
@@ -149,7 +150,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   } catch (e: any) {
     return ready(e?.message ?? String(e))
   }
-  await saveSettings(host, cfg.settings)
+  await saveSettings(host.content.host, cfg.settings)
   const Fuse = require("fuse-native")
   const binding = bindingOf(require.resolve("fuse-native"))
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
@@ -211,7 +212,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     }
     try {
       control = await serveRequests(host, cfg.mountpoint)
-      await fs.writeFile(host.layout.mountInfo, cfg.mountpoint + "\n", { mode: 0o600 })
+      await fs.writeFile(host.repo.layout.mountInfo, cfg.mountpoint + "\n", { mode: 0o600 })
     } catch (e: any) {
       // a mount the command line cannot reach would look served and answer nobody
       clearInterval(watch)
@@ -223,7 +224,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     mountedOnce = true
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
     const mergePushes = () =>
-      host.mergePushed().then(
+      host.syncer.mergePushed().then(
         (c) => c && log(`merged a peer's push${c.length ? ` (${c.length} conflict(s))` : ""}`),
         (e) => warn(`merging a peer's push: ${e?.message ?? e}`)
       )
@@ -232,14 +233,14 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     // (the watcher sees changes only); skipped when there is nothing new, so battery mode keeps
     // its journal.
     try {
-      const pushed = await host.git.revParse(`refs/heads/synced/${host.branch}`)
-      if (pushed && !(host.head && (await host.git.isAncestor(pushed, host.head)))) await mergePushes()
+      const pushed = await host.repo.git.revParse(`refs/heads/synced/${host.repo.branch}`)
+      if (pushed && !(host.views.head && (await host.repo.git.isAncestor(pushed, host.views.head)))) await mergePushes()
     } catch (e: any) {
       warn(`merging a peer's push: ${e?.message ?? e}`)
     }
     if (cfg.syncInterval > 0) {
       syncTimer = setInterval(() => {
-        host.sync(withoutProgress(warn)).catch((e) => warn(`sync: ${e?.message ?? e}`))
+        host.syncer.sync(withoutProgress(warn)).catch((e) => warn(`sync: ${e?.message ?? e}`))
       }, cfg.syncInterval * 1000)
     }
     log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
@@ -247,10 +248,10 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     // after the mount is ready: until the table is made, every lookup asks the view here
     const names = namesMirrorOf(binding)
     if (names) {
-      host.mirrorView(names)
+      host.views.mirrorView(names)
       // new files are created in the binding only where it knows every name of the view
       ops.startCreating()
     }
-    host.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))
+    host.syncer.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))
   })
 }

@@ -8,7 +8,8 @@ import { keySize } from "../domain/key.js"
 import { fromFusePath, parentOf, viewPathProblem } from "../domain/paths.js"
 import type { Node } from "../domain/tree.js"
 import type { Operation } from "../domain/events.js"
-import type { Host, Session } from "../effects/host.js"
+import type { HostServices } from "../effects/hostlayer.js"
+import { type Session, sessionNode } from "../effects/staging.js"
 import { E, errnoOf, errnoOfRefusal } from "./errno.js"
 import { VirtualDir } from "./virtual.js"
 
@@ -91,11 +92,11 @@ const inodeOf = (p: string): number => {
   return h || 1
 }
 
-export const makeOperations = (host: Host, log: (line: string) => void, passthrough: Passthrough = noPassthrough, creates?: CreatesHere) => {
+export const makeOperations = (host: HostServices, log: (line: string) => void, passthrough: Passthrough = noPassthrough, creates?: CreatesHere) => {
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
-  host.writesOf = (fd) => passthrough.written(fd)
-  host.kernelReads = () => passthrough.kernelStatus()
+  const { views, staging, presence } = host
+  staging.trackWrites((fd) => passthrough.written(fd))
   const handles = new Map<number, Handle>()
   // Handle numbers are reused, so they stay small enough for the binding's table.
   const freeHandles: Array<number> = []
@@ -119,12 +120,12 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   const adopt = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
     for (const c of creates.take()) {
-      const session = host.adoptCreated(c.path, c.id, c.fd, c.executable, c.mtime)
+      const session = staging.adoptCreated(c.path, c.id, c.fd, c.executable, c.mtime)
       handles.set(c.fh, { kind: "write", session, fd: c.fd })
     }
   }
-  if (creates) host.beforeViewChange = adopt
-  const virtual = new VirtualDir(host, (fd) => openHandle({ kind: "read", fd }))
+  if (creates) views.onBeforeChange(adopt)
+  const virtual = new VirtualDir(host, () => passthrough.kernelStatus(), (fd) => openHandle({ kind: "read", fd }))
   const fail = (cb: Cb, e: unknown) => cb(errnoOf(e, log))
 
   const statOf = (p: string, n: Node, present: boolean) => {
@@ -137,8 +138,8 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       case "symlink":
         return { ...common, mode: 0o120777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
       case "file": {
-        const s = host.sessionByPath.get(p)
-        if (s) host.pullWrites(s)
+        const s = staging.sessionByPath.get(p)
+        if (s) staging.pullWrites(s)
         const size = s ? s.size : n.content.kind === "key" ? keySize(n.content.key) : n.content.size
         return { ...common, mode: n.executable ? 0o100755 : 0o100644, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
       }
@@ -155,7 +156,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
   }
 
   const recordOp = (op: Operation, cb: Cb, onApplied?: () => void, time?: number) => {
-    host
+    views
       .record(op, time, onApplied)
       .then((refusal) => cb(refusal === undefined ? 0 : errnoOfRefusal(refusal)))
       .catch((e) => fail(cb, e))
@@ -163,18 +164,18 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
   /** Opens a write session; a new file's reply carries its attributes (saves libfuse asking). */
   const openSessionHandle = (p: string, truncate: boolean, cb: Cb, executable = false) => {
-    host
+    staging
       .openSession(p, truncate, executable)
-      .then((session) => cb(0, openHandle({ kind: "write", session, fd: session.fd }), statOf(p, host.sessionNode(session), true)))
+      .then((session) => cb(0, openHandle({ kind: "write", session, fd: session.fd }), statOf(p, sessionNode(session), true)))
       .catch((e) => fail(cb, e))
   }
 
   const XATTRS = [`${XATTR_PREFIX}key`, `${XATTR_PREFIX}present`, `${XATTR_PREFIX}whereis`]
   const xattrValue = async (key: string, name: string): Promise<string> => {
     if (name === `${XATTR_PREFIX}key`) return key
-    if (name === `${XATTR_PREFIX}present`) return host.isPresent(key) ? "1" : "0"
+    if (name === `${XATTR_PREFIX}present`) return presence.isPresent(key) ? "1" : "0"
     // hosts by description (the -o name), as `sharebox whereis` shows them
-    return (await host.annex.whereis(key)).join(", ")
+    return (await presence.whereis(key)).join(", ")
   }
 
   const ops = {
@@ -183,13 +184,13 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
     /** Lets the binding create files (once the names table is there, which it needs). */
     startCreating() {
-      if (creates && !creates.start(host.layout.staging, host.bindingSparePrefix)) log("the binding cannot make staging files: new files are created here")
+      if (creates && !creates.start(host.repo.layout.staging, staging.bindingSparePrefix)) log("the binding cannot make staging files: new files are created here")
     },
 
     /** Takes back the spares the binding holds and adopts what it made: before the host closes. */
     stopCreating() {
       if (!creates) return
-      host.discardSpares(creates.reclaim())
+      staging.discardSpares(creates.reclaim())
       adopt()
     },
 
@@ -198,7 +199,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     },
 
     statfs(_p: string, cb: Cb) {
-      fs.statfs(host.gitdir, (err, s) => {
+      fs.statfs(host.repo.gitdir, (err, s) => {
         if (err) return fail(cb, err)
         cb(0, { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255 })
       })
@@ -207,10 +208,10 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     getattr(fp: string, cb: Cb) {
       const p = fromFusePath(fp)
       if (virtual.owns(p)) return virtual.getattr(p, cb)
-      const n = host.view.get(p)
+      const n = views.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type === "file" && n.content.kind === "key") {
-        return cb(0, statOf(p, n, host.isPresent(n.content.key)))
+        return cb(0, statOf(p, n, presence.isPresent(n.content.key)))
       }
       cb(0, statOf(p, n, true))
     },
@@ -221,22 +222,22 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
     access(fp: string, _mode: number, cb: Cb) {
       const p = fromFusePath(fp)
-      cb(virtual.owns(p) || host.view.has(p) ? 0 : E.ENOENT)
+      cb(virtual.owns(p) || views.view.has(p) ? 0 : E.ENOENT)
     },
 
     readdir(fp: string, cb: Cb) {
       const p = fromFusePath(fp)
       if (virtual.owns(p)) return virtual.readdir(p, cb)
-      const n = host.view.get(p)
+      const n = views.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type !== "dir") return cb(E.ENOTDIR)
-      const names = [...host.view.list(p)]
+      const names = [...views.view.list(p)]
       if (p === "") names.push(virtual.name)
       cb(0, names)
     },
 
     readlink(fp: string, cb: Cb) {
-      const n = host.view.get(fromFusePath(fp))
+      const n = views.view.get(fromFusePath(fp))
       if (!n) return cb(E.ENOENT)
       if (n.type !== "symlink") return cb(E.EINVAL)
       cb(0, n.target)
@@ -245,14 +246,14 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     open(fp: string, flags: number, cb: Cb) {
       const p = fromFusePath(fp)
       if (virtual.owns(p)) return virtual.open(p, flags, cb)
-      const n = host.view.get(p)
+      const n = views.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type === "dir") return cb(E.EISDIR)
       if (n.type !== "file") return cb(E.EINVAL)
       if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) return openSessionHandle(p, (flags & O_TRUNC) !== 0, cb)
-      const s = host.sessionByPath.get(p)
-      if (n.content.kind === "key") host.noteRead(n.content.key)
-      const file = s ? Promise.resolve(host.stagingFile(s.id)) : host.contentFile(p, n)
+      const s = staging.sessionByPath.get(p)
+      if (n.content.kind === "key") presence.noteRead(n.content.key)
+      const file = s ? Promise.resolve(staging.stagingFile(s.id)) : presence.contentFile(p, n)
       // The kernel may read the file itself: it sees what a pread of fd would (the binding decides
       // whether the inode's other opens allow it).
       file.then(
@@ -266,8 +267,8 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       const p = fromFusePath(fp)
       const bad = checkNew(p)
       if (bad) return cb(bad)
-      if (!host.view.isDir(parentOf(p))) return cb(E.ENOENT)
-      if (host.view.isDir(p)) return cb(E.EISDIR)
+      if (!views.view.isDir(parentOf(p))) return cb(E.ENOENT)
+      if (views.view.isDir(p)) return cb(E.EISDIR)
       openSessionHandle(p, true, cb, (mode & 0o111) !== 0)
     },
 
@@ -283,7 +284,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       if (!h || h.kind !== "write") return cb(E.EBADF)
       fs.write(h.fd, buf, 0, len, pos, (err, n) => {
         if (err) return fail(cb, err)
-        host.touchSession(h.session, Math.max(h.session.size, pos + n))
+        staging.touchSession(h.session, Math.max(h.session.size, pos + n))
         cb(n)
       })
     },
@@ -291,44 +292,44 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     flush(_fp: string, fh: number, cb: Cb) {
       const h = handles.get(fh)
       if (!h || h.kind !== "write") return cb(0)
-      host.flushSession(h.session).then(() => cb(0), (e) => fail(cb, e))
+      staging.flushSession(h.session).then(() => cb(0), (e) => fail(cb, e))
     },
 
     fsync(_fp: string, _datasync: boolean, fh: number, cb: Cb) {
       const h = handles.get(fh)
       if (!h || h.kind !== "write") return cb(0)
       // the staging file's name too: a record whose content a power cut took away is a lost write
-      host
+      staging
         .flushSession(h.session)
-        .then(() => Promise.all([fdatasync(h.session.fd), host.syncStagingNames(), host.syncJournal()]))
+        .then(() => Promise.all([fdatasync(h.session.fd), views.syncStagingNames(), views.syncJournal()]))
         .then(() => cb(0), (e) => fail(cb, e))
     },
 
     /** A folder's names are its operations in the journal (and the staging files they name). */
     fsyncdir(_fp: string, _datasync: boolean, _fh: number, cb: Cb) {
-      Promise.all([host.syncStagingNames(), host.syncJournal()]).then(() => cb(0), (e) => fail(cb, e))
+      Promise.all([views.syncStagingNames(), views.syncJournal()]).then(() => cb(0), (e) => fail(cb, e))
     },
 
     release(_fp: string, fh: number, cb: Cb) {
       const h = closeHandle(fh)
       if (!h) return cb(0)
       if (h.kind === "read") return fs.close(h.fd, () => cb(0))
-      host.releaseSession(h.session).then(() => cb(0), (e) => fail(cb, e))
+      staging.releaseSession(h.session).then(() => cb(0), (e) => fail(cb, e))
     },
 
     truncate(fp: string, size: number, cb: Cb) {
       const p = fromFusePath(fp)
-      const n = host.view.get(p)
+      const n = views.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type !== "file") return cb(E.EISDIR)
-      host
+      staging
         .openSession(p, size === 0)
         .then(async (s) => {
           try {
             fs.ftruncateSync(s.fd, size)
-            host.touchSession(s, size)
+            staging.touchSession(s, size)
           } finally {
-            await host.releaseSession(s)
+            await staging.releaseSession(s)
           }
         })
         .then(() => cb(0), (e) => fail(cb, e))
@@ -337,10 +338,10 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     ftruncate(_fp: string, fh: number, size: number, cb: Cb) {
       const h = handles.get(fh)
       if (!h || h.kind !== "write") return cb(E.EBADF)
-      host.pullWrites(h.session)
+      staging.pullWrites(h.session)
       fs.ftruncate(h.session.fd, size, (e) => {
         if (e) return fail(cb, e)
-        host.touchSession(h.session, size)
+        staging.touchSession(h.session, size)
         cb(0)
       })
     },
@@ -361,7 +362,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     unlink(fp: string, cb: Cb) {
       const p = fromFusePath(fp)
       if (virtual.owns(p)) return cb(E.EPERM)
-      recordOp({ op: "unlink", path: p }, cb, () => host.forgetSession(p))
+      recordOp({ op: "unlink", path: p }, cb, () => staging.forgetSession(p))
     },
 
     rename(fsrc: string, fdest: string, cb: Cb) {
@@ -371,8 +372,8 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       const bad = checkNew(to)
       if (bad) return cb(bad)
       recordOp({ op: "rename", path: from, to }, cb, () => {
-        host.forgetSession(to)
-        host.renameSessions(from, to)
+        staging.forgetSession(to)
+        staging.renameSessions(from, to)
       })
     },
 
@@ -394,11 +395,11 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
     chmod(fp: string, mode: number, cb: Cb) {
       const p = fromFusePath(fp)
       if (virtual.owns(p)) return cb(E.EPERM)
-      const n = host.view.get(p)
+      const n = views.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type !== "file") return cb(0)
       const executable = (mode & 0o111) !== 0
-      const s = host.sessionByPath.get(p)
+      const s = staging.sessionByPath.get(p)
       if (s) s.executable = executable
       if (n.executable === executable) return cb(0)
       recordOp({ op: "chmod", path: p, executable }, cb)
@@ -406,7 +407,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
     chown(fp: string, u: number, g: number, cb: Cb) {
       const p = fromFusePath(fp)
-      if (!host.view.has(p)) return cb(E.ENOENT)
+      if (!views.view.has(p)) return cb(E.ENOENT)
       const keepU = u === uid || u === 0xffffffff || u === -1
       const keepG = g === gid || g === 0xffffffff || g === -1
       cb(keepU && keepG ? 0 : E.EPERM)
@@ -418,14 +419,14 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
       const mtime = requested === UTIME_NOW ? Date.now() : requested
       const p = fromFusePath(fp)
       if (virtual.owns(p)) return cb(E.EPERM)
-      const n = host.view.get(p)
+      const n = views.view.get(p)
       if (!n) return cb(E.ENOENT)
       if (n.type === "dir") return cb(0)
-      const s = host.sessionByPath.get(p)
+      const s = staging.sessionByPath.get(p)
       if (s) {
-        host.pullWrites(s)
+        staging.pullWrites(s)
         s.mtime = mtime
-        host.view.set(p, host.sessionNode(s))
+        views.view.set(p, sessionNode(s))
       }
       if (n.mtime === mtime) return cb(0)
       recordOp({ op: "utimens", path: p, mtime }, cb)
@@ -433,7 +434,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
     getxattr(fp: string, name: string, _position: number, cb: Cb) {
       if (virtual.owns(fromFusePath(fp))) return cb(E.ENODATA)
-      const n = host.view.get(fromFusePath(fp))
+      const n = views.view.get(fromFusePath(fp))
       if (!n) return cb(E.ENOENT)
       if (n.type !== "file" || n.content.kind !== "key" || !XATTRS.includes(name)) return cb(E.ENODATA)
       xattrValue(n.content.key, name).then((v) => cb(0, Buffer.from(v, "utf8")), (e) => fail(cb, e))
@@ -441,7 +442,7 @@ export const makeOperations = (host: Host, log: (line: string) => void, passthro
 
     listxattr(fp: string, cb: Cb) {
       if (virtual.owns(fromFusePath(fp))) return cb(0, [])
-      const n = host.view.get(fromFusePath(fp))
+      const n = views.view.get(fromFusePath(fp))
       if (!n) return cb(E.ENOENT)
       cb(0, n.type === "file" && n.content.kind === "key" ? XATTRS : [])
     },

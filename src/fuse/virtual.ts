@@ -12,7 +12,7 @@ import { VIRTUAL_ROOT, ancestorsOf, baseName, joinPath, parentOf } from "../doma
 import { versionFileName } from "../domain/retention.js"
 import type { FileNode } from "../domain/tree.js"
 import type { History, PathVersion } from "../effects/history.js"
-import type { Host } from "../effects/host.js"
+import type { HostServices } from "../effects/hostlayer.js"
 import { E } from "./errno.js"
 
 type Cb = (err: number, ...rest: Array<any>) => void
@@ -55,7 +55,9 @@ export class VirtualDir {
   private index: HistoryIndex | undefined
 
   constructor(
-    private readonly host: Host,
+    private readonly host: HostServices,
+    /** how the kernel's passthrough of reads is doing */
+    private readonly kernelReads: () => string,
     /** registers an open file descriptor as a FUSE handle */
     private readonly register: (fd: number) => number
   ) {}
@@ -67,19 +69,19 @@ export class VirtualDir {
   private files(): Record<string, () => string> {
     const h = this.host
     return {
-      gitdir: () => h.gitdir + "\n",
+      gitdir: () => h.repo.gitdir + "\n",
       status: () =>
         [
-          `gitdir: ${h.gitdir}`,
-          `pending: ${h.pending.length}`,
-          `open files: ${h.sessions.size}`,
-          `files created by the binding since mount: ${h.createdInBinding}`,
-          `reads by the kernel (passthrough): ${h.kernelReads()}`,
-          `last sync: ${h.lastSync ? new Date(h.lastSync.time).toISOString() : "never"}`,
-          `conflicts: ${h.openConflicts().length}`,
+          `gitdir: ${h.repo.gitdir}`,
+          `pending: ${h.views.pending.length}`,
+          `open files: ${h.staging.sessions.size}`,
+          `files created by the binding since mount: ${h.staging.createdInBinding}`,
+          `reads by the kernel (passthrough): ${this.kernelReads()}`,
+          `last sync: ${h.syncer.lastSync ? new Date(h.syncer.lastSync.time).toISOString() : "never"}`,
+          `conflicts: ${h.syncer.openConflicts().length}`,
           ""
         ].join("\n"),
-      conflicts: () => h.openConflicts().map((c) => `${c.path}\t${c.copy}\n`).join("")
+      conflicts: () => h.syncer.openConflicts().map((c) => `${c.path}\t${c.copy}\n`).join("")
     }
   }
 
@@ -96,9 +98,9 @@ export class VirtualDir {
   }
 
   private async historyIndex(): Promise<HistoryIndex> {
-    if (!this.index || this.index.head !== this.host.head) {
-      const head = this.host.head
-      this.index = buildIndex(head, await this.host.history())
+    if (!this.index || this.index.head !== this.host.views.head) {
+      const head = this.host.views.head
+      this.index = buildIndex(head, await this.host.versions.history())
     }
     return this.index
   }
@@ -119,7 +121,7 @@ export class VirtualDir {
           if (!f) return cb(E.ENOENT)
           const v = f.version
           const size = v.key ? keySize(v.key) : v.size
-          const present = v.key ? this.host.isPresent(v.key) : true
+          const present = v.key ? this.host.presence.isPresent(v.key) : true
           const t = new Date(v.time)
           cb(0, { ...common, mtime: t, atime: t, ctime: t, mode: 0o100444, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 })
         },
@@ -162,7 +164,7 @@ export class VirtualDir {
             mtime: v.time
           }
           try {
-            const file = await this.host.contentFile(f.path, node)
+            const file = await this.host.presence.contentFile(f.path, node)
             fs.open(file, "r", (err, fd) => (err ? cb(E.EIO) : cb(0, this.register(fd))))
           } catch {
             cb(E.EIO)

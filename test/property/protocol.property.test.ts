@@ -9,7 +9,7 @@ import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import { describe, expect, it } from "vitest"
-import type { Handlers } from "../../src/effects/handlers.js"
+import { type Handlers, dispatch } from "../../src/effects/handlers.js"
 import { PROTOCOL, Request, answer, parseAnswer, parseRequest, requestLine } from "../../src/effects/protocol.js"
 
 const request = Arbitrary.make(Request)
@@ -126,7 +126,7 @@ describe("answers on the wire", () => {
   } as unknown as Handlers
   const answered = async (line: string): Promise<Array<string>> => {
     const lines: Array<string> = []
-    await answer(handlers, line, (l) => lines.push(l))
+    await answer((req, out) => dispatch(handlers, req, out), line, (l) => lines.push(l))
     return lines.join("").split("\n").filter(Boolean)
   }
 

@@ -1,0 +1,134 @@
+/**
+ * Adopting a peer's head: nothing when we have it, a fast-forward, a settle when both hold the same
+ * user commits (domain/merge.ts `settle`), or a three-way merge commit over the merge base (a
+ * virtual one after criss-cross merges). The merge itself is the pure `merge` of src/domain.
+ */
+import { Context, Effect, Layer } from "effect"
+import { type Conflict, type MergeOptions, compareTrees, merge, settle } from "../domain/merge.js"
+import { storedChanges } from "../domain/storage.js"
+import { Tree } from "../domain/tree.js"
+import { objectPathOf } from "./annex.js"
+import { Checkout, type Checkouts, differingPaths } from "./checkout.js"
+import { buildFastImport } from "./fastimport.js"
+import { HostConfig, Repo } from "./hostconfig.js"
+import { describeLeftOut, leaveOut } from "./leaveout.js"
+import { ViewStore, type ViewState } from "./viewstore.js"
+
+export class Merger {
+  constructor(
+    private readonly repo: Repo["Type"],
+    private readonly views: ViewState,
+    private readonly checkout: Checkouts,
+    private readonly warn: (line: string) => void
+  ) {}
+
+  /**
+   * True when neither commit has a user commit (a non-merge commit that is not a settle) the other
+   * lacks: their trees differ, if at all, only by the order merges happened in.
+   */
+  private async sameUserCommits(a: string, b: string): Promise<boolean> {
+    const out = await this.repo.git.check(["log", "--no-merges", "--format=%H%x09%(trailers:key=Sharebox-Settle,valueonly,separator=%x20)", `${a}...${b}`, "--"])
+    return out.split("\n").every((line) => !line.trim() || (line.split("\t")[1] ?? "").trim() === "yes")
+  }
+
+  /**
+   * The merge base as a tree: the one lowest common ancestor, or, after criss-cross merges, a virtual
+   * merge of them all (git's recursive strategy), with its virtual commits written as unreferenced
+   * objects so the recursion can ask git for their bases too.
+   */
+  private async baseTree(a: string, b: string, labels: MergeOptions): Promise<Tree> {
+    const { git, branch, uuid } = this.repo
+    const r = await git.run(["merge-base", "--all", a, b])
+    const bases = r.stdout.split("\n").filter(Boolean).sort()
+    if (bases.length === 0) return new Tree()
+    let v = bases[0]!
+    let vTree = (await git.loadTree(v)).tree
+    for (const c of bases.slice(1)) {
+      const [b2, cTree] = await Promise.all([this.baseTree(v, c, labels), git.loadTree(c).then((x) => x.tree)])
+      const merged = merge(b2, vTree, cTree, labels).tree
+      const ref = `refs/sharebox/virtual-${process.pid}`
+      const changes = storedChanges(vTree, merged, differingPaths(vTree, merged), objectPathOf)
+      await git.fastImport(buildFastImport([{ changes, time: 0, message: "sharebox: virtual merge base", host: uuid, merge: c }], branch, v, ref))
+      v = (await git.check(["rev-parse", ref])).trim()
+      await git.check(["update-ref", "-d", ref])
+      vTree = merged
+    }
+    return vTree
+  }
+
+  /** How hosts are named in conflict copies: their descriptions (shared through git-annex). */
+  private async mergeLabels(): Promise<MergeOptions> {
+    // The peers' git-annex branches first (just fetched or pushed here): at first contact the other
+    // host's description is only there, and without it its copies were named by UUID.
+    await this.repo.annex.commitBranch()
+    const names = await this.repo.annex.descriptions()
+    return { hostLabel: (uuid) => names.get(uuid) ?? uuid.slice(0, 8) }
+  }
+
+  /**
+   * Adopts peer `name`'s head `peerHead`. Undefined when nothing changed here, else the conflicts of
+   * the merge (none for a fast-forward or a settle).
+   */
+  async mergeHead(name: string, peerHead: string): Promise<ReadonlyArray<Conflict> | undefined> {
+    const { git, branch } = this.repo
+    let theirs = peerHead
+    let theirLoaded: Tree | undefined
+    /** Their tree, read once; entries no host can hold are left out by a commit on top of theirs. */
+    const theirTree = async (): Promise<Tree> => {
+      if (theirLoaded) return theirLoaded
+      const loaded = await git.loadTree(theirs)
+      if (loaded.skipped.length > 0) {
+        this.warn(describeLeftOut(name, loaded.skipped))
+        theirs = await leaveOut(git, branch, theirs, loaded)
+      }
+      return (theirLoaded = loaded.tree)
+    }
+    const head = this.views.head
+    if (!head) {
+      const t = await theirTree()
+      await this.checkout.moveTo(theirs, t)
+      return []
+    }
+    if (head === theirs) return undefined
+    const theirsBehind = await git.isAncestor(theirs, head)
+    const oursBehind = !theirsBehind && (await git.isAncestor(head, theirs))
+    if (await this.sameUserCommits(head, theirs)) {
+      const tTree = await theirTree()
+      const base = this.views.base
+      const order = compareTrees(base, tTree)
+      if (order === 0) {
+        if (oursBehind) await this.checkout.moveTo(theirs, tTree)
+        return undefined
+      }
+      const t = settle(base, tTree)
+      if (t === tTree && oursBehind) await this.checkout.moveTo(theirs, tTree)
+      else if (t === tTree || !theirsBehind) {
+        await this.checkout.commitTree(t, `sharebox: settle with ${name}`, theirsBehind ? undefined : theirs, ["Sharebox-Settle: yes"])
+      } else return undefined
+      return []
+    }
+    if (theirsBehind) return undefined
+    if (oursBehind) {
+      const t = await theirTree()
+      await this.checkout.moveTo(theirs, t)
+      return []
+    }
+    const labels = await this.mergeLabels()
+    const tTree = await theirTree()
+    const baseTree = await this.baseTree(head, theirs, labels)
+    const result = merge(baseTree, this.views.base, tTree, labels)
+    const summary = result.conflicts.length ? `\n\nConflicts:\n${result.conflicts.map((c) => `  ${c.path} -> ${c.copy}`).join("\n")}` : ""
+    await this.checkout.commitTree(result.tree, `sharebox: merge ${name}${summary}`, theirs)
+    return result.conflicts
+  }
+}
+
+export class Merging extends Context.Tag("sharebox/Merging")<Merging, Merger>() {
+  static layer = Layer.effect(
+    Merging,
+    Effect.gen(function* () {
+      const { opts } = yield* HostConfig
+      return new Merger(yield* Repo, yield* ViewStore, yield* Checkout, opts.warn)
+    })
+  )
+}

@@ -1,0 +1,26 @@
+/**
+ * One piece of gitdir work at a time (replay, sync, content policy, a late checkout), and whether the
+ * host is closing: the only state every writer of the gitdir shares.
+ */
+import { Context, Effect, Layer } from "effect"
+
+export class SerialWork {
+  private work: Promise<unknown> = Promise.resolve()
+  /** set once the host begins to close: timers stop arming */
+  closed = false
+
+  exclusive<A>(f: () => Promise<A>): Promise<A> {
+    const next = this.work.then(f, f)
+    this.work = next.catch(() => undefined)
+    return next
+  }
+
+  /** Resolves once the work queued so far is done. */
+  idle(): Promise<void> {
+    return this.work.then(() => undefined, () => undefined)
+  }
+}
+
+export class Serial extends Context.Tag("sharebox/Serial")<Serial, SerialWork>() {
+  static layer = Layer.sync(Serial, () => new SerialWork())
+}

@@ -1,0 +1,216 @@
+/**
+ * Sync: replay, fetch every peer, merge what they have (and what they pushed here), push, then the
+ * content policy. Also what a person is told of it: the last sync's report, and each new conflict
+ * copy once (through notifycmd).
+ */
+import { promises as fs } from "node:fs"
+import * as path from "node:path"
+import { Context, Effect, Layer } from "effect"
+import { type Conflict, openConflicts } from "../domain/merge.js"
+import { peerBranches, pushedBranches } from "../domain/peerbranch.js"
+import { printable } from "../domain/printable.js"
+import { peerEnv } from "./annex.js"
+import { ContentPolicy, type ContentPolicyShape } from "./contentpolicy.js"
+import { askDaemon } from "./control.js"
+import { writeAtomic } from "./durable.js"
+import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
+import { Merging, type Merger } from "./merging.js"
+import { Presence, type PresenceCache } from "./presence.js"
+import { Recovery } from "./recovery.js"
+import { Replay, type Replayer } from "./replay.js"
+import type { SyncReport } from "./results.js"
+import { Serial, type SerialWork } from "./serial.js"
+import { saveSnapshot } from "./treecache.js"
+import { withoutProgress } from "./progress.js"
+import { ViewStore, type ViewState } from "./viewstore.js"
+import type { Tree } from "../domain/tree.js"
+
+/** A SyncReport while a sync fills it in. */
+type SyncReporting = { -readonly [K in keyof SyncReport]: SyncReport[K] extends ReadonlyArray<infer E> ? Array<E> : SyncReport[K] }
+
+/** 1 when a person must act (a peer's tree could not be chosen), 75 when a peer was unreachable, else 0. */
+export const syncExitCode = (r: Pick<SyncReport, "unreachable" | "unmerged">): number => (r.unmerged?.length ? 1 : r.unreachable.length ? 75 : 0)
+
+const isLocalUrl = (url: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]+:/.test(url)
+
+export class Syncer {
+  lastSync: { time: number; report: SyncReport } | undefined
+  readonly conflicts: Array<Conflict> = []
+
+  constructor(
+    private readonly repo: Repo["Type"],
+    private readonly opts: HostOptions,
+    private readonly views: ViewState,
+    private readonly presence: PresenceCache,
+    private readonly replayer: Replayer,
+    private readonly merger: Merger,
+    private readonly content: ContentPolicyShape,
+    private readonly serial: SerialWork,
+    /** the tree just read from git, for the next mount to read from the state folder instead */
+    private unsavedSnapshot: { readonly commit: string; readonly tree: Tree } | undefined,
+    lastSync: { time: number; report: SyncReport } | undefined
+  ) {
+    this.lastSync = lastSync
+  }
+
+  sync(progress: (line: string) => void = () => {}): Promise<SyncReport> {
+    const { git, gitdir, branch, annex, layout } = this.repo
+    return this.replayer.replay({ report: progress }).then(() =>
+      this.serial.exclusive(async () => {
+        const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], conflicts: [], merged: 0 }
+        const env = peerEnv()
+        for (const r of await git.remotes()) {
+          if (isLocalUrl(r.url)) {
+            const dir = path.resolve(gitdir, r.url.replace(/^file:\/\//, ""))
+            try {
+              await fs.access(dir)
+            } catch {
+              report.unreachable.push({ name: r.name, reason: `${dir} is not there` })
+              continue
+            }
+            // A peer mounted on this machine: have it write back what it has before we fetch.
+            await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
+          }
+          try {
+            const f = await git.run(["fetch", "--quiet", r.name], { env, timeoutSeconds: this.opts.peerTimeout })
+            if (f.code !== 0) {
+              report.unreachable.push({ name: r.name, reason: f.stderr.trim().split("\n").pop() || `git fetch exited ${f.code}` })
+              continue
+            }
+          } catch (e: any) {
+            report.unreachable.push({ name: r.name, reason: e?.message ?? String(e) })
+            continue
+          }
+          report.reached.push(r.name)
+        }
+        for (const u of report.unreachable) progress(`peer ${printable(u.name)} unreachable: ${printable(u.reason)}`)
+        const candidates: Array<[string, string]> = (await this.pushedRefs()).map((r) => [r.slice("refs/heads/".length), r])
+        const pushTo = new Map<string, string>()
+        for (const name of report.reached) {
+          const prefix = `refs/remotes/${name}/`
+          const refs = (await git.check(["for-each-ref", "--format=%(refname)", prefix])).split("\n").filter(Boolean)
+          const branches = peerBranches(branch, refs.map((r) => r.slice(prefix.length)))
+          if (branches.problem) {
+            report.unmerged.push({ name, reason: branches.problem })
+            progress(`peer ${printable(name)}: ${printable(branches.problem)}`)
+          }
+          for (const b of branches.merge) candidates.push([name, prefix + b])
+          pushTo.set(name, branches.pushTo)
+        }
+        for (const [name, ref] of candidates) {
+          const oid = await git.revParse(ref)
+          if (!oid) continue
+          const conflicts = await this.merger.mergeHead(name, oid)
+          if (conflicts) {
+            report.merged++
+            report.conflicts.push(...conflicts)
+            for (const c of conflicts) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
+          }
+        }
+        this.conflicts.push(...report.conflicts)
+        // merges the peers' git-annex branches (location logs)
+        await annex.commitBranch()
+        if (this.views.head) {
+          for (const name of report.reached) {
+            const refspecs = [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"]
+            const p = await git
+              .run(["push", "--quiet", name, ...refspecs], { env, timeoutSeconds: this.opts.peerTimeout })
+              .catch((e) => ({ code: 1, stderr: String(e?.message ?? e), stdout: "" }))
+            if (p.code !== 0) progress(`push to ${name} incomplete: ${p.stderr.trim().split("\n").pop()}`)
+          }
+        }
+        this.views.recompute()
+        await this.notifyNew().catch((e) => progress(`notify: ${e?.message ?? e}`))
+        await this.content.run(progress).catch((e) => progress(`content policy: ${e?.message ?? e}`))
+        this.lastSync = { time: Date.now(), report }
+        await writeAtomic(layout.lastSync, JSON.stringify(this.lastSync))
+        await this.presence.saveReads()
+        await this.replayer.pruneReplayed()
+        return report
+      })
+    )
+  }
+
+  /**
+   * Merges what peers pushed into this gitdir (`synced/BRANCH`), without any network: how a push from
+   * a peer shows in the mount before the next sync here.
+   */
+  mergePushed(): Promise<ReadonlyArray<Conflict> | undefined> {
+    return this.replayer.replay().then(() =>
+      this.serial.exclusive(async () => {
+        let conflicts: Array<Conflict> | undefined
+        for (const ref of await this.pushedRefs()) {
+          const oid = await this.repo.git.revParse(ref)
+          const c = oid && (await this.merger.mergeHead(ref.slice("refs/heads/".length), oid))
+          if (c) (conflicts ??= []).push(...c)
+        }
+        if (conflicts) {
+          this.conflicts.push(...conflicts)
+          await this.repo.annex.commitBranch()
+          this.views.recompute()
+          await this.notifyNew().catch((e) => this.opts.warn(`notify: ${e?.message ?? e}`))
+        }
+        return conflicts
+      })
+    )
+  }
+
+  /** What peers pushed into this gitdir (`refs/heads/synced/X`, X any branch of theirs), ours first. */
+  async pushedRefs(): Promise<Array<string>> {
+    const prefix = "refs/heads/synced/"
+    const refs = (await this.repo.git.check(["for-each-ref", "--format=%(refname)", prefix])).split("\n").filter(Boolean)
+    return pushedBranches(this.repo.branch, refs.map((r) => r.slice(prefix.length))).map((b) => prefix + b)
+  }
+
+  /** Content policy run by the daemon at mount time (getall, pins); a tree snapshot if none was. */
+  async afterMount(): Promise<void> {
+    const snap = this.unsavedSnapshot
+    this.unsavedSnapshot = undefined
+    // only ever a tree as git gave it, never one this host derived in memory
+    if (snap) await saveSnapshot(this.repo.layout.treeSnapshot, snap.commit, snap.tree).catch((e) => this.opts.warn(`tree snapshot: ${e?.message ?? e}`))
+    await this.serial.exclusive(() => this.content.run(withoutProgress(this.opts.warn)))
+  }
+
+  /** Notifies once per conflict copy ever seen here (remembered across restarts). */
+  private async notifyNew(): Promise<void> {
+    const file = path.join(this.repo.layout.state, "notified.json")
+    const seen = new Set<string>(await fs.readFile(file, "utf8").then((t) => JSON.parse(t) as Array<string>, () => []))
+    let changed = false
+    for (const c of this.openConflicts()) {
+      if (seen.has(c.copy)) continue
+      seen.add(c.copy)
+      changed = true
+      await this.opts.notify(`sharebox: conflict on ${c.path}; the other version is kept as ${c.copy}`)
+    }
+    if (changed) await writeAtomic(file, JSON.stringify([...seen]))
+  }
+
+  /** Conflict copies in the tree: neither side chosen yet. Every host derives the same list. */
+  openConflicts(): Array<Conflict> {
+    return openConflicts(this.views.view)
+  }
+}
+
+export class Sync extends Context.Tag("sharebox/Sync")<Sync, Syncer>() {
+  static layer = Layer.effect(
+    Sync,
+    Effect.gen(function* () {
+      const { opts } = yield* HostConfig
+      const repo = yield* Repo
+      const recovered = yield* Recovery
+      const lastSync = yield* Effect.promise(() => fs.readFile(repo.layout.lastSync, "utf8").then((t) => JSON.parse(t), () => undefined))
+      return new Syncer(
+        repo,
+        opts,
+        yield* ViewStore,
+        yield* Presence,
+        yield* Replay,
+        yield* Merging,
+        yield* ContentPolicy,
+        yield* Serial,
+        recovered.unsavedSnapshot,
+        lastSync
+      )
+    })
+  )
+}
