@@ -10,7 +10,7 @@ import { type LoadedTree, MAX_LINK_BYTES, MAX_MARKER_BYTES, SMALL_BLOB, StoredTr
 import { saneTime } from "../domain/time.js"
 import { CommandFailed, CommandTimedOut } from "./errors.js"
 import { BatchParser, LsTreeParser } from "./gitstream.js"
-import { run, type RunOptions, type RunResult } from "./proc.js"
+import { run, stdoutOf, type RunOptions, type RunResult } from "./proc.js"
 import { clearStaleGitLocks } from "./gitlocks.js"
 
 /** git's own identity settings for commits sharebox makes. */
@@ -50,9 +50,7 @@ export class Git {
   }
 
   async check(args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<string> {
-    const r = await this.run(args, opts)
-    if (r.code !== 0) throw new CommandFailed({ command: "git", args: ["-C", this.top, ...IDENTITY, ...args], exitCode: r.code, stderr: r.stderr || r.stdout })
-    return r.stdout
+    return stdoutOf("git", ["-C", this.top, ...IDENTITY, ...args], await this.run(args, opts))
   }
 
   /**

@@ -56,9 +56,12 @@ export const run = (command: string, args: ReadonlyArray<string>, opts: RunOptio
     child.stdin.end(opts.input ?? "")
   })
 
-/** Runs and fails with CommandFailed on a non-zero exit; returns stdout. */
-export const check = async (command: string, args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<string> => {
-  const r = await run(command, args, opts)
+/** The stdout of a finished run, or a CommandFailed for its non-zero exit. */
+export const stdoutOf = (command: string, args: ReadonlyArray<string>, r: RunResult): string => {
   if (r.code !== 0) throw new CommandFailed({ command, args, exitCode: r.code, stderr: r.stderr || r.stdout })
   return r.stdout
 }
+
+/** Runs and fails with CommandFailed on a non-zero exit; returns stdout. */
+export const check = async (command: string, args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<string> =>
+  stdoutOf(command, args, await run(command, args, opts))
