@@ -1,0 +1,98 @@
+/** `sharebox versions`, `restore`, `conflicts` and `resolve`: earlier versions, and versions that met. */
+import { Args, Command, Options } from "@effect/cli"
+import { Option } from "effect"
+import { askDaemon } from "../../effects/control.js"
+import { UsageError } from "../../effects/errors.js"
+import { request } from "../direct.js"
+import { locate } from "../locate.js"
+import { out, printEach, setExit } from "../output.js"
+import { interactiveResolve, stdinInteraction } from "../resolve.js"
+import { resolveGitdir } from "../target.js"
+import { gitdirOf, json, lift, target } from "./common.js"
+
+export const versionsCmd = Command.make("versions", { path: Args.text({ name: "PATH" }), json }, ({ path: p, json }) =>
+  lift(async () => {
+    const { gitdir, path: tp } = await locate(p)
+    const vs = await request(gitdir, { _tag: "versions", path: tp })
+    printEach(vs ?? [], json, (v) => {
+      const what = v.deleted ? "deleted" : `${v.size ?? "?"} B  ${v.present ? "here" : "not here"}`
+      out(`${v.id}  ${v.time}  ${(v.host ?? "?").padEnd(12)} ${what}`)
+    })
+  })
+).pipe(Command.withDescription("List the versions of a file (also of a deleted one): id, time, host, size, whether its content is here."))
+
+export const restoreCmd = Command.make(
+  "restore",
+  {
+    path: Args.text({ name: "PATH" }),
+    // `--version ID` is what people type; the parser keeps `--version` for the program's version, so
+    // normaliseArgv (argv.ts) rewrites it to --version-id for restore
+    version: Options.text("version-id").pipe(Options.withDescription("version id (from sharebox versions); also given as --version ID"), Options.optional),
+    at: Options.text("at").pipe(Options.withDescription("the version current at this time, e.g. 2026-11-24T18:00"), Options.optional),
+    to: Options.text("to").pipe(Options.withDescription("write it at this path instead"), Options.optional)
+  },
+  ({ path: p, version, at, to }) =>
+    lift(async () => {
+      const { gitdir, path: tp } = await locate(p)
+      const dest = Option.isSome(to) ? await locate(to.value) : { gitdir, path: tp }
+      if (dest.gitdir !== gitdir) throw new UsageError({ message: "--to must be in the same sharebox", exitCode: 64 })
+      await request(gitdir, { _tag: "restore", path: tp, version: Option.getOrUndefined(version), at: Option.getOrUndefined(at), to: dest.path })
+    })
+).pipe(
+  Command.withDescription(
+    "Bring back a version of a file (the newest by default), also of a deleted file; an ordinary write that syncs like any other. " +
+      "Example: sharebox restore ~/Sharebox/report.odt --at 2026-11-24T18:00"
+  )
+)
+
+export const conflictsCmd = Command.make("conflicts", { target, json }, ({ target, json }) =>
+  lift(async () => {
+    const gitdir = await gitdirOf(target)
+    const list = (await request(gitdir, { _tag: "conflicts" })) ?? []
+    printEach(list, json, (c) => {
+      out(`${c.path}`)
+      for (const v of c.versions) out(`  ${v.path}  ${v.host ?? "?"}  ${v.time}  ${v.size ?? "?"} B`)
+    })
+  })
+).pipe(Command.withDescription("List open conflicts: the path, its conflict copy, and both versions' host, time and size."))
+
+export const resolveCmd = Command.make(
+  "resolve",
+  {
+    path: Args.text({ name: "PATH" }).pipe(Args.withDescription("a conflicted file or its copy (default: every open conflict)"), Args.optional),
+    keep: Options.choice("keep", ["winner", "copy", "both"]).pipe(
+      Options.withDescription("winner: keep the file, remove the copy; copy: the copy replaces the file; both: keep both as ordinary files"),
+      Options.optional
+    )
+  },
+  ({ path: p, keep }) =>
+    lift(async () => {
+      const loc = Option.isSome(p) ? await locate(p.value) : { gitdir: await resolveGitdir(undefined), path: undefined }
+      if (Option.isSome(keep)) {
+        const lines = (await request(loc.gitdir, { _tag: "resolve", path: loc.path, keep: keep.value })) ?? []
+        for (const l of lines) out(l)
+        return
+      }
+      const all = (await request(loc.gitdir, { _tag: "conflicts" })) ?? []
+      const chosen = loc.path === undefined ? all : all.filter((c) => c.path === loc.path || c.copy === loc.path)
+      if (chosen.length === 0) return void process.stdout.write("no open conflicts\n")
+      const ping = await askDaemon(loc.gitdir, { _tag: "ping" }, 5)
+      const mount = ping && "result" in ping ? ping.result.mountpoint : undefined
+      const io = stdinInteraction()
+      try {
+        const r = await interactiveResolve(chosen, mount, io, async (copy, k) => {
+          const lines = (await request(loc.gitdir, { _tag: "resolve", path: copy, keep: k })) ?? []
+          return lines.join("\n")
+        })
+        if (r.skipped > 0) setExit(1)
+      } finally {
+        io.close()
+      }
+    })
+).pipe(
+  Command.withDescription(
+    "Resolve conflicts. With --keep, without asking; otherwise walk through them and ask (a diff for text files; m opens " +
+      "$SHAREBOX_MERGETOOL or $MERGETOOL on both versions). One host's decision reaches every host at its next sync. " +
+      "Exit 1 when some conflict was left open."
+  )
+)
