@@ -5,19 +5,15 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, eventually, exec, execAsync, git, read, sharebox, write } from "./harness.js"
+import { beforeAll, describe, expect, it } from "vitest"
+import { type HostDirs, eventually, exec, execAsync, git, plainPeer, read, sharebox, useWorld, write } from "./harness.js"
 
 const ok = (r: { code: number; stderr: string; stdout?: string }, what: string) => expect(r.code, `${what}: ${r.stderr}`).toBe(0)
 
 /** A plain git-annex repository on `branch` with one annexed file and one file in git. */
 const plainRepo = (dir: string, branch: string, name: string): void => {
-  fs.mkdirSync(dir, { recursive: true })
+  plainPeer(dir, name, { branch })
   const g = (...args: Array<string>) => ok(exec("git", ["-C", dir, ...args]), `git ${args.join(" ")}`)
-  g("init", "-q", "-b", branch)
-  g("config", "user.name", "plain")
-  g("config", "user.email", "plain@localhost")
-  g("annex", "init", "--quiet", name)
   fs.writeFileSync(path.join(dir, `${name}-annexed.txt`), `annexed by ${name}\n`)
   g("annex", "add", "--quiet", `${name}-annexed.txt`)
   fs.writeFileSync(path.join(dir, `${name}-ingit.txt`), `in git by ${name}\n`)
@@ -26,13 +22,12 @@ const plainRepo = (dir: string, branch: string, name: string): void => {
 }
 
 describe("a plain git-annex peer on another branch", () => {
-  let w: World
+  const w = useWorld("sharebox-branches")
   let A: HostDirs
   let P: string
   let Q: string
 
   beforeAll(() => {
-    w = new World("sharebox-branches")
     A = w.host("A")
     w.mount(A)
     write(path.join(A.mnt, "from-A.txt"), "from A\n")
@@ -42,10 +37,6 @@ describe("a plain git-annex peer on another branch", () => {
     Q = path.join(w.root, "plain-two")
     plainRepo(Q, "trunk", "pq")
     ok(exec("git", ["-C", Q, "branch", "dev"]), "branch dev")
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
   }, 60_000)
 
   it("on master: its files are merged into main, and its own git annex sync gets ours", async () => {

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { afterAll, expect } from "vitest"
 
 export const ROOT = path.resolve(import.meta.dirname, "../..")
 export const BIN = path.join(ROOT, "bin", "sharebox")
@@ -84,11 +85,14 @@ export interface HostDirs {
 }
 
 export class World {
-  readonly root: string
   readonly hosts: Array<HostDirs> = []
+  private made: string | undefined
 
-  constructor(label = "sharebox-it") {
-    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `${label}-`))
+  constructor(readonly label = "sharebox-it") {}
+
+  /** The world's folder, made when first needed: a block a run filters out leaves none behind. */
+  get root(): string {
+    return (this.made ??= fs.mkdtempSync(path.join(os.tmpdir(), `${this.label}-`)))
   }
 
   /** Creates the folders of a host (not mounted). */
@@ -154,9 +158,38 @@ export class World {
     for (const h of this.hosts) await this.settled(h)
     const problems = this.hosts.flatMap((h) => this.contractProblems(h))
     for (const h of this.hosts) if (isMounted(h.mnt)) exec("fusermount", ["-uz", h.mnt])
-    fs.rmSync(this.root, { recursive: true, force: true })
+    if (this.made !== undefined) fs.rmSync(this.made, { recursive: true, force: true })
     return problems
   }
+}
+
+/**
+ * The World of one describe block: its folder made when its setup first needs it, and after its
+ * tests everything unmounted, the repository contracts checked (none broken) and the folder removed.
+ */
+export const useWorld = (label: string, cleanupMs = 60_000): World => {
+  const w = new World(label)
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, cleanupMs)
+  return w
+}
+
+/**
+ * A peer running plain git-annex (no sharebox) at `dir`: a clone of `from.clone` (a gitdir), or a new
+ * repository on `from.branch`; `name` is its git-annex description and its committer. Throws with
+ * git's message when a step fails.
+ */
+export const plainPeer = (dir: string, name: string, from: { readonly clone: string } | { readonly branch: string }): string => {
+  const step = (args: ReadonlyArray<string>) => {
+    const r = exec("git", args)
+    if (r.code !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`)
+  }
+  step("clone" in from ? ["clone", "-q", from.clone, dir] : ["init", "-q", "-b", from.branch, dir])
+  step(["-C", dir, "config", "user.name", name])
+  step(["-C", dir, "config", "user.email", `${name}@localhost`])
+  step(["-C", dir, "annex", "init", "--quiet", name])
+  return dir
 }
 
 export const read = (p: string): string => fs.readFileSync(p, "utf8")

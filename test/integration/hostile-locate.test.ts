@@ -9,7 +9,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, type HostDirs, type Run, World, exec, execAsync, git, sharebox, write } from "./harness.js"
+import { BIN, type HostDirs, type Run, World, execAsync, git, plainPeer, sharebox, write } from "./harness.js"
 
 /** Every entry below `dir`: type, size and a hash of its bytes (to see that nothing changed). */
 const listing = (dir: string): Array<string> => {
@@ -66,9 +66,7 @@ describe("a peer's .sharebox/gitdir and nested .git never choose the repository 
     for (const h of ["pre-commit", "post-commit", "post-checkout", "post-merge", "reference-transaction", "pre-push"]) fs.symlinkSync(hook, path.join(hooks, h))
 
     E = path.join(w.root, "evil")
-    ok(exec("git", ["init", "-q", "-b", "main", E]), "git init evil")
-    for (const [k, v] of [["user.name", "evil"], ["user.email", "evil@localhost"]]) ok(git(E, ["config", k!, v!]), "config")
-    ok(git(E, ["annex", "init", "--quiet", "evil"]), "annex init evil")
+    plainPeer(E, "evil", { branch: "main" })
     write(path.join(E, "README"), "evil\n")
     ok(git(E, ["-c", "annex.gitaddtoannex=false", "add", "README"]), "add")
     ok(git(E, ["commit", "-q", "-m", "evil"]), "commit")
@@ -91,10 +89,7 @@ describe("a peer's .sharebox/gitdir and nested .git never choose the repository 
     fs.rmSync(path.join(A.mnt, "sub", "old"))
 
     // the peer: a clone of A's gitdir, a git-annex repository, files kept in git
-    P = path.join(w.root, "peer")
-    ok(exec("git", ["clone", "-q", A.gitdir, P]), "clone")
-    for (const [k, v] of [["user.name", "peer"], ["user.email", "peer@localhost"]]) ok(git(P, ["config", k!, v!]), "config")
-    ok(git(P, ["annex", "init", "--quiet", "peer"]), "annex init peer")
+    P = plainPeer(path.join(w.root, "peer"), "peer", { clone: A.gitdir })
     const plant = (rel: string, content: string) => {
       fs.mkdirSync(path.dirname(path.join(P, rel)), { recursive: true })
       write(path.join(P, rel), content)

@@ -7,29 +7,24 @@ import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { locationLogPath } from "../../src/effects/annex.js"
-import { type HostDirs, World, eventually, exec, execAsync, git, read, sharebox, write } from "./harness.js"
+import { type HostDirs, eventually, exec, execAsync, git, plainPeer, read, sharebox, useWorld, write } from "./harness.js"
 
 const ok = (r: { code: number; stderr: string }, what: string) => expect(r.code, `${what}: ${r.stderr}`).toBe(0)
 
 describe("a peer commit that forges this host's replay trailers", () => {
-  let w: World
+  const w = useWorld("sharebox-forged")
   let A: HostDirs
   let P: string
 
   beforeAll(() => {
-    w = new World("sharebox-forged")
     A = w.host("A")
     w.mount(A, "writeback=off")
     write(path.join(A.mnt, "first.txt"), "first\n")
     ok(sharebox(["sync", A.mnt]), "sync A")
     P = path.join(w.root, "peer")
     ok(exec("git", ["clone", "-q", A.gitdir, P]), "clone")
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
   }, 60_000)
 
   it("does not make the next start drop pending writes", async () => {
@@ -122,24 +117,19 @@ const rootItems = (repo: string, commit: string): Array<TreeItem> => {
 const daemonLog = (h: HostDirs) => fs.readFileSync(path.join(h.gitdir, ".git", "sharebox", "daemon.log"), "utf8")
 
 describe("a peer whose tree holds names and numbers no host can hold", () => {
-  let w: World
+  const w = useWorld("sharebox-hostile", 90_000)
   let A: HostDirs
   let B: HostDirs
   let E: string
   const big = 100 * 1024 * 1024
 
   beforeAll(() => {
-    w = new World("sharebox-hostile")
     ;[A, B] = w.pair()
     write(path.join(A.mnt, "mine.txt"), "mine\n")
     ok(w.sync(A), "sync A")
     ok(w.sync(B), "sync B")
     E = path.join(w.root, "evil")
     ok(exec("git", ["clone", "-q", A.gitdir, E]), "clone")
-  }, 90_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
   }, 90_000)
 
   it("is merged without them: the host still mounts and syncs, keeps its pending writes, and pushes none of them on", async () => {
@@ -225,22 +215,17 @@ describe("a peer whose tree holds names and numbers no host can hold", () => {
 // ------------------------------------------------------------------ what reaches the terminal
 
 describe("names and descriptions a peer chose reach the terminal escaped", () => {
-  let w: World
+  const w = useWorld("sharebox-escapes")
   let A: HostDirs
   let E: string
   const name = "esc\x1b[2Jname\u202e.txt"
 
   beforeAll(async () => {
-    w = new World("sharebox-escapes")
     A = w.host("A")
     w.mount(A)
     write(path.join(A.mnt, "seed.txt"), "seed\n")
     ok(sharebox(["sync", A.mnt]), "sync A")
-    E = path.join(w.root, "evil")
-    ok(exec("git", ["clone", "-q", A.gitdir, E]), "clone")
-    ok(exec("git", ["-C", E, "config", "user.name", "e"]), "config")
-    ok(exec("git", ["-C", E, "config", "user.email", "e@e"]), "config")
-    ok(exec("git", ["-C", E, "annex", "init", "--quiet", "evil"]), "annex init")
+    E = plainPeer(path.join(w.root, "evil"), "evil", { clone: A.gitdir })
     ok(exec("git", ["-C", E, "annex", "describe", "here", `ev\x1b]0;owned\x07il${"x".repeat(100_000)}`]), "describe")
     fs.writeFileSync(path.join(E, name), "from the evil peer\n")
     ok(exec("git", ["-C", E, "annex", "add", "--quiet", "--", name]), "annex add")
@@ -249,10 +234,6 @@ describe("names and descriptions a peer chose reach the terminal escaped", () =>
     expect(s.code, s.stderr).toBe(0)
     expect(await eventually(() => fs.existsSync(path.join(A.mnt, name)), 15_000)).toBe(true)
   }, 90_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
-  }, 60_000)
 
   it("whereis, log, versions and status print them with escapes, never the raw bytes", () => {
     const runs = [
@@ -275,25 +256,16 @@ describe("names and descriptions a peer chose reach the terminal escaped", () =>
 // ------------------------------------------------------------------ location logs
 
 describe("a peer's location log with junk and times past 2^53 ms", () => {
-  let w: World
+  const w = useWorld("sharebox-loclog")
   let A: HostDirs
   let E: string
 
   beforeAll(() => {
-    w = new World("sharebox-loclog")
     A = w.host("A")
     w.mount(A)
     write(path.join(A.mnt, "seed.txt"), "seed\n")
     ok(sharebox(["sync", A.mnt]), "sync A")
-    E = path.join(w.root, "evil")
-    ok(exec("git", ["clone", "-q", A.gitdir, E]), "clone")
-    ok(exec("git", ["-C", E, "config", "user.name", "e"]), "config")
-    ok(exec("git", ["-C", E, "config", "user.email", "e@e"]), "config")
-    ok(exec("git", ["-C", E, "annex", "init", "--quiet", "evil"]), "annex init")
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
+    E = plainPeer(path.join(w.root, "evil"), "evil", { clone: A.gitdir })
   }, 60_000)
 
   it("is written back in a form git-annex reads, with this host present", async () => {

@@ -12,8 +12,8 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, type HostDirs, World, daemonPids, eventually, exec, execAsync, git, isMounted, read, sharebox, sleep, snapshot, write } from "./harness.js"
+import { beforeAll, describe, expect, it } from "vitest"
+import { BIN, type HostDirs, type World, daemonPids, eventually, exec, execAsync, git, isMounted, plainPeer, read, sharebox, sleep, snapshot, useWorld, write } from "./harness.js"
 
 const sha = (s: string | Buffer): string => createHash("sha256").update(s).digest("hex")
 
@@ -42,8 +42,7 @@ const syncOk = (w: World, h: HostDirs) => {
 // ------------------------------------------------------------------------- plain git-annex peer
 
 describe("a peer running plain git-annex (no sharebox)", () => {
-  // made in beforeAll, so a run that filters this block out leaves no folder behind
-  let w: World
+  const w = useWorld("sharebox-plain")
   let A: HostDirs
   let P: string
   /** every content anyone wrote: each must stay reachable */
@@ -75,7 +74,6 @@ describe("a peer running plain git-annex (no sharebox)", () => {
   }
 
   beforeAll(async () => {
-    w = new World("sharebox-plain")
     A = w.host("A")
     w.mount(A, "writeback=off")
     write(path.join(A.mnt, "doc.txt"), "doc v0\n")
@@ -86,17 +84,8 @@ describe("a peer running plain git-annex (no sharebox)", () => {
     remember("keep", "keep\n")
     syncOk(w, A)
     // the plain peer: a clone of A's gitdir, made a git-annex repository, nothing else
-    P = path.join(w.root, "plain")
-    expect(exec("git", ["clone", "-q", A.gitdir, P]).code).toBe(0)
-    pgit("config", "user.name", "plain")
-    pgit("config", "user.email", "plain@localhost")
-    pgit("annex", "init", "--quiet", "plain")
+    P = plainPeer(path.join(w.root, "plain"), "plain", { clone: A.gitdir })
     expect(git(A.gitdir, ["remote", "add", "plain", P]).code).toBe(0)
-  }, 60_000)
-
-  afterAll(async () => {
-    const problems = await w.cleanup()
-    expect(problems).toEqual([])
   }, 60_000)
 
   it("the plain peer gets sharebox's files with git annex sync + get", async () => {
@@ -199,8 +188,7 @@ const killAfter = (cmd: string, args: ReadonlyArray<string>, ms: number, group =
   })
 
 describe("an interrupted sync (kill -9) is finished by the next one", () => {
-  // made in beforeAll, so a run that filters this block out leaves no folder behind
-  let w: World
+  const w = useWorld("sharebox-killsync")
   let X: HostDirs
   let Y: HostDirs
   const written = new Map<string, string>()
@@ -246,7 +234,6 @@ describe("an interrupted sync (kill -9) is finished by the next one", () => {
   }
 
   beforeAll(() => {
-    w = new World("sharebox-killsync")
     X = w.host("X")
     Y = w.host("Y")
     w.mount(X, "writeback=off")
@@ -256,10 +243,6 @@ describe("an interrupted sync (kill -9) is finished by the next one", () => {
     written.set("base", "base\n")
     syncOk(w, X)
     syncOk(w, Y)
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
   }, 60_000)
 
   it("a direct sync of an unmounted gitdir, killed at random points, then synced again", async () => {
@@ -313,21 +296,15 @@ describe("an interrupted sync (kill -9) is finished by the next one", () => {
 // ------------------------------------------------------------------------------- first contact
 
 describe("first contact: two hosts that never synced create the same file", () => {
-  // made in beforeAll, so a run that filters this block out leaves no folder behind
-  let w: World
+  const w = useWorld("sharebox-first")
   let A: HostDirs
   let B: HostDirs
 
   beforeAll(() => {
-    w = new World("sharebox-first")
     A = w.host("laptop")
     B = w.host("desktop")
     w.mount(A, "writeback=off")
     w.mount(B, "writeback=off")
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
   }, 60_000)
 
   it("the conflict copy is named after the losing host's -o name on both, though neither knew the other's name before", async () => {

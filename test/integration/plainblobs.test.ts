@@ -7,13 +7,13 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, eventually, exec, execAsync, sharebox, write } from "./harness.js"
+import { beforeAll, describe, expect, it } from "vitest"
+import { type HostDirs, eventually, exec, execAsync, plainPeer, sharebox, useWorld, write } from "./harness.js"
 
 const sha = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex")
 
 describe("files a plain git-annex peer keeps in git", () => {
-  let w: World
+  const w = useWorld("sharebox-plainblobs")
   let A: HostDirs
   let P: string
   const binary = randomBytes(1024)
@@ -28,16 +28,11 @@ describe("files a plain git-annex peer keeps in git", () => {
   }
 
   beforeAll(async () => {
-    w = new World("sharebox-plainblobs")
     A = w.host("A")
     w.mount(A)
     write(path.join(A.mnt, "seed.txt"), "seed\n")
     expect(sharebox(["sync", A.mnt]).code).toBe(0)
-    P = path.join(w.root, "plain")
-    expect(exec("git", ["clone", "-q", A.gitdir, P]).code).toBe(0)
-    pgit("config", "user.name", "plain")
-    pgit("config", "user.email", "plain@localhost")
-    pgit("annex", "init", "--quiet", "plain")
+    P = plainPeer(path.join(w.root, "plain"), "plain", { clone: A.gitdir })
     fs.writeFileSync(path.join(P, "binary.dat"), binary)
     fs.writeFileSync(path.join(P, "allbytes.bin"), allBytes)
     fs.writeFileSync(path.join(P, "utf8.txt"), text)
@@ -49,10 +44,6 @@ describe("files a plain git-annex peer keeps in git", () => {
     expect(r.code, r.stderr).toBe(0)
     expect(await eventually(() => fs.existsSync(path.join(A.mnt, "utf8.txt")), 15_000)).toBe(true)
   }, 90_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
-  }, 60_000)
 
   it("read through the mount, byte for byte", () => {
     expect(sha(fs.readFileSync(path.join(A.mnt, "binary.dat")))).toBe(sha(binary))

@@ -8,8 +8,8 @@
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, exec, git, read, sharebox, write } from "./harness.js"
+import { beforeAll, describe, expect, it } from "vitest"
+import { type HostDirs, exec, git, plainPeer, read, sharebox, useWorld, write } from "./harness.js"
 
 const keyOf = (content: string, name: string): string => {
   const ext = path.extname(name)
@@ -45,7 +45,7 @@ const files: Record<string, string> = {
 }
 
 describe("presence recorded by replay", () => {
-  let w: World
+  const w = useWorld("sharebox-presence")
   let A: HostDirs
   let B: HostDirs
   /** a repository that is not a host: git-annex's journal says it has a key, uncommitted */
@@ -53,12 +53,7 @@ describe("presence recorded by replay", () => {
   const journalled = "journalled content\n"
 
   beforeAll(() => {
-    w = new World("sharebox-presence")
     ;[A, B] = w.pair(["writeback=off"], ["writeback=off"])
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
   }, 60_000)
 
   it("whereis lists this repository for every replayed file, fsck passes, the logs are git-annex's format", () => {
@@ -136,10 +131,7 @@ describe("presence recorded by replay", () => {
   })
 
   it("a plain git-annex clone gets the replayed content", () => {
-    const P = path.join(w.root, "plain")
-    expect(exec("git", ["clone", "-q", A.gitdir, P]).code).toBe(0)
-    for (const [k, v] of [["user.name", "plain"], ["user.email", "plain@localhost"]]) expect(exec("git", ["-C", P, "config", k!, v!]).code).toBe(0)
-    expect(exec("git", ["-C", P, "annex", "init", "-q", "plain"]).code).toBe(0)
+    const P = plainPeer(path.join(w.root, "plain"), "plain", { clone: A.gitdir })
     const get = exec("git", ["-C", P, "annex", "get", "--", "a.txt", "dir"])
     expect(get.code, get.stderr).toBe(0)
     expect(read(path.join(P, "a.txt"))).toBe(files["a.txt"])
