@@ -7,7 +7,6 @@ import { Context, Effect, Layer } from "effect"
 import { storedChanges } from "../domain/storage.js"
 import { Tree, sameStored } from "../domain/tree.js"
 import { objectPathOf } from "./annex.js"
-import { buildFastImport } from "./fastimport.js"
 import { HostConfig, Repo } from "./hostconfig.js"
 import { Serial, type SerialWork } from "./serial.js"
 import { ViewStore, type ViewState } from "./viewstore.js"
@@ -42,8 +41,7 @@ export class Checkouts {
   async moveTo(oid: string, tree: Tree): Promise<void> {
     const { git, branch } = this.repo
     const head = this.views.head
-    if (head) await git.check(["update-ref", `refs/heads/${branch}`, oid, head])
-    else await git.check(["update-ref", `refs/heads/${branch}`, oid])
+    await git.updateRef(`refs/heads/${branch}`, oid, head)
     this.views.committedTo(oid, tree)
     await this.checkoutHead()
   }
@@ -53,8 +51,8 @@ export class Checkouts {
     const { git, branch, uuid } = this.repo
     const base = this.views.base
     const changes = storedChanges(base, tree, differingPaths(base, tree), objectPathOf)
-    await git.fastImport(buildFastImport([{ changes, time: Date.now(), message, host: uuid, merge, trailers }], branch, this.views.head))
-    this.views.committedTo((await git.revParse(branch))!, tree)
+    const oid = await git.writeCommits([{ changes, time: Date.now(), message, host: uuid, merge, trailers }], this.views.head, `refs/heads/${branch}`)
+    this.views.committedTo(oid, tree)
     await this.checkoutHead()
   }
 

@@ -9,18 +9,17 @@ import { type CachedContent, droppableOldVersions, evictionOrder } from "../doma
 import { UsageError } from "./errors.js"
 import { progressLine } from "./progress.js"
 import type { Tree } from "../domain/tree.js"
-import type { Annex } from "./annex.js"
-import type { Git } from "./git.js"
 import type { History } from "./history.js"
 import type { Layout } from "./layout.js"
+import type { AnnexPort, GitPort } from "./ports.js"
 import type { Whereis } from "./results.js"
 
 /** What content policy needs of a host: its role, not the whole host (which calls it). */
 export interface ContentHost {
   readonly layout: Layout
   readonly view: Tree
-  readonly annex: Annex
-  readonly git: Git
+  readonly annex: AnnexPort
+  readonly git: GitPort
   readonly head: string | undefined
   readonly opts: { readonly peerTimeout: number; readonly getall: boolean }
   isPresent(key: string): boolean
@@ -146,7 +145,7 @@ const isPinned = (pins: ReadonlyArray<string>, path: string): boolean => pins.so
  */
 const commitsOverLimit = async (host: ContentHost, limit: number): Promise<boolean> => {
   if (!host.head) return false
-  const count = Number((await host.git.check(["rev-list", "--count", host.head, "--"])).trim())
+  const count = await host.git.countCommits(host.head)
   return !(Number.isFinite(count) && count <= limit)
 }
 

@@ -4,10 +4,9 @@
  */
 import { keyOfAnnexLink, parsePointer } from "../domain/key.js"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
-import { saneTime } from "../domain/time.js"
 import type { Version } from "../domain/retention.js"
 import { MAX_LINK_BYTES, SMALL_BLOB, mountPathOf } from "../domain/storage.js"
-import type { Git } from "./git.js"
+import type { GitPort } from "./ports.js"
 
 export interface PathVersion extends Version {
   /** blob id in git (symlink, pointer file or plain blob) */
@@ -19,34 +18,16 @@ export interface PathVersion extends Version {
 
 export type History = Map<string, Array<PathVersion>>
 
-const ZERO = /^0+$/
-
-export const loadHistory = async (git: Git, head: string | undefined): Promise<History> => {
+export const loadHistory = async (git: GitPort, head: string | undefined): Promise<History> => {
   const history: History = new Map()
   if (!head) return history
-  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20)", head, "--"])
   type Raw = { path: string; commit: string; time: number; host: string | undefined; mode: string; oid: string | undefined }
   const raws: Array<Raw> = []
-  for (const chunk of out.split("\x01")) {
-    if (!chunk) continue
-    const nul = chunk.indexOf("\0")
-    const header = (nul < 0 ? chunk : chunk.slice(0, nul)).trim()
-    const [commit, ct, email, ms] = header.split(" ")
-    // milliseconds from the commit's Sharebox-Time trailer when it is there and agrees with git's time
-    // (a peer sets any date: one no Date can hold counts as the epoch)
-    const time = saneTime(ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000, 0)
-    const host = /^(.+)@sharebox$/.exec(email ?? "")?.[1]
-    const tokens = nul < 0 ? [] : chunk.slice(nul + 1).split("\0")
-    for (let i = 0; i + 1 < tokens.length; i += 2) {
-      const meta = tokens[i]!.trim()
-      if (!meta.startsWith(":")) continue
-      const [, newMode, , newOid] = meta.slice(1).split(/\s+/)
-      const stored = tokens[i + 1]!
-      if (baseName(stored) === DIR_MARKER) continue
-      const path = mountPathOf(stored)
-      if (path === undefined) continue
-      raws.push({ path, commit: commit!, time, host, mode: newMode!, oid: newOid && !ZERO.test(newOid) ? newOid : undefined })
-    }
+  for (const c of await git.changeLog(head)) {
+    if (baseName(c.path) === DIR_MARKER) continue
+    const path = mountPathOf(c.path)
+    if (path === undefined) continue
+    raws.push({ ...c, path })
   }
   // Only blobs that can be a pointer or an annex link are read: a peer's history may hold blobs of
   // any size, and reading them whole cost seconds and hundreds of MB at every sync.

@@ -5,8 +5,9 @@
 import { promises as fs } from "node:fs"
 import { Context, Effect, Layer } from "effect"
 import { Annex } from "./annex.js"
-import type { Git } from "./git.js"
+import { liveGit } from "./gitport.js"
 import { type Layout, layoutOf } from "./layout.js"
+import type { AnnexPort, GitPort } from "./ports.js"
 
 export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
@@ -36,12 +37,12 @@ export class HostConfig extends Context.Tag("sharebox/HostConfig")<HostConfig, {
   static layer = (gitdir: string, options: Partial<HostOptions> = {}) => Layer.succeed(HostConfig, { gitdir, opts: { ...defaultHostOptions, ...options } })
 }
 
-/** The repository: where its state lives, git and git-annex over it, its uuid and branch. */
+/** The repository: where its state lives, git and git-annex over it (as ports.ts has them), its uuid and branch. */
 export interface RepoShape {
   readonly gitdir: string
   readonly layout: Layout
-  readonly annex: Annex
-  readonly git: Git
+  readonly annex: AnnexPort
+  readonly git: GitPort
   readonly uuid: string
   readonly branch: string
 }
@@ -63,7 +64,7 @@ export class Repo extends Context.Tag("sharebox/Repo")<Repo, RepoShape>() {
         return [await annex.uuid(), await annex.git.branch()] as const
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => annex.closeBatches(true)))
-      return { gitdir, layout, annex, git: annex.git, uuid, branch }
+      return { gitdir, layout, annex, git: liveGit(annex.git), uuid, branch }
     })
   )
 }

@@ -65,17 +65,25 @@ const Shutdown = Layer.scopedDiscard(
   })
 )
 
-/** Every service of the host serving `gitdir`. */
-export const hostLayer = (gitdir: string, options: Partial<HostOptions> = {}) => {
-  const config = Layer.provideMerge(Repo.layer, HostConfig.layer(gitdir, options))
-  const recovered = Layer.provideMerge(Layer.merge(Recovery.layer, Serial.layer), config)
-  const view = Layer.provideMerge(ViewStore.layer, recovered)
+/**
+ * Every service of a host over `base`: its configuration, repository, what its start found and its
+ * queue of work. The daemon and the commands build it over the gitdir (`hostLayer`); the
+ * model-based test (test/model) over in-memory git, git-annex and journal.
+ */
+export const servicesOver = <E, R>(base: Layer.Layer<HostConfig | Repo | Recovery | Serial, E, R>) => {
+  const view = Layer.provideMerge(ViewStore.layer, base)
   const presence = Layer.provideMerge(Presence.layer, view)
   const staging = Layer.provideMerge(Staging.layer, presence)
   const checkout = Layer.provideMerge(Layer.merge(Checkout.layer, Versions.layer), staging)
   const replay = Layer.provideMerge(Layer.mergeAll(Replay.layer, Merging.layer, ContentPolicy.layer), checkout)
   const top = Layer.provideMerge(Layer.merge(Sync.layer, Writeback.layer), replay)
   return Layer.provideMerge(Shutdown, top)
+}
+
+/** Every service of the host serving `gitdir`. */
+export const hostLayer = (gitdir: string, options: Partial<HostOptions> = {}) => {
+  const config = Layer.provideMerge(Repo.layer, HostConfig.layer(gitdir, options))
+  return servicesOver(Layer.provideMerge(Layer.merge(Recovery.layer, Serial.layer), config))
 }
 
 /** The error an Effect failed or died with, as it was thrown (a UsageError keeps its exit code). */

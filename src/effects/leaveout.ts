@@ -11,8 +11,7 @@
  */
 import { printable } from "../domain/printable.js"
 import type { LoadedTree, TreeChange } from "../domain/storage.js"
-import { buildFastImport } from "./fastimport.js"
-import type { Git } from "./git.js"
+import type { GitPort } from "./ports.js"
 
 /** The author of these commits: no host, so every host writes the same one. */
 const AUTHOR = "sharebox"
@@ -28,13 +27,12 @@ export const describeLeftOut = (from: string, skipped: ReadonlyArray<string>): s
 }
 
 /** A commit on top of `parent` without the entries `loaded` skipped; returns its id. */
-export const leaveOut = async (git: Git, branch: string, parent: string, loaded: LoadedTree): Promise<string> => {
+export const leaveOut = async (git: GitPort, parent: string, loaded: LoadedTree): Promise<string> => {
   const changes: Array<TreeChange> = loaded.skippedBytes.map((raw, i) => ({ _tag: "Delete", path: loaded.skipped[i]!, raw }))
   const time = await git.commitTime(parent)
   const ref = `refs/sharebox/leave-out-${process.pid}`
   const message = `sharebox: leave out ${loaded.skipped.length} entr${loaded.skipped.length === 1 ? "y" : "ies"} no host can hold`
-  await git.fastImport(buildFastImport([{ changes, time, message, host: AUTHOR }], branch, parent, ref))
-  const oid = (await git.check(["rev-parse", "--verify", ref])).trim()
-  await git.check(["update-ref", "-d", ref])
+  const oid = await git.writeCommits([{ changes, time, message, host: AUTHOR }], parent, ref)
+  await git.deleteRef(ref)
   return oid
 }

@@ -9,7 +9,6 @@ import { storedChanges } from "../domain/storage.js"
 import { Tree } from "../domain/tree.js"
 import { objectPathOf } from "./annex.js"
 import { Checkout, type Checkouts, differingPaths } from "./checkout.js"
-import { buildFastImport } from "./fastimport.js"
 import { HostConfig, Repo } from "./hostconfig.js"
 import { describeLeftOut, leaveOut } from "./leaveout.js"
 import { ViewStore, type ViewState } from "./viewstore.js"
@@ -27,8 +26,7 @@ export class Merger {
    * lacks: their trees differ, if at all, only by the order merges happened in.
    */
   private async sameUserCommits(a: string, b: string): Promise<boolean> {
-    const out = await this.repo.git.check(["log", "--no-merges", "--format=%H%x09%(trailers:key=Sharebox-Settle,valueonly,separator=%x20)", `${a}...${b}`, "--"])
-    return out.split("\n").every((line) => !line.trim() || (line.split("\t")[1] ?? "").trim() === "yes")
+    return (await this.repo.git.commitsApart(a, b)).every((c) => c.settle)
   }
 
   /**
@@ -37,9 +35,8 @@ export class Merger {
    * objects so the recursion can ask git for their bases too.
    */
   private async baseTree(a: string, b: string, labels: MergeOptions): Promise<Tree> {
-    const { git, branch, uuid } = this.repo
-    const r = await git.run(["merge-base", "--all", a, b])
-    const bases = r.stdout.split("\n").filter(Boolean).sort()
+    const { git, uuid } = this.repo
+    const bases = await git.mergeBases(a, b)
     if (bases.length === 0) return new Tree()
     let v = bases[0]!
     let vTree = (await git.loadTree(v)).tree
@@ -48,9 +45,8 @@ export class Merger {
       const merged = merge(b2, vTree, cTree, labels).tree
       const ref = `refs/sharebox/virtual-${process.pid}`
       const changes = storedChanges(vTree, merged, differingPaths(vTree, merged), objectPathOf)
-      await git.fastImport(buildFastImport([{ changes, time: 0, message: "sharebox: virtual merge base", host: uuid, merge: c }], branch, v, ref))
-      v = (await git.check(["rev-parse", ref])).trim()
-      await git.check(["update-ref", "-d", ref])
+      v = await git.writeCommits([{ changes, time: 0, message: "sharebox: virtual merge base", host: uuid, merge: c }], v, ref)
+      await git.deleteRef(ref)
       vTree = merged
     }
     return vTree
@@ -70,7 +66,7 @@ export class Merger {
    * the merge (none for a fast-forward or a settle).
    */
   async mergeHead(name: string, peerHead: string): Promise<ReadonlyArray<Conflict> | undefined> {
-    const { git, branch } = this.repo
+    const { git } = this.repo
     let theirs = peerHead
     let theirLoaded: Tree | undefined
     /** Their tree, read once; entries no host can hold are left out by a commit on top of theirs. */
@@ -79,7 +75,7 @@ export class Merger {
       const loaded = await git.loadTree(theirs)
       if (loaded.skipped.length > 0) {
         this.warn(describeLeftOut(name, loaded.skipped))
-        theirs = await leaveOut(git, branch, theirs, loaded)
+        theirs = await leaveOut(git, theirs, loaded)
       }
       return (theirLoaded = loaded.tree)
     }

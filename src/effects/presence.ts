@@ -8,11 +8,11 @@ import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
 import type { FileNode } from "../domain/tree.js"
-import type { Annex } from "./annex.js"
 import { writeAtomic } from "./durable.js"
 import { ContentUnavailable } from "./errors.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
 import type { Layout } from "./layout.js"
+import type { AnnexPort, GitPort } from "./ports.js"
 
 /** How long an absent key is believed absent without looking again (see absentKeys). */
 const ABSENT_TTL_MS = 10_000
@@ -32,7 +32,8 @@ export class PresenceCache {
 
   constructor(
     private readonly layout: Layout,
-    private readonly annex: Annex,
+    private readonly annex: AnnexPort,
+    private readonly git: GitPort,
     private readonly opts: Pick<HostOptions, "log" | "warn">,
     reads: Record<string, number>
   ) {
@@ -84,7 +85,7 @@ export class PresenceCache {
     if (c.kind === "blob") {
       const file = this.stagingFile(`blob-${c.oid}`)
       // a blob is immutable, so a copy once written (atomically) is good for as long as it stays
-      if (!fsSync.existsSync(file)) await this.annex.git.blobToFile(c.oid, file)
+      if (!fsSync.existsSync(file)) await this.git.blobToFile(c.oid, file)
       return file
     }
     if (!this.isPresent(c.key)) await this.fetch(p, c.key)
@@ -135,7 +136,7 @@ export class Presence extends Context.Tag("sharebox/Presence")<Presence, Presenc
       const { opts } = yield* HostConfig
       const repo = yield* Repo
       const reads = yield* Effect.promise(() => fs.readFile(repo.layout.reads, "utf8").then((t) => JSON.parse(t) as Record<string, number>, () => ({})))
-      return new PresenceCache(repo.layout, repo.annex, opts, reads)
+      return new PresenceCache(repo.layout, repo.annex, repo.git, opts, reads)
     })
   )
 }

@@ -15,10 +15,11 @@ import { HostConfig, Repo } from "./hostconfig.js"
 import { Journal } from "./journal.js"
 import { describeLeftOut, leaveOut } from "./leaveout.js"
 import { Lock } from "./lock.js"
+import type { JournalPort, RecoveryPorts } from "./ports.js"
 import { loadSnapshot } from "./treecache.js"
 
 export interface Recovered {
-  readonly journal: Journal
+  readonly journal: JournalPort
   /** HEAD's tree */
   readonly base: Tree
   readonly head: string | undefined
@@ -29,21 +30,33 @@ export interface Recovered {
   readonly unsavedSnapshot: { readonly commit: string; readonly tree: Tree } | undefined
 }
 
+/** The gitdir's own lock, journal file and git's lock files. */
+export const liveRecoveryPorts = (repo: Repo["Type"]): RecoveryPorts => ({
+  lock: () => Lock.acquire(repo.layout.lock, repo.gitdir),
+  openJournal: (warn) => Journal.open(repo.layout.journal, warn),
+  clearStaleLocks: (warn) => clearStaleGitLocks(repo.gitdir, warn, "died with sharebox")
+})
+
 export class Recovery extends Context.Tag("sharebox/Recovery")<Recovery, Recovered>() {
-  static layer = Layer.scoped(
-    Recovery,
-    Effect.gen(function* () {
-      const { opts } = yield* HostConfig
-      const repo = yield* Repo
-      const lock = yield* Effect.acquireRelease(
-        Effect.tryPromise({ try: () => Lock.acquire(repo.layout.lock, repo.gitdir), catch: (e) => e }),
-        (l) => Effect.promise(() => l.release())
-      )
-      const recovered = yield* Effect.tryPromise({ try: () => recover(repo, lock.crashed, opts.warn), catch: (e) => e })
-      yield* Effect.addFinalizer(() => Effect.promise(() => recovered.journal.close()))
-      return recovered
-    })
-  )
+  /** A start over the lock and journal `portsOf` gives for the repository. */
+  static over = (portsOf: (repo: Repo["Type"]) => RecoveryPorts) =>
+    Layer.scoped(
+      Recovery,
+      Effect.gen(function* () {
+        const { opts } = yield* HostConfig
+        const repo = yield* Repo
+        const ports = portsOf(repo)
+        const lock = yield* Effect.acquireRelease(
+          Effect.tryPromise({ try: () => ports.lock(), catch: (e) => e }),
+          (l) => Effect.promise(() => l.release())
+        )
+        const recovered = yield* Effect.tryPromise({ try: () => recover(repo, ports, lock.crashed, opts.warn), catch: (e) => e })
+        yield* Effect.addFinalizer(() => Effect.promise(() => recovered.journal.close()))
+        return recovered
+      })
+    )
+
+  static layer = Recovery.over(liveRecoveryPorts)
 }
 
 const readCursor = async (file: string): Promise<number> => {
@@ -66,11 +79,11 @@ const readReplaying = async (file: string): Promise<{ seq: number; from: string 
   }
 }
 
-const recover = async (repo: Repo["Type"], crashed: boolean, warn: (line: string) => void): Promise<Recovered> => {
-  const { layout, git, gitdir, branch, uuid } = repo
+const recover = async (repo: Repo["Type"], ports: RecoveryPorts, crashed: boolean, warn: (line: string) => void): Promise<Recovered> => {
+  const { layout, git, branch, uuid } = repo
   // the last holder died holding the lock, in the middle of who knows what
-  if (crashed) await clearStaleGitLocks(gitdir, warn, "died with sharebox")
-  const { journal, events } = await Journal.open(layout.journal, warn)
+  if (crashed) await ports.clearStaleLocks(warn)
+  const { journal, events } = await ports.openJournal(warn)
   try {
     let head = await git.headOid()
     // HEAD's tree is read while the checks below run: they may reset the index and the work tree,
@@ -102,10 +115,8 @@ const recover = async (repo: Repo["Type"], crashed: boolean, warn: (line: string
       // racily clean ones: seconds for 100,000 files) only when something may have been left half
       // done: a crash, a replay cut short, or an index that is not HEAD's tree (a checkout that did
       // not finish, changes staged by hand).
-      const indexIsHead = async () => (await git.run(["diff-index", "--cached", "--quiet", started, "--"])).code === 0
-      if (crashed || interrupted || !(await indexIsHead())) {
-        const status = await git.check(["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
-        if (status.trim()) await git.checkIndex(["reset", "-q", "--hard", started]).catch((e) => (resetFailed = e))
+      if (crashed || interrupted || !(await git.indexIsAt(started))) {
+        if (await git.workTreeChanged()) await git.resetHard(started).catch((e) => (resetFailed = e))
       }
     }
     const pending = events.filter((e) => e.host === uuid && e.seq > cursor)
@@ -115,10 +126,10 @@ const recover = async (repo: Repo["Type"], crashed: boolean, warn: (line: string
       // HEAD itself holds entries no host can hold (merged by an older sharebox, or by plain
       // git-annex): they are left out by a commit on top, which the work tree can check out
       warn(describeLeftOut("this gitdir's HEAD", skipped.skipped))
-      const clean = await leaveOut(git, branch, head, skipped)
-      await git.check(["update-ref", `refs/heads/${branch}`, clean, head])
+      const clean = await leaveOut(git, head, skipped)
+      await git.updateRef(`refs/heads/${branch}`, clean, head)
       head = clean
-      await git.checkIndex(["reset", "-q", "--hard", head])
+      await git.resetHard(head)
       resetFailed = undefined
     }
     if (resetFailed !== undefined) throw resetFailed

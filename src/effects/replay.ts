@@ -14,7 +14,6 @@ import { type Commit, planCommits, replayable } from "../domain/replayplan.js"
 import { objectPathOf } from "./annex.js"
 import { Checkout, type Checkouts } from "./checkout.js"
 import { syncFileSystems, writeAtomic } from "./durable.js"
-import { buildFastImport } from "./fastimport.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
 import { Presence, type PresenceCache } from "./presence.js"
 import { Serial, type SerialWork } from "./serial.js"
@@ -95,9 +94,8 @@ export class Replayer {
       // the objects and the record of this replay on the disk before the branch can move there
       if (byKey.size > 0 || made.length > 0) await this.syncReplayed()
       if (made.length > 0) {
-        await git.fastImport(buildFastImport(made, branch, head))
-        const newHead = (await git.revParse(branch))!
-        const oids = (await git.check(["rev-list", "--reverse", "--first-parent", newHead, ...(head ? [`^${head}`] : []), "--"])).split("\n").filter(Boolean)
+        const newHead = await git.writeCommits(made, head, `refs/heads/${branch}`)
+        const oids = await git.firstParents(newHead, head)
         this.views.committedTo(newHead)
         await this.checkout.checkoutHead()
         await this.logReplayed(plan.events, made, oids)
@@ -152,7 +150,7 @@ export class Replayer {
     }
     const head = this.views.head
     if (!head) return []
-    const local = new Set((await this.repo.git.check(["rev-list", head, "--not", "--remotes", "--"])).split("\n").filter(Boolean))
+    const local = new Set(await this.repo.git.notOnRemotes(head))
     const out: Array<ReplayedEntry> = []
     for (const line of text.split("\n")) {
       if (!line) continue

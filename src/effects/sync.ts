@@ -72,7 +72,7 @@ export class Syncer {
             await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
           }
           try {
-            const f = await git.run(["fetch", "--quiet", r.name], { env, timeoutSeconds: this.opts.peerTimeout })
+            const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout })
             if (f.code !== 0) {
               report.unreachable.push({ name: r.name, reason: f.stderr.trim().split("\n").pop() || `git fetch exited ${f.code}` })
               continue
@@ -88,7 +88,7 @@ export class Syncer {
         const pushTo = new Map<string, string>()
         for (const name of report.reached) {
           const prefix = `refs/remotes/${name}/`
-          const refs = (await git.check(["for-each-ref", "--format=%(refname)", prefix])).split("\n").filter(Boolean)
+          const refs = await git.forEachRef(prefix)
           const branches = peerBranches(branch, refs.map((r) => r.slice(prefix.length)))
           if (branches.problem) {
             report.unmerged.push({ name, reason: branches.problem })
@@ -114,8 +114,8 @@ export class Syncer {
           for (const name of report.reached) {
             const refspecs = [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"]
             const p = await git
-              .run(["push", "--quiet", name, ...refspecs], { env, timeoutSeconds: this.opts.peerTimeout })
-              .catch((e) => ({ code: 1, stderr: String(e?.message ?? e), stdout: "" }))
+              .push(name, refspecs, { env, timeoutSeconds: this.opts.peerTimeout })
+              .catch((e) => ({ code: 1, stderr: String(e?.message ?? e) }))
             if (p.code !== 0) progress(`push to ${name} incomplete: ${p.stderr.trim().split("\n").pop()}`)
           }
         }
@@ -158,7 +158,7 @@ export class Syncer {
   /** What peers pushed into this gitdir (`refs/heads/synced/X`, X any branch of theirs), ours first. */
   async pushedRefs(): Promise<Array<string>> {
     const prefix = "refs/heads/synced/"
-    const refs = (await this.repo.git.check(["for-each-ref", "--format=%(refname)", prefix])).split("\n").filter(Boolean)
+    const refs = await this.repo.git.forEachRef(prefix)
     return pushedBranches(this.repo.branch, refs.map((r) => r.slice(prefix.length))).map((b) => prefix + b)
   }
 

@@ -13,7 +13,7 @@ import { type Refusal, applyInPlace, reduceAll } from "../domain/reduce.js"
 import type { Tree } from "../domain/tree.js"
 import { syncDir } from "./durable.js"
 import { HostConfig, Repo } from "./hostconfig.js"
-import type { Journal } from "./journal.js"
+import type { JournalPort } from "./ports.js"
 import { Recovery } from "./recovery.js"
 
 /**
@@ -37,7 +37,7 @@ export class ViewState {
   private readonly recordedListeners: Array<() => void> = []
 
   constructor(
-    private readonly journal: Journal,
+    private readonly journal: JournalPort,
     private committed: Tree,
     private committedHead: string | undefined,
     pending: ReadonlyArray<Event>,

@@ -1,0 +1,95 @@
+/**
+ * The git a host's services use (ports.ts `GitPort`), over a real repository: each method the one
+ * git command it always was in the services, argument arrays, paths after `--`.
+ */
+import { saneTime } from "../domain/time.js"
+import { buildFastImport } from "./fastimport.js"
+import type { Git } from "./git.js"
+import type { GitPort, LoggedChange } from "./ports.js"
+
+const ZERO = /^0+$/
+
+const lines = (text: string): Array<string> => text.split("\n").filter(Boolean)
+
+export const liveGit = (git: Git): GitPort => ({
+  headOid: () => git.headOid(),
+  branch: () => git.branch(),
+  revParse: (rev) => git.revParse(rev),
+  commitTime: (oid) => git.commitTime(oid),
+  loadTree: (commit) => git.loadTree(commit),
+  async writeCommits(commits, parent, ref) {
+    // the branch name only names the default ref, which is always given here
+    await git.fastImport(buildFastImport(commits, "", parent, ref))
+    return (await git.check(["rev-parse", "--verify", ref])).trim()
+  },
+  async firstParents(tip, since) {
+    return lines(await git.check(["rev-list", "--reverse", "--first-parent", tip, ...(since ? [`^${since}`] : []), "--"]))
+  },
+  async updateRef(ref, oid, expected) {
+    await git.check(["update-ref", ref, oid, ...(expected ? [expected] : [])])
+  },
+  async deleteRef(ref) {
+    await git.check(["update-ref", "-d", ref])
+  },
+  isAncestor: (a, b) => git.isAncestor(a, b),
+  async mergeBases(a, b) {
+    return lines((await git.run(["merge-base", "--all", a, b])).stdout).sort()
+  },
+  async commitsApart(a, b) {
+    const out = await git.check(["log", "--no-merges", "--format=%H%x09%(trailers:key=Sharebox-Settle,valueonly,separator=%x20)", `${a}...${b}`, "--"])
+    return out
+      .split("\n")
+      .filter((line) => line.trim())
+      .map((line) => ({ oid: line.split("\t")[0]!, settle: (line.split("\t")[1] ?? "").trim() === "yes" }))
+  },
+  async countCommits(head) {
+    return Number((await git.check(["rev-list", "--count", head, "--"])).trim())
+  },
+  async notOnRemotes(head) {
+    return lines(await git.check(["rev-list", head, "--not", "--remotes", "--"]))
+  },
+  async forEachRef(prefix) {
+    return lines(await git.check(["for-each-ref", "--format=%(refname)", prefix]))
+  },
+  remotes: () => git.remotes(),
+  fetch: (remote, opts) => git.run(["fetch", "--quiet", remote], opts),
+  push: (remote, refspecs, opts) => git.run(["push", "--quiet", remote, ...refspecs], opts),
+  checkout: (from, to) => git.checkout(from, to),
+  async indexIsAt(commit) {
+    return (await git.run(["diff-index", "--cached", "--quiet", commit, "--"])).code === 0
+  },
+  async workTreeChanged() {
+    return (await git.check(["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])).trim() !== ""
+  },
+  async resetHard(commit) {
+    await git.checkIndex(["reset", "-q", "--hard", commit])
+  },
+  changeLog: (head) => changeLog(git, head),
+  blobSizes: (oids) => git.blobSizes(oids),
+  readBlobs: (oids) => git.readBlobs(oids),
+  blobToFile: (oid, file) => git.blobToFile(oid, file)
+})
+
+/** `git log --raw` of every non-merge commit, oldest first, read into changes. */
+const changeLog = async (git: Git, head: string): Promise<Array<LoggedChange>> => {
+  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20)", head, "--"])
+  const changes: Array<LoggedChange> = []
+  for (const chunk of out.split("\x01")) {
+    if (!chunk) continue
+    const nul = chunk.indexOf("\0")
+    const header = (nul < 0 ? chunk : chunk.slice(0, nul)).trim()
+    const [commit, ct, email, ms] = header.split(" ")
+    // milliseconds from the commit's Sharebox-Time trailer when it is there and agrees with git's time
+    // (a peer sets any date: one no Date can hold counts as the epoch)
+    const time = saneTime(ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000, 0)
+    const host = /^(.+)@sharebox$/.exec(email ?? "")?.[1]
+    const tokens = nul < 0 ? [] : chunk.slice(nul + 1).split("\0")
+    for (let i = 0; i + 1 < tokens.length; i += 2) {
+      const meta = tokens[i]!.trim()
+      if (!meta.startsWith(":")) continue
+      const [, mode, , oid] = meta.slice(1).split(/\s+/)
+      changes.push({ commit: commit!, time, host, path: tokens[i + 1]!, mode: mode!, oid: oid && !ZERO.test(oid) ? oid : undefined })
+    }
+  }
+  return changes
+}
