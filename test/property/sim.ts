@@ -15,7 +15,7 @@
  */
 import fc from "fast-check"
 import type { Operation } from "../../src/domain/events.js"
-import { compareTrees, merge, openConflicts, settle } from "../../src/domain/merge.js"
+import { type MergeOptions, compareTrees, merge, openConflicts, settle } from "../../src/domain/merge.js"
 import { joinPath } from "../../src/domain/paths.js"
 import { applyInPlace } from "../../src/domain/reduce.js"
 import { Tree, contentId } from "../../src/domain/tree.js"
@@ -111,14 +111,14 @@ export class Dag {
   }
 
   /** The merge base: the one lowest common ancestor, or a virtual merge of several (git's recursive strategy). */
-  mergeBase(a: number, b: number, mode: "recursive" | "first" = "recursive"): number {
+  mergeBase(a: number, b: number, mode: "recursive" | "first" = "recursive", options?: MergeOptions): number {
     const cs = this.lowestCommonAncestors(a, b)
     if (cs.length === 0) throw new Error("no common ancestor: every host starts from the root commit")
     if (mode === "first") return cs[0]!
     let v = cs[0]!
     for (const c of cs.slice(1)) {
-      const base = this.mergeBase(v, c, mode)
-      v = this.add([v, c], merge(this.tree(base), this.tree(v), this.tree(c)).tree)
+      const base = this.mergeBase(v, c, mode, options)
+      v = this.add([v, c], merge(this.tree(base), this.tree(v), this.tree(c), options).tree)
     }
     return v
   }
@@ -129,6 +129,8 @@ export interface SimOptions {
   readonly base?: "recursive" | "first"
   /** settle heads that hold the same user commits (see `settle`); off: always merge three-way */
   readonly settle?: boolean
+  /** how hosts are named in conflict copies */
+  readonly merge?: MergeOptions
 }
 
 export type SimResult = Network & {
@@ -268,8 +270,8 @@ export class Network {
       heads[a] = hb
       return
     }
-    const base = dag.mergeBase(ha, hb, this.options.base ?? "recursive")
-    const m = merge(dag.tree(base), ta, tb)
+    const base = dag.mergeBase(ha, hb, this.options.base ?? "recursive", this.options.merge)
+    const m = merge(dag.tree(base), ta, tb, this.options.merge)
     this.merges++
     this.conflicts += m.conflicts.length
     heads[a] = dag.add([ha, hb], m.tree)
