@@ -381,6 +381,6 @@ describe("a host's services over in-memory git, git-annex and journal", () => {
           { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), verbose: 1 }
         )
       ),
-    120_000
+    Math.max(120_000, RUNS * 2_000)
   )
 })
