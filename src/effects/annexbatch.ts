@@ -10,8 +10,8 @@
  * (`--json-progress`) count as something said, so a transfer that moves is never killed for taking
  * long.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { CommandFailed, CommandTimedOut } from "./errors.js"
+import { type LongLived, startLongLived } from "./longlived.js"
 
 /** The JSON record git-annex answers one key with (the fields sharebox reads). */
 export interface BatchRecord {
@@ -31,7 +31,7 @@ interface Waiting {
 }
 
 export class AnnexBatch {
-  private child: ChildProcessWithoutNullStreams | undefined
+  private child: LongLived | undefined
   private readonly waiting: Array<Waiting> = []
   private buffer = ""
   private stderr = ""
@@ -51,7 +51,7 @@ export class AnnexBatch {
       const child = this.start()
       this.waiting.push({ key, resolve, reject })
       this.armStall()
-      child.stdin.write(key + "\n")
+      child.write(key + "\n")
     })
   }
 
@@ -60,26 +60,32 @@ export class AnnexBatch {
     const child = this.child
     if (!child) return
     if (now) this.kill(child)
-    else child.stdin.end()
+    else child.end()
   }
 
-  private start(): ChildProcessWithoutNullStreams {
+  private start(): LongLived {
     if (this.child) return this.child
     const args = ["-C", this.top, "annex", ...this.args, "--batch-keys", "--json", "--json-error-messages"]
-    // a process group of its own, so a stalled one goes with the transfers it started
-    const child = spawn("git", args, { stdio: ["pipe", "pipe", "pipe"], env: this.env(), detached: true })
+    // a process group of its own (Command starts it so), which goes whole when it stalls
+    const child = startLongLived("git", args, {
+      env: this.env(),
+      stdout: (d) => {
+        if (this.child === child) this.onOutput(d)
+      },
+      stderr: (d) => {
+        if (this.child !== child) return
+        // only the end is kept: it names what went wrong
+        this.stderr = (this.stderr + d.toString("utf8")).slice(-4096)
+        this.armStall()
+      },
+      exited: (code, why) => {
+        void child.close()
+        this.ended(child, new CommandFailed({ command: "git", args, exitCode: code, stderr: this.stderr.trim() || why || "git-annex ended" }))
+      }
+    })
     this.child = child
     this.buffer = ""
     this.stderr = ""
-    child.stdout.on("data", (d: Buffer) => this.onOutput(d))
-    child.stderr.on("data", (d: Buffer) => {
-      // only the end is kept: it names what went wrong
-      this.stderr = (this.stderr + d.toString("utf8")).slice(-4096)
-      this.armStall()
-    })
-    child.stdin.on("error", () => {})
-    child.on("error", (e) => this.ended(child, new CommandFailed({ command: "git", args, exitCode: null, stderr: e.message })))
-    child.on("close", (code) => this.ended(child, new CommandFailed({ command: "git", args, exitCode: code, stderr: this.stderr.trim() || "git-annex ended" })))
     return child
   }
 
@@ -123,15 +129,11 @@ export class AnnexBatch {
     this.stall = undefined
   }
 
-  private kill(child: ChildProcessWithoutNullStreams): void {
-    try {
-      process.kill(-child.pid!, "SIGKILL")
-    } catch {
-      child.kill("SIGKILL")
-    }
+  private kill(child: LongLived): void {
+    child.kill()
   }
 
-  private ended(child: ChildProcessWithoutNullStreams, e: unknown): void {
+  private ended(child: LongLived, e: unknown): void {
     if (this.child !== child) return
     this.child = undefined
     this.clearStall()
