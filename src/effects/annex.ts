@@ -250,6 +250,12 @@ export class Annex {
     this.batches.clear()
   }
 
+  /** Ends every long-lived process of this repository: the batch processes (killed) and git's reader. */
+  async close(): Promise<void> {
+    this.closeBatches(true)
+    await this.git.close()
+  }
+
   /** Fetches a key's content from whichever remote has it. */
   async get(key: string): Promise<{ ok: boolean; message: string }> {
     const a = await this.batch(["get", "--json-progress"]).request(key).catch((e: unknown) => e)

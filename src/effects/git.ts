@@ -2,38 +2,36 @@
  * Thin wrappers around git that take the repository explicitly. Paths always follow `--` or travel
  * on stdin; nothing goes through a shell.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fsSync from "node:fs"
-import { keyOfAnnexLink } from "../domain/key.js"
 import { DIR_MARKER, baseName } from "../domain/paths.js"
-import { type LoadedTree, MAX_LINK_BYTES, MAX_MARKER_BYTES, SMALL_BLOB, StoredTreeBuilder, treeFromStored } from "../domain/storage.js"
+import { type LoadedTree, treeFromStored } from "../domain/storage.js"
 import { saneTime } from "../domain/time.js"
 import { CommandFailed, CommandTimedOut } from "./errors.js"
-import { BatchParser, LsTreeParser } from "./gitstream.js"
+import { CatFile } from "./catfile.js"
+import { loadTree } from "./loadtree.js"
 import { run, stdoutOf, type RunOptions, type RunResult } from "./proc.js"
 import { clearStaleGitLocks } from "./gitlocks.js"
+import { gitEnv } from "./gitenv.js"
 
 /** git's own identity settings for commits sharebox makes. */
 const IDENTITY = ["-c", "user.name=sharebox", "-c", "user.email=sharebox@localhost"]
 
-/**
- * The environment of git processes. glibc gives the top of the heap back to the kernel whenever
- * 128 KiB of it is free; git deflates every object with a fresh zlib stream (a quarter of a MiB,
- * allocated and freed), so `fast-import` of 10,000 small blobs made 55,000 `brk` calls, each
- * freshly faulted page zeroed again: 1.7 s where 0.36 s does (docs/benchmarks.md). A higher trim
- * threshold keeps that memory in the process, which exits soon after. The caller's own
- * `GLIBC_TUNABLES` go after it, so a trim threshold set there wins.
- */
-export const gitEnv = (base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => {
-  const keep = "glibc.malloc.trim_threshold=67108864"
-  return { ...base, GLIBC_TUNABLES: base.GLIBC_TUNABLES ? `${keep}:${base.GLIBC_TUNABLES}` : keep }
-}
+export { gitEnv }
 
 /** How long a command that writes the index waits for another git command to let go of it. */
 export const INDEX_LOCK_WAIT_MS = 3000
 
+/** A blob bigger than this is written to a file by a process of its own (see `blobToFile`). */
+const BIG_BLOB = 1 << 20
+
 export class Git {
-  constructor(readonly top: string) {}
+  /** The long-lived `cat-file` of this repository (catfile.ts), started on first read. */
+  private readonly cat: CatFile
+
+  constructor(readonly top: string) {
+    this.cat = new CatFile(top, () => gitEnv())
+  }
 
   /** Where the lock files a killed git child left are reported (see `afterKilled`). */
   warn: (line: string) => void = () => {}
@@ -63,8 +61,7 @@ export class Git {
   }
 
   async revParse(rev: string): Promise<string | undefined> {
-    const r = await this.run(["rev-parse", "--verify", "-q", rev + "^{commit}"])
-    return r.code === 0 ? r.stdout.trim() : undefined
+    return (await this.cat.info([rev + "^{commit}"]))[0]?.oid
   }
 
   headOid(): Promise<string | undefined> {
@@ -84,35 +81,21 @@ export class Git {
   }
 
   /**
-   * Reads objects by name (an id, or `REV^{tree}` and the like), in one process, in the order
-   * asked; undefined for one that is not there. Each is copied out of the process's output.
+   * Reads objects by name (an id, or `REV^{tree}` and the like), in the order asked; undefined for
+   * one that is not there. Each is a buffer of its own.
    */
-  async readObjects(names: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
-    const out: Array<Buffer | undefined> = []
-    if (names.length === 0) return out
-    const parser = new BatchParser((_, data) => out.push(data && Buffer.from(data)))
-    const cat = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => parser.push(d))
-    cat.child.stdin.end(names.join("\n") + "\n")
-    await cat.done
-    if (parser.partial || out.length !== names.length) {
-      throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: `answered ${out.length} of ${names.length} objects` })
-    }
-    return out
+  readObjects(names: ReadonlyArray<string>): Promise<Array<Buffer | undefined>> {
+    return this.cat.contents(names)
   }
 
-  /** The sizes of objects by id, in one process; an object that is not there is left out. */
+  /** The sizes of objects by id; an object that is not there is left out. */
   async blobSizes(oids: ReadonlyArray<string>): Promise<Map<string, number>> {
     const out = new Map<string, number>()
-    if (oids.length === 0) return out
-    const text = await this.check(["cat-file", "--batch-check=%(objectname) %(objectsize)"], { input: oids.join("\n") + "\n" })
-    for (const line of text.split("\n")) {
-      const [oid, size] = line.split(" ")
-      if (oid && size && /^\d+$/.test(size)) out.set(oid, Number(size))
-    }
+    ;(await this.cat.info(oids)).forEach((info, i) => info && out.set(oids[i]!, info.size))
     return out
   }
 
-  /** Reads blobs by id, in one process. */
+  /** Reads blobs by id. */
   async readBlobs(oids: ReadonlyArray<string>): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>()
     ;(await this.readObjects(oids)).forEach((data, i) => data && out.set(oids[i]!, data))
@@ -120,22 +103,21 @@ export class Git {
   }
 
   /**
-   * Writes one blob, byte for byte, to `file` (created 0600, fsynced, then renamed into place):
-   * git's output goes straight to the file, so a blob of any size costs no memory here and its
-   * bytes never pass through a string decoding.
+   * Writes one blob, byte for byte, to `file` (created 0600, fsynced, then renamed into place);
+   * its bytes never pass through a string decoding. A small one comes through the long-lived
+   * reader; one over BIG_BLOB from a `cat-file` of its own writing straight to the file: it costs
+   * no memory or event-loop time here, and does not hold up every other read behind it (the
+   * start-up of a process is little beside copying a MiB).
    */
   async blobToFile(oid: string, file: string): Promise<void> {
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     const fd = fsSync.openSync(tmp, "w", 0o600)
     try {
-      const err: Array<Buffer> = []
-      const code = await new Promise<number | null>((resolve, reject) => {
-        const child = spawn("git", ["-C", this.top, "cat-file", "blob", oid], { stdio: ["ignore", fd, "pipe"], env: gitEnv() })
-        child.stderr!.on("data", (d: Buffer) => err.push(d))
-        child.on("error", (e) => reject(new CommandFailed({ command: "git", args: ["cat-file", "blob", oid], exitCode: null, stderr: e.message })))
-        child.on("close", resolve)
-      })
-      if (code !== 0) throw new CommandFailed({ command: "git", args: ["cat-file", "blob", oid], exitCode: code, stderr: Buffer.concat(err).toString("utf8") })
+      const [info] = await this.cat.info([oid])
+      const missing = () => new CommandFailed({ command: "git", args: ["cat-file", "blob", oid], exitCode: 128, stderr: `fatal: Not a valid object name ${oid}` })
+      if (!info || info.type !== "blob") throw missing()
+      if (info.size > BIG_BLOB) await this.bigBlobToFile(oid, fd)
+      else if (!(await this.cat.toFile(oid, fd))) throw missing()
       fsSync.fsyncSync(fd)
       fsSync.closeSync(fd)
       fsSync.renameSync(tmp, file)
@@ -148,133 +130,25 @@ export class Git {
     }
   }
 
-  /**
-   * The tree stored in a commit. `ls-tree` and `cat-file --batch` run side by side: each chunk of
-   * the listing asks at once for the blobs it needs (symlinks, markers, small files), both outputs
-   * are parsed as they arrive, and the tree is built meanwhile (entries handed on in listing order
-   * as soon as they are complete), so nothing is held whole and little is left once git is done.
-   *
-   * From the second chunk on the blobs are asked of two `cat-file` processes, chunk by chunk in
-   * turn: cat-file writes each blob with two `write` calls of its own, and with one reader woken for
-   * every one of them the pipe, not git, set the pace (100,000 symlinks: 1.5 s, 1.0 s with two).
-   */
-  async loadTree(commit: string | undefined): Promise<LoadedTree> {
-    if (!commit) return treeFromStored([], 0)
-    const time = this.commitTime(commit)
-    time.catch(() => undefined) // awaited at the end
-    const builder = new StoredTreeBuilder()
-    type Entry = { path: string; mode: string; oid: string; size: number; data: string | undefined; linkKey: string | undefined; waiting: boolean; rawPath?: Uint8Array }
-    const listed: Array<Entry | undefined> = []
-    let next = 0 // the first entry not yet handed to the builder
-    const handOn = () => {
-      for (let e = listed[next]; e && !e.waiting; e = listed[next]) {
-        builder.add(e)
-        listed[next++] = undefined
-      }
-    }
-    const readers: Array<{ asked: Array<number>; answered: number; parser: BatchParser; proc: ReturnType<Git["plumbing"]> }> = []
-    const reader = () => {
-      const r = { asked: [] as Array<number>, answered: 0 } as (typeof readers)[number]
-      r.parser = new BatchParser((_, data) => {
-        const e = listed[r.asked[r.answered++]!]!
-        if (data && e.mode === "120000") {
-          const target = data.toString("utf8")
-          const key = keyOfAnnexLink(target)
-          // the key decoded again on its own (it ends the target): see RawEntry.linkKey
-          const own = key && data.toString("utf8", data.length - Buffer.byteLength(key))
-          if (own && own === key) e.linkKey = own
-          else e.data = target
-        } else if (data) e.data = data.toString("utf8")
-        e.waiting = false
-        handOn()
-      })
-      r.proc = this.plumbing(["cat-file", "--batch", "--buffer"], (d) => r.parser.push(d))
-      readers.push(r)
-      return r
-    }
-    let chunks = 0
-    let wanted: Array<string> = []
-    let asking: Array<number> = []
-    const listing = new LsTreeParser((e) => {
-      // directory markers are read whatever their size: a directory of a few dozen files has a
-      // marker over SMALL_BLOB, and without it every file there loses its mtime and writer
-      if (e.rawPath) return void listed.push({ path: e.path, mode: e.mode, oid: e.oid, size: e.size, data: undefined, linkKey: undefined, waiting: false, rawPath: e.rawPath })
-      // a symlink target past PATH_MAX is no link anything follows: not read (a peer may make it 1 GB)
-      const waiting = (e.mode === "120000" && e.size <= MAX_LINK_BYTES) || e.size <= SMALL_BLOB || (baseName(e.path) === DIR_MARKER && e.size <= MAX_MARKER_BYTES)
-      listed.push({ path: e.path, mode: e.mode, oid: e.oid, size: e.size, data: undefined, linkKey: undefined, waiting })
-      if (waiting) {
-        asking.push(listed.length - 1)
-        wanted.push(e.oid)
-      }
+  private async bigBlobToFile(oid: string, fd: number): Promise<void> {
+    const err: Array<Buffer> = []
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn("git", ["-C", this.top, "cat-file", "blob", oid], { stdio: ["ignore", fd, "pipe"], env: gitEnv() })
+      child.stderr!.on("data", (d: Buffer) => err.push(d))
+      child.on("error", (e) => reject(new CommandFailed({ command: "git", args: ["cat-file", "blob", oid], exitCode: null, stderr: e.message })))
+      child.on("close", resolve)
     })
-    const ls = this.plumbing(["ls-tree", "-r", "-l", "-z", "--full-tree", commit], (d) => {
-      listing.push(d)
-      if (wanted.length) {
-        const r = readers[chunks++ % 2] ?? reader()
-        for (const i of asking) r.asked.push(i)
-        r.proc.child.stdin.write(wanted.join("\n") + "\n")
-      }
-      wanted = []
-      asking = []
-      handOn()
-    })
-    const stopReaders = async () => {
-      for (const r of readers) r.proc.child.kill()
-      await Promise.all(readers.map((r) => r.proc.done.catch(() => undefined)))
-    }
-    try {
-      await ls.done
-      if (listing.partial) throw new CommandFailed({ command: "git", args: ["ls-tree", commit], exitCode: 0, stderr: "its output ended in the middle of a record" })
-    } catch (e) {
-      await stopReaders()
-      throw e
-    }
-    for (const r of readers) r.proc.child.stdin.end()
-    try {
-      await Promise.all(readers.map((r) => r.proc.done))
-    } catch (e) {
-      await stopReaders()
-      throw e
-    }
-    for (const r of readers) {
-      if (r.parser.partial || r.answered !== r.asked.length) {
-        throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: `answered ${r.answered} of ${r.asked.length} objects` })
-      }
-    }
-    handOn()
-    if (next !== listed.length) throw new CommandFailed({ command: "git", args: ["cat-file", "--batch"], exitCode: 0, stderr: "an object asked for was never answered" })
-    return builder.finish(await time)
+    if (code !== 0) throw new CommandFailed({ command: "git", args: ["cat-file", "blob", oid], exitCode: code, stderr: Buffer.concat(err).toString("utf8") })
   }
 
-  /**
-   * A plumbing process whose output goes to `onData` chunk by chunk. `done` fails with its stderr
-   * on a non-zero exit, or with what `onData` threw (the process is killed then).
-   */
-  private plumbing(args: ReadonlyArray<string>, onData: (chunk: Buffer) => void): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
-    const child = spawn("git", ["-C", this.top, ...args], { stdio: ["pipe", "pipe", "pipe"], env: gitEnv() })
-    const err: Array<Buffer> = []
-    let failed: unknown
-    child.stdout.on("data", (d: Buffer) => {
-      if (failed !== undefined) return
-      try {
-        onData(d)
-      } catch (e) {
-        failed = e
-        child.kill()
-      }
-    })
-    child.stderr.on("data", (d: Buffer) => err.push(d))
-    child.stdin.on("error", () => {})
-    const done = new Promise<void>((resolve, reject) => {
-      child.on("error", (e) => reject(new CommandFailed({ command: "git", args, exitCode: null, stderr: e.message })))
-      child.on("close", (code) => {
-        if (failed !== undefined) reject(failed)
-        else if (code === 0) resolve()
-        else reject(new CommandFailed({ command: "git", args, exitCode: code, stderr: Buffer.concat(err).toString("utf8") }))
-      })
-    })
-    done.catch(() => undefined) // awaited by the caller, maybe only after another process
-    return { child, done }
+  /** Ends the long-lived reader; the Git is not to be read from after. */
+  async close(): Promise<void> {
+    await this.cat.close()
+  }
+
+  /** The tree stored in a commit (loadtree.ts). */
+  loadTree(commit: string | undefined): Promise<LoadedTree> {
+    return commit ? loadTree(this.top, commit, this.commitTime(commit)) : Promise.resolve(treeFromStored([], 0))
   }
 
   /** Feeds a fast-import stream; refs move only forward unless the stream says otherwise. */
