@@ -58,7 +58,13 @@ export const prepareSocketFolder = async (gitdir: string): Promise<void> => {
   await checkSocketFolder(gitdir, sock)
 }
 
-export const serve = async (gitdir: string, handlers: Handlers): Promise<{ close: () => Promise<void> }> => {
+/** A served control socket: `close` stops taking requests, `drained` waits (up to `ms`) for the answers in flight. */
+export interface Served {
+  close(): Promise<void>
+  drained(ms: number): Promise<void>
+}
+
+export const serve = async (gitdir: string, handlers: Handlers): Promise<Served> => {
   const layout = layoutOf(gitdir)
   const sock = layout.preferredSocket
   await prepareSocketFolder(gitdir)
@@ -88,12 +94,15 @@ export const serve = async (gitdir: string, handlers: Handlers): Promise<{ close
   })
   await fs.chmod(sock, 0o600)
   await fs.writeFile(layout.socketRef, sock + "\n", { mode: 0o600 })
+  const ended = new Promise<void>((r) => server.once("close", () => r()))
   return {
+    // stops taking requests; one in flight (a sync) goes on until the host closes and cuts it short
     close: async () => {
-      await new Promise<void>((r) => server.close(() => r()))
+      server.close()
       await fs.rm(sock, { force: true })
       await fs.rm(layout.socketRef, { force: true })
-    }
+    },
+    drained: (ms) => Promise.race([ended, new Promise<void>((r) => setTimeout(r, ms).unref())])
   }
 }
 

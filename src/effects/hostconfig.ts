@@ -57,13 +57,14 @@ export class Repo extends Context.Tag("sharebox/Repo")<Repo, RepoShape>() {
       const annex = new Annex(gitdir)
       annex.git.warn = opts.warn
       annex.stallSeconds = opts.peerTimeout
+      // its batch processes and cat-file reader end with the host, even one that failed to open
+      yield* Effect.addFinalizer(() => Effect.promise(() => annex.close()))
       const [uuid, branch] = yield* Effect.promise(async () => {
         await fs.mkdir(layout.state, { recursive: true, mode: 0o700 })
         await fs.chmod(layout.state, 0o700)
         await fs.mkdir(layout.staging, { recursive: true, mode: 0o700 })
         return [await annex.uuid(), await annex.git.branch()] as const
       })
-      yield* Effect.addFinalizer(() => Effect.sync(() => annex.closeBatches(true)))
       return { gitdir, layout, annex, git: liveGit(annex.git), uuid, branch }
     })
   )

@@ -50,7 +50,10 @@ const Shutdown = Layer.scopedDiscard(
     const writeback = yield* Writeback
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
-        serial.closed = true
+        // what waits on a peer (a fetch, a push, a transfer) is killed, not waited for; a killed git
+        // leaves no lock behind (Git.run clears what it held)
+        serial.close()
+        repo.annex.closeBatches(true)
         writeback.stop()
         checkout.stopRetrying()
         await staging.releaseAll()
@@ -59,7 +62,6 @@ const Shutdown = Layer.scopedDiscard(
         await checkout.finish()
         await presence.saveReads().catch(() => undefined)
         staging.closeSpares()
-        repo.annex.closeBatches(true)
       })
     )
   })

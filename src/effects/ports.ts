@@ -59,8 +59,8 @@ export interface GitPort {
   /** The names of the refs under `prefix` (e.g. `refs/remotes/laptop/`). */
   forEachRef(prefix: string): Promise<Array<string>>
   remotes(): Promise<Array<{ readonly name: string; readonly url: string }>>
-  fetch(remote: string, opts: { readonly env: NodeJS.ProcessEnv; readonly timeoutSeconds: number }): Promise<PeerExchange>
-  push(remote: string, refspecs: ReadonlyArray<string>, opts: { readonly env: NodeJS.ProcessEnv; readonly timeoutSeconds: number }): Promise<PeerExchange>
+  fetch(remote: string, opts: { readonly env: NodeJS.ProcessEnv; readonly timeoutSeconds: number; readonly signal?: AbortSignal }): Promise<PeerExchange>
+  push(remote: string, refspecs: ReadonlyArray<string>, opts: { readonly env: NodeJS.ProcessEnv; readonly timeoutSeconds: number; readonly signal?: AbortSignal }): Promise<PeerExchange>
   /** Makes the index and work tree match `to` (coming from `from`). */
   checkout(from: string | undefined, to: string): Promise<void>
   /** Whether the index holds exactly `commit`'s tree. */

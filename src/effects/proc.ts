@@ -11,6 +11,8 @@ export interface RunOptions {
   readonly input?: string | Buffer
   /** kill the process (and fail with CommandTimedOut) after this many seconds */
   readonly timeoutSeconds?: number
+  /** kill the process group when this aborts (the host is closing): it ends as killed, code null */
+  readonly signal?: AbortSignal
 }
 
 export interface RunResult {
@@ -25,30 +27,38 @@ export const run = (command: string, args: ReadonlyArray<string>, opts: RunOptio
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],
-      detached: opts.timeoutSeconds !== undefined
+      detached: opts.timeoutSeconds !== undefined || opts.signal !== undefined
     })
     const out: Array<Buffer> = []
     const err: Array<Buffer> = []
     let timedOut = false
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL")
+      } catch {
+        child.kill("SIGKILL")
+      }
+    }
     const timer =
       opts.timeoutSeconds !== undefined
         ? setTimeout(() => {
             timedOut = true
-            try {
-              process.kill(-child.pid!, "SIGKILL")
-            } catch {
-              child.kill("SIGKILL")
-            }
+            killGroup()
           }, opts.timeoutSeconds * 1000)
         : undefined
+    const signal = opts.signal
+    if (signal?.aborted) killGroup()
+    else signal?.addEventListener("abort", killGroup, { once: true })
     child.stdout.on("data", (d: Buffer) => out.push(d))
     child.stderr.on("data", (d: Buffer) => err.push(d))
     child.on("error", (e) => {
       if (timer) clearTimeout(timer)
+      signal?.removeEventListener("abort", killGroup)
       reject(new CommandFailed({ command, args, exitCode: null, stderr: e.message }))
     })
     child.on("close", (code) => {
       if (timer) clearTimeout(timer)
+      signal?.removeEventListener("abort", killGroup)
       if (timedOut) return reject(new CommandTimedOut({ command, args, seconds: opts.timeoutSeconds! }))
       resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") })
     })

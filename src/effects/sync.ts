@@ -72,9 +72,10 @@ export class Syncer {
             await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
           }
           try {
-            const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout })
+            const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
             if (f.code !== 0) {
-              report.unreachable.push({ name: r.name, reason: f.stderr.trim().split("\n").pop() || `git fetch exited ${f.code}` })
+              const why = this.serial.signal.aborted ? "not reached: sharebox is stopping" : f.stderr.trim().split("\n").pop() || `git fetch exited ${f.code}`
+              report.unreachable.push({ name: r.name, reason: why })
               continue
             }
           } catch (e: any) {
@@ -114,7 +115,7 @@ export class Syncer {
           for (const name of report.reached) {
             const refspecs = [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"]
             const p = await git
-              .push(name, refspecs, { env, timeoutSeconds: this.opts.peerTimeout })
+              .push(name, refspecs, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
               .catch((e) => ({ code: 1, stderr: String(e?.message ?? e) }))
             if (p.code !== 0) progress(`push to ${name} incomplete: ${p.stderr.trim().split("\n").pop()}`)
           }

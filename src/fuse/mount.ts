@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
-import { prepareSocketFolder } from "../effects/control.js"
+import { type Served, prepareSocketFolder } from "../effects/control.js"
 import { type HostServices, openHost } from "../effects/hostlayer.js"
 import type { ViewMirror } from "../effects/viewstore.js"
 import { serveRequests } from "./control.js"
@@ -179,7 +179,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       ...(cfg.allowOther ? ["allow_other", "default_permissions"] : [])
     ].join(",")
 
-  let control: { close: () => Promise<void> } | undefined
+  let control: Served | undefined
   let ending = false
   const end = async (why: string) => {
     if (ending) return
@@ -190,7 +190,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     await pushes?.close().catch(() => undefined)
     await control?.close().catch(() => undefined)
     ops.stopCreating()
+    // cuts short what waits on a peer, so a sync in flight answers its command at once
     await host.close().catch((e) => warn(`closing: ${e?.message ?? e}`))
+    await control?.drained(5000)
     if (await isMounted(cfg.mountpoint)) await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
     process.exit(0)
   }
