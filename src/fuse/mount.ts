@@ -20,7 +20,40 @@ import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { withoutProgress } from "../effects/progress.js"
 import { VIRTUAL_ROOT } from "../domain/paths.js"
-import { type CreatedHere, type CreatesHere, type Passthrough, XATTR_PREFIX, makeOperations, noPassthrough } from "./ops.js"
+import { type CreatedHere, type CreatesHere, type Passthrough, XATTR_PREFIX, noPassthrough } from "./binding.js"
+import { makeOperations } from "./ops.js"
+import type { Ports } from "./ports.js"
+
+/** Every role the FUSE layer needs, played by the host's services. */
+const portsOf = (host: HostServices): Ports => ({
+  views: host.views,
+  staging: host.staging,
+  content: host.presence,
+  locations: host.presence,
+  recorder: host.views,
+  // what .sharebox/ shows, from their several owners (no hot path)
+  status: {
+    get gitdir() {
+      return host.repo.gitdir
+    },
+    get pending() {
+      return host.views.pending
+    },
+    get sessions() {
+      return host.staging.sessions
+    },
+    get lastSync() {
+      return host.syncer.lastSync
+    },
+    openConflicts: () => host.syncer.openConflicts()
+  },
+  versions: {
+    get head() {
+      return host.views.head
+    },
+    history: () => host.versions.history()
+  }
+})
 
 const require = createRequire(import.meta.url)
 
@@ -156,9 +189,27 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
   // the kernel's passthrough of reads (scripts/fuse-native.patch), asked for at INIT
   binding.fuse_native_kernel_passthrough?.(cfg.passthrough ? 1 : 0)
-  const ops = makeOperations(host, warn, passthroughOf(binding, cfg.passthrough), createsOf(binding))
-  const fuse = new Fuse(cfg.mountpoint, ops, { timeout: false, debug: false })
-  fuse.beforeOp = ops.beforeOp
+  const passthrough = passthroughOf(binding, cfg.passthrough)
+  const creates = createsOf(binding)
+  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates })
+  // what the binding wrote without the handlers is in the staging files
+  host.staging.trackWrites((fd) => passthrough.written(fd))
+  const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, debug: false })
+  if (creates) {
+    // the files the binding created are adopted first, before any request and any new view
+    fuse.beforeOp = ops.adoptCreated
+    host.views.onBeforeChange(ops.adoptCreated)
+  }
+  /** Lets the binding create files (once the names table is there, which it needs). */
+  const startCreating = () => {
+    if (creates && !creates.start(host.repo.layout.staging, host.staging.bindingSparePrefix)) warn("the binding cannot make staging files: new files are created here")
+  }
+  /** Takes back the spares the binding holds and adopts what it made: before the host closes. */
+  const stopCreating = () => {
+    if (!creates) return
+    host.staging.discardSpares(creates.reclaim())
+    ops.adoptCreated()
+  }
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
   // default_permissions: the kernel checks each caller against the modes and owner getattr shows,
   // as on a local filesystem. No handler looks at the caller, so without it allow_other would let
@@ -189,7 +240,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     if (syncTimer) clearInterval(syncTimer)
     await pushes?.close().catch(() => undefined)
     await control?.close().catch(() => undefined)
-    ops.stopCreating()
+    stopCreating()
     // cuts short what waits on a peer, so a sync in flight answers its command at once
     await host.close().catch((e) => warn(`closing: ${e?.message ?? e}`))
     await control?.drained(5000)
@@ -252,7 +303,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     if (names) {
       host.views.mirrorView(names)
       // new files are created in the binding only where it knows every name of the view
-      ops.startCreating()
+      startCreating()
     }
     host.syncer.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))
   })

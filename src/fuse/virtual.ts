@@ -11,11 +11,9 @@ import { keySize } from "../domain/key.js"
 import { VIRTUAL_ROOT, ancestorsOf, baseName, joinPath, parentOf } from "../domain/paths.js"
 import { versionFileName } from "../domain/retention.js"
 import type { FileNode } from "../domain/tree.js"
-import type { History, PathVersion } from "../effects/history.js"
-import type { HostServices } from "../effects/hostlayer.js"
 import { E } from "./errno.js"
-
-type Cb = (err: number, ...rest: Array<any>) => void
+import type { Answer, Outcome, Stat } from "./native.js"
+import type { Content, HistoryVersion, HostStatus, Versions } from "./ports.js"
 
 const HISTORY = "history"
 
@@ -23,12 +21,12 @@ const HISTORY = "history"
 interface HistoryIndex {
   readonly head: string | undefined
   readonly dirs: Map<string, Set<string>>
-  readonly files: Map<string, { readonly path: string; readonly version: PathVersion }>
+  readonly files: Map<string, { readonly path: string; readonly version: HistoryVersion }>
 }
 
-const buildIndex = (head: string | undefined, history: History): HistoryIndex => {
+const buildIndex = (head: string | undefined, history: ReadonlyMap<string, ReadonlyArray<HistoryVersion>>): HistoryIndex => {
   const dirs = new Map<string, Set<string>>([["", new Set()]])
-  const files = new Map<string, { path: string; version: PathVersion }>()
+  const files = new Map<string, { path: string; version: HistoryVersion }>()
   const addDir = (d: string) => {
     if (dirs.has(d)) return
     dirs.set(d, new Set())
@@ -49,39 +47,46 @@ const buildIndex = (head: string | undefined, history: History): HistoryIndex =>
   return { head, dirs, files }
 }
 
+/** What the virtual folder shows, and how it opens a file. */
+export interface VirtualSources {
+  readonly status: HostStatus
+  readonly versions: Versions
+  readonly content: Content
+  /** how the kernel's passthrough of reads is doing */
+  readonly kernelReads: () => string
+  /** how many new files the binding created since mount */
+  readonly createdInBinding: () => number
+  /** registers an open file descriptor as a FUSE handle */
+  readonly register: (fd: number) => number
+}
+
 export class VirtualDir {
   readonly name = VIRTUAL_ROOT
   private readonly started = new Date()
   private index: HistoryIndex | undefined
 
-  constructor(
-    private readonly host: HostServices,
-    /** how the kernel's passthrough of reads is doing */
-    private readonly kernelReads: () => string,
-    /** registers an open file descriptor as a FUSE handle */
-    private readonly register: (fd: number) => number
-  ) {}
+  constructor(private readonly from: VirtualSources) {}
 
   owns(p: string): boolean {
     return p === VIRTUAL_ROOT || p.startsWith(VIRTUAL_ROOT + "/")
   }
 
   private files(): Record<string, () => string> {
-    const h = this.host
+    const { status: h, kernelReads, createdInBinding } = this.from
     return {
-      gitdir: () => h.repo.gitdir + "\n",
+      gitdir: () => h.gitdir + "\n",
       status: () =>
         [
-          `gitdir: ${h.repo.gitdir}`,
-          `pending: ${h.views.pending.length}`,
-          `open files: ${h.staging.sessions.size}`,
-          `files created by the binding since mount: ${h.staging.createdInBinding}`,
-          `reads by the kernel (passthrough): ${this.kernelReads()}`,
-          `last sync: ${h.syncer.lastSync ? new Date(h.syncer.lastSync.time).toISOString() : "never"}`,
-          `conflicts: ${h.syncer.openConflicts().length}`,
+          `gitdir: ${h.gitdir}`,
+          `pending: ${h.pending.length}`,
+          `open files: ${h.sessions.size}`,
+          `files created by the binding since mount: ${createdInBinding()}`,
+          `reads by the kernel (passthrough): ${kernelReads()}`,
+          `last sync: ${h.lastSync ? new Date(h.lastSync.time).toISOString() : "never"}`,
+          `conflicts: ${h.openConflicts().length}`,
           ""
         ].join("\n"),
-      conflicts: () => h.syncer.openConflicts().map((c) => `${c.path}\t${c.copy}\n`).join("")
+      conflicts: () => h.openConflicts().map((c) => `${c.path}\t${c.copy}\n`).join("")
     }
   }
 
@@ -98,9 +103,10 @@ export class VirtualDir {
   }
 
   private async historyIndex(): Promise<HistoryIndex> {
-    if (!this.index || this.index.head !== this.host.views.head) {
-      const head = this.host.views.head
-      this.index = buildIndex(head, await this.host.versions.history())
+    const { versions } = this.from
+    if (!this.index || this.index.head !== versions.head) {
+      const head = versions.head
+      this.index = buildIndex(head, await versions.history())
     }
     return this.index
   }
@@ -109,53 +115,53 @@ export class VirtualDir {
     return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtime: this.started, atime: this.started, ctime: this.started }
   }
 
-  getattr(p: string, cb: Cb): void {
+  getattr(p: string): Answer<Stat> {
     const common = this.common()
-    if (p === VIRTUAL_ROOT) return cb(0, { ...common, mode: 0o40555, nlink: 2, size: 4096 })
+    if (p === VIRTUAL_ROOT) return { ...common, mode: 0o40555, nlink: 2, size: 4096 }
     const hp = this.historyPath(p)
     if (hp !== undefined) {
-      this.historyIndex().then(
-        async (ix) => {
-          if (ix.dirs.has(hp)) return cb(0, { ...common, mode: 0o40555, nlink: 2, size: 4096 })
+      return this.historyIndex().then(
+        (ix): Outcome<Stat> => {
+          if (ix.dirs.has(hp)) return { ...common, mode: 0o40555, nlink: 2, size: 4096 }
           const f = ix.files.get(hp)
-          if (!f) return cb(E.ENOENT)
+          if (!f) return E.ENOENT
           const v = f.version
           const size = v.key ? keySize(v.key) : v.size
-          const present = v.key ? this.host.presence.isPresent(v.key) : true
+          const present = v.key ? this.from.content.isPresent(v.key) : true
           const t = new Date(v.time)
-          cb(0, { ...common, mtime: t, atime: t, ctime: t, mode: 0o100444, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 })
+          return { ...common, mtime: t, atime: t, ctime: t, mode: 0o100444, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
         },
-        () => cb(E.EIO)
+        () => E.EIO
       )
-      return
     }
     const c = this.content(p)
-    if (!c) return cb(E.ENOENT)
-    cb(0, { ...common, mtime: new Date(), mode: 0o100444, nlink: 1, size: c.length })
+    if (!c) return E.ENOENT
+    return { ...common, mtime: new Date(), mode: 0o100444, nlink: 1, size: c.length }
   }
 
-  readdir(p: string, cb: Cb): void {
-    if (p === VIRTUAL_ROOT) return cb(0, [...Object.keys(this.files()), HISTORY])
+  readdir(p: string): Answer<ReadonlyArray<string>> {
+    if (p === VIRTUAL_ROOT) return [...Object.keys(this.files()), HISTORY]
     const hp = this.historyPath(p)
-    if (hp === undefined) return cb(E.ENOTDIR)
-    this.historyIndex().then(
+    if (hp === undefined) return E.ENOTDIR
+    return this.historyIndex().then(
       (ix) => {
         const d = ix.dirs.get(hp)
-        if (!d) return cb(ix.files.has(hp) ? E.ENOTDIR : E.ENOENT)
-        cb(0, [...d].sort())
+        if (!d) return ix.files.has(hp) ? E.ENOTDIR : E.ENOENT
+        return [...d].sort()
       },
-      () => cb(E.EIO)
+      () => E.EIO
     )
   }
 
-  open(p: string, flags: number, cb: Cb): void {
-    if ((flags & 3) !== 0) return cb(E.EACCES)
+  /** A handle (0 for the status files, read from memory), or an errno. */
+  open(p: string, flags: number): Answer<number> {
+    if ((flags & 3) !== 0) return E.EACCES
     const hp = this.historyPath(p)
     if (hp !== undefined) {
-      this.historyIndex().then(
+      return this.historyIndex().then(
         async (ix) => {
           const f = ix.files.get(hp)
-          if (!f) return cb(ix.dirs.has(hp) ? E.EISDIR : E.ENOENT)
+          if (!f) return ix.dirs.has(hp) ? E.EISDIR : E.ENOENT
           const v = f.version
           const node: FileNode = {
             type: "file",
@@ -164,24 +170,24 @@ export class VirtualDir {
             mtime: v.time
           }
           try {
-            const file = await this.host.presence.contentFile(f.path, node)
-            fs.open(file, "r", (err, fd) => (err ? cb(E.EIO) : cb(0, this.register(fd))))
+            const file = await this.from.content.contentFile(f.path, node)
+            return await new Promise<number>((resolve) => fs.open(file, "r", (err, fd) => resolve(err ? E.EIO : this.from.register(fd))))
           } catch {
-            cb(E.EIO)
+            return E.EIO
           }
         },
-        () => cb(E.EIO)
+        () => E.EIO
       )
-      return
     }
-    if (!this.content(p)) return cb(p === VIRTUAL_ROOT ? E.EISDIR : E.ENOENT)
-    cb(0, 0)
+    if (!this.content(p)) return p === VIRTUAL_ROOT ? E.EISDIR : E.ENOENT
+    return 0
   }
 
-  read(p: string, buf: Buffer, len: number, pos: number, cb: Cb): void {
+  /** The byte count, or an errno. */
+  read(p: string, buf: Buffer, len: number, pos: number): number {
     const c = this.content(p)
-    if (!c) return cb(E.ENOENT)
-    if (pos >= c.length) return cb(0)
-    cb(c.copy(buf, 0, pos, Math.min(c.length, pos + len)))
+    if (!c) return E.ENOENT
+    if (pos >= c.length) return 0
+    return c.copy(buf, 0, pos, Math.min(c.length, pos + len))
   }
 }

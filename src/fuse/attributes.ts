@@ -1,0 +1,96 @@
+/**
+ * Attributes: what getattr shows of a view node, and the changes to them (chmod, utimens) and
+ * refusals (chown) a mount allows. getattr is the hottest call there is: synchronous, no promise.
+ */
+import { promises as fs } from "node:fs"
+import { keySize } from "../domain/key.js"
+import type { Node } from "../domain/tree.js"
+import { type FuseContext, recordOp, sessionNode } from "./context.js"
+import { E } from "./errno.js"
+import type { Answer, Outcome, Stat, Statfs } from "./native.js"
+
+const UTIME_OMIT = 0xfffffffffffff
+const UTIME_NOW = 0xffffffffffffe
+
+/** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
+export const inodeOf = (p: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < p.length; i++) {
+    h ^= p.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h || 1
+}
+
+/** The attributes of node `n` at `p`; an open file's size is its session's. */
+export const statOf = (cx: FuseContext, p: string, n: Node, present: boolean): Stat => {
+  // milliseconds: the binding takes numbers as well as Dates
+  const mtime = n.type === "dir" ? 0 : n.mtime
+  const common = { uid: cx.uid, gid: cx.gid, mtime, atime: mtime, ctime: mtime, ino: inodeOf(p), blksize: 4096 }
+  switch (n.type) {
+    case "dir":
+      return { ...common, mode: 0o40755, nlink: 2, size: 4096, blocks: 8 }
+    case "symlink":
+      return { ...common, mode: 0o120777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
+    case "file": {
+      const s = cx.staging.sessionByPath.get(p)
+      if (s) cx.staging.pullWrites(s)
+      const size = s ? s.size : n.content.kind === "key" ? keySize(n.content.key) : n.content.size
+      return { ...common, mode: n.executable ? 0o100755 : 0o100644, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
+    }
+  }
+}
+
+export const getattr = (cx: FuseContext, p: string): Outcome<Stat> => {
+  const n = cx.views.view.get(p)
+  if (!n) return E.ENOENT
+  if (n.type === "file" && n.content.kind === "key") return statOf(cx, p, n, cx.content.isPresent(n.content.key))
+  return statOf(cx, p, n, true)
+}
+
+export const access = (cx: FuseContext, p: string): number => (cx.virtual.owns(p) || cx.views.view.has(p) ? 0 : E.ENOENT)
+
+/** The gitdir's file system: what is written through the mount lands there. */
+export const statfs = async (gitdir: string): Promise<Statfs> => {
+  const s = await fs.statfs(gitdir)
+  return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255 }
+}
+
+/** Only the executable bit of a file is kept; other modes are accepted and not kept. */
+export const chmod = (cx: FuseContext, p: string, mode: number): Answer<number> => {
+  if (cx.virtual.owns(p)) return E.EPERM
+  const n = cx.views.view.get(p)
+  if (!n) return E.ENOENT
+  if (n.type !== "file") return 0
+  const executable = (mode & 0o111) !== 0
+  const s = cx.staging.sessionByPath.get(p)
+  if (s) s.executable = executable
+  if (n.executable === executable) return 0
+  return recordOp(cx, { op: "chmod", path: p, executable })
+}
+
+/** Every file is the mount owner's: giving it away is refused, keeping it allowed. */
+export const chown = (cx: FuseContext, p: string, u: number, g: number): number => {
+  if (!cx.views.view.has(p)) return E.ENOENT
+  const keepU = u === cx.uid || u === 0xffffffff || u === -1
+  const keepG = g === cx.gid || g === 0xffffffff || g === -1
+  return keepU && keepG ? 0 : E.EPERM
+}
+
+/** Only a file's or symlink's mtime is kept; `requested` may be UTIME_OMIT or UTIME_NOW. */
+export const utimens = (cx: FuseContext, p: string, requested: number): Answer<number> => {
+  if (requested === UTIME_OMIT) return 0
+  const mtime = requested === UTIME_NOW ? Date.now() : requested
+  if (cx.virtual.owns(p)) return E.EPERM
+  const n = cx.views.view.get(p)
+  if (!n) return E.ENOENT
+  if (n.type === "dir") return 0
+  const s = cx.staging.sessionByPath.get(p)
+  if (s) {
+    cx.staging.pullWrites(s)
+    s.mtime = mtime
+    cx.views.view.set(p, sessionNode(s))
+  }
+  if (n.mtime === mtime) return 0
+  return recordOp(cx, { op: "utimens", path: p, mtime })
+}

@@ -1,0 +1,34 @@
+/**
+ * What every handler is given: the ports, the open handles and the virtual folder, and the owner
+ * the mount's files show.
+ */
+import type { Operation } from "../domain/events.js"
+import type { FileNode } from "../domain/tree.js"
+import { viewPathProblem } from "../domain/paths.js"
+import { E, errnoOfRefusal } from "./errno.js"
+import type { Handles } from "./handles.js"
+import type { Ports, WriteSession } from "./ports.js"
+import type { VirtualDir } from "./virtual.js"
+
+export interface FuseContext extends Ports {
+  readonly handles: Handles
+  readonly virtual: VirtualDir
+  readonly uid: number
+  readonly gid: number
+}
+
+/** Validates a name about to be created; an errno, or 0. */
+export const checkNew = (p: string): number => {
+  const problem = viewPathProblem(p)
+  if (!problem) return 0
+  if (problem === "name-too-long") return E.ENAMETOOLONG
+  if (problem === "reserved") return E.EPERM
+  return E.EINVAL
+}
+
+/** Records `op`: 0 once journaled, else the errno of the reducer's refusal. */
+export const recordOp = (cx: FuseContext, op: Operation, onApplied?: () => void): Promise<number> =>
+  cx.recorder.record(op, undefined, onApplied).then((refusal) => (refusal === undefined ? 0 : errnoOfRefusal(refusal)))
+
+/** The node the view shows for an open file: its staging file (as Staging shows it). */
+export const sessionNode = (s: WriteSession): FileNode => ({ type: "file", content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, mtime: s.mtime })

@@ -1,0 +1,60 @@
+/**
+ * Names: listing folders and reading links, and the operations that add, remove or move a name.
+ * Each change is an operation the reducer applies to the view and the journal records; the
+ * virtual folder's names cannot be changed.
+ */
+import { type FuseContext, checkNew, recordOp } from "./context.js"
+import type { Answer, Outcome } from "./native.js"
+import { E } from "./errno.js"
+
+export const readdir = (cx: FuseContext, p: string): Outcome<ReadonlyArray<string>> => {
+  const n = cx.views.view.get(p)
+  if (!n) return E.ENOENT
+  if (n.type !== "dir") return E.ENOTDIR
+  const names = [...cx.views.view.list(p)]
+  if (p === "") names.push(cx.virtual.name)
+  return names
+}
+
+export const readlink = (cx: FuseContext, p: string): Outcome<string> => {
+  const n = cx.views.view.get(p)
+  if (!n) return E.ENOENT
+  if (n.type !== "symlink") return E.EINVAL
+  return n.target
+}
+
+export const mkdir = (cx: FuseContext, p: string): Answer<number> => {
+  const bad = checkNew(p)
+  if (bad) return bad
+  return recordOp(cx, { op: "mkdir", path: p })
+}
+
+export const rmdir = (cx: FuseContext, p: string): Answer<number> => {
+  if (cx.virtual.owns(p)) return E.EPERM
+  return recordOp(cx, { op: "rmdir", path: p })
+}
+
+export const unlink = (cx: FuseContext, p: string): Answer<number> => {
+  if (cx.virtual.owns(p)) return E.EPERM
+  return recordOp(cx, { op: "unlink", path: p }, () => cx.staging.forgetSession(p))
+}
+
+export const rename = (cx: FuseContext, from: string, to: string): Answer<number> => {
+  if (cx.virtual.owns(from) || cx.virtual.owns(to)) return E.EPERM
+  const bad = checkNew(to)
+  if (bad) return bad
+  return recordOp(cx, { op: "rename", path: from, to }, () => {
+    cx.staging.forgetSession(to)
+    cx.staging.renameSessions(from, to)
+  })
+}
+
+export const symlink = (cx: FuseContext, target: string, p: string): Answer<number> => {
+  const bad = checkNew(p)
+  if (bad) return bad
+  return recordOp(cx, { op: "symlink", path: p, target })
+}
+
+/** A folder's names are its operations in the journal (and the staging files they name). */
+export const fsyncdir = (cx: FuseContext): Promise<number> =>
+  Promise.all([cx.recorder.syncStagingNames(), cx.recorder.syncJournal()]).then(() => 0)

@@ -1,0 +1,124 @@
+/**
+ * Open files: opens, creates, reads and writes, and what ends them. A read-only open is a file
+ * descriptor on the content; an open for writing is a write session on a staging file. Reads and
+ * writes of a handle the binding has tied to its descriptor never reach these handlers.
+ */
+import * as fs from "node:fs"
+import { promisify } from "node:util"
+import { parentOf } from "../domain/paths.js"
+import { statOf } from "./attributes.js"
+import { type FuseContext, checkNew, sessionNode } from "./context.js"
+import { E } from "./errno.js"
+import type { Answer, Stat } from "./native.js"
+
+const fdatasync = promisify(fs.fdatasync)
+const openFile = promisify(fs.open)
+const ftruncateFile = promisify(fs.ftruncate)
+
+const O_ACCMODE = 3
+const O_TRUNC = 0o1000
+
+const readAt = (fd: number, buf: Buffer, len: number, pos: number): Promise<number> =>
+  new Promise((resolve, reject) => fs.read(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n))))
+
+const writeAt = (fd: number, buf: Buffer, len: number, pos: number): Promise<number> =>
+  new Promise((resolve, reject) => fs.write(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n))))
+
+/** Opens a write session; a new file's reply carries its attributes (saves libfuse asking). */
+const openSessionHandle = async (cx: FuseContext, p: string, truncate: boolean, executable = false): Promise<{ fh: number; stat: Stat }> => {
+  const session = await cx.staging.openSession(p, truncate, executable)
+  return { fh: cx.handles.add({ kind: "write", session, fd: session.fd }), stat: statOf(cx, p, sessionNode(session), true) }
+}
+
+/** A handle, or an errno. */
+export const open = (cx: FuseContext, p: string, flags: number): Answer<number> => {
+  const n = cx.views.view.get(p)
+  if (!n) return E.ENOENT
+  if (n.type === "dir") return E.EISDIR
+  if (n.type !== "file") return E.EINVAL
+  if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) return openSessionHandle(cx, p, (flags & O_TRUNC) !== 0).then((o) => o.fh)
+  const s = cx.staging.sessionByPath.get(p)
+  if (n.content.kind === "key") cx.content.noteRead(n.content.key)
+  const file = s ? Promise.resolve(cx.staging.stagingFile(s.id)) : cx.content.contentFile(p, n)
+  // The kernel may read the file itself: it sees what a pread of fd would (the binding decides
+  // whether the inode's other opens allow it).
+  return file.then((f) => openFile(f, "r")).then((fd) => cx.handles.add({ kind: "read", fd }, true))
+}
+
+export const create = (cx: FuseContext, p: string, mode: number): Answer<{ fh: number; stat: Stat }> => {
+  const bad = checkNew(p)
+  if (bad) return bad
+  if (!cx.views.view.isDir(parentOf(p))) return E.ENOENT
+  if (cx.views.view.isDir(p)) return E.EISDIR
+  return openSessionHandle(cx, p, true, (mode & 0o111) !== 0)
+}
+
+/** The byte count, or an errno. */
+export const read = (cx: FuseContext, p: string, fh: number, buf: Buffer, len: number, pos: number): Answer<number> => {
+  const h = cx.handles.get(fh)
+  if (!h) return cx.virtual.owns(p) ? cx.virtual.read(p, buf, len, pos) : E.EBADF
+  return readAt(h.fd, buf, len, pos)
+}
+
+/** The byte count, or an errno. */
+export const write = (cx: FuseContext, fh: number, buf: Buffer, len: number, pos: number): Answer<number> => {
+  const h = cx.handles.get(fh)
+  if (!h || h.kind !== "write") return E.EBADF
+  return writeAt(h.fd, buf, len, pos).then((n) => {
+    cx.staging.touchSession(h.session, Math.max(h.session.size, pos + n))
+    return n
+  })
+}
+
+/** A close(2) of one of the file's descriptors: its content so far becomes a version. */
+export const flush = (cx: FuseContext, fh: number): Answer<number> => {
+  const h = cx.handles.get(fh)
+  if (!h || h.kind !== "write") return 0
+  return cx.staging.flushSession(h.session).then(() => 0)
+}
+
+export const fsync = (cx: FuseContext, fh: number): Answer<number> => {
+  const h = cx.handles.get(fh)
+  if (!h || h.kind !== "write") return 0
+  // the staging file's name too: a record whose content a power cut took away is a lost write
+  return cx.staging
+    .flushSession(h.session)
+    .then(() => Promise.all([fdatasync(h.session.fd), cx.recorder.syncStagingNames(), cx.recorder.syncJournal()]))
+    .then(() => 0)
+}
+
+/** The last close of a handle. */
+export const release = (cx: FuseContext, fh: number): Answer<number> => {
+  const h = cx.handles.close(fh)
+  if (!h) return 0
+  if (h.kind === "read") return new Promise((resolve) => fs.close(h.fd, () => resolve(0)))
+  return cx.staging.releaseSession(h.session).then(() => 0)
+}
+
+/** truncate(2) of a path: a write session of its own, opened and released. */
+export const truncate = (cx: FuseContext, p: string, size: number): Answer<number> => {
+  const n = cx.views.view.get(p)
+  if (!n) return E.ENOENT
+  if (n.type !== "file") return E.EISDIR
+  return cx.staging
+    .openSession(p, size === 0)
+    .then(async (s) => {
+      try {
+        fs.ftruncateSync(s.fd, size)
+        cx.staging.touchSession(s, size)
+      } finally {
+        await cx.staging.releaseSession(s)
+      }
+    })
+    .then(() => 0)
+}
+
+export const ftruncate = (cx: FuseContext, fh: number, size: number): Answer<number> => {
+  const h = cx.handles.get(fh)
+  if (!h || h.kind !== "write") return E.EBADF
+  cx.staging.pullWrites(h.session)
+  return ftruncateFile(h.session.fd, size).then(() => {
+    cx.staging.touchSession(h.session, size)
+    return 0
+  })
+}
