@@ -3,7 +3,7 @@
  * become EIO and are logged with their cause.
  */
 import type { Refusal, RefusalTag } from "../domain/reduce.js"
-import { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, JournalUnwritable, NotFound } from "../effects/errors.js"
+import type { FailureTag } from "./ports.js"
 
 export const E = {
   EPERM: -1,
@@ -58,13 +58,30 @@ const CODES: Record<string, number> = {
   EINVAL: E.EINVAL
 }
 
+/**
+ * What each tagged error of the services means to the caller, by tag (the services' own modules
+ * are not this layer's to import); `logged`: a person must hear of it, the caller gets only EIO.
+ */
+const FAILURES: { readonly [T in FailureTag]: { readonly errno: number; readonly logged: boolean } } = {
+  ContentUnavailable: { errno: E.EIO, logged: false },
+  NotFound: { errno: E.ENOENT, logged: false },
+  Busy: { errno: E.EBUSY, logged: false },
+  JournalCorrupt: { errno: E.EIO, logged: true },
+  JournalUnwritable: { errno: E.EIO, logged: true },
+  CommandFailed: { errno: E.EIO, logged: true },
+  CommandTimedOut: { errno: E.EIO, logged: true }
+}
+
+const failureOf = (e: unknown): (typeof FAILURES)[FailureTag] | undefined => {
+  const tag = e instanceof Error ? (e as { _tag?: unknown })._tag : undefined
+  return typeof tag === "string" && Object.hasOwn(FAILURES, tag) ? FAILURES[tag as FailureTag] : undefined
+}
+
 export const errnoOf = (e: unknown, log: (line: string) => void): number => {
-  if (e instanceof ContentUnavailable) return E.EIO
-  if (e instanceof NotFound) return E.ENOENT
-  if (e instanceof Busy) return E.EBUSY
-  if (e instanceof JournalCorrupt || e instanceof JournalUnwritable || e instanceof CommandFailed || e instanceof CommandTimedOut) {
-    log(`error: ${e.message}`)
-    return E.EIO
+  const failure = failureOf(e)
+  if (failure) {
+    if (failure.logged) log(`error: ${(e as Error).message}`)
+    return failure.errno
   }
   const code = (e as { code?: string } | undefined)?.code
   if (code && code in CODES) return CODES[code]!

@@ -22,7 +22,12 @@ import { withoutProgress } from "../effects/progress.js"
 import { VIRTUAL_ROOT } from "../domain/paths.js"
 import { type CreatedHere, type CreatesHere, type Passthrough, XATTR_PREFIX, noPassthrough } from "./binding.js"
 import { makeOperations } from "./ops.js"
-import type { Ports } from "./ports.js"
+import type { FailureTag, Ports } from "./ports.js"
+import type { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, JournalUnwritable, NotFound } from "../effects/errors.js"
+
+/** The errno table is keyed on these errors' tags (ports.ts): a renamed error fails to compile here. */
+type ShellFailure = Busy | CommandFailed | CommandTimedOut | ContentUnavailable | JournalCorrupt | JournalUnwritable | NotFound
+const sameTags: [ShellFailure["_tag"]] extends [FailureTag] ? ([FailureTag] extends [ShellFailure["_tag"]] ? true : never) : never = true
 
 /** Every role the FUSE layer needs, played by the host's services. */
 const portsOf = (host: HostServices): Ports => ({

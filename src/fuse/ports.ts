@@ -96,6 +96,12 @@ export interface Versions {
   history(): Promise<ReadonlyMap<string, ReadonlyArray<HistoryVersion>>>
 }
 
+/**
+ * The tagged errors of the services that the errno table tells apart (src/fuse/errno.ts); any
+ * other failure is an EIO, logged with its cause.
+ */
+export type FailureTag = "ContentUnavailable" | "NotFound" | "Busy" | "JournalCorrupt" | "JournalUnwritable" | "CommandFailed" | "CommandTimedOut"
+
 /** Every role the FUSE layer is given. */
 export interface Ports {
   readonly views: ViewSource
