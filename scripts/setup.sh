@@ -77,7 +77,7 @@ else
   # Rebuild fuse-native from its own source with scripts/fuse-native.patch: 2.2.6 hands utimens
   # the access time as the modification time and cannot set an mtime alone (tar x, rsync -a,
   # touch -m); and the patch adds the fast path that serves reads and writes of open files on
-  # the FUSE threads, without a round trip to JavaScript (src/fuse/ops.ts, Passthrough).
+  # the FUSE threads, without a round trip to JavaScript (src/fuse/binding.ts, Passthrough).
   say "building fuse-native with sharebox's patch (node-gyp)"
   gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
   [ -f "$gyp" ] || die "node-gyp (bundled with npm) was not found at $gyp"

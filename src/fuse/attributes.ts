@@ -12,7 +12,10 @@ import type { Answer, Outcome, Stat, Statfs } from "./native.js"
 const UTIME_OMIT = 0xfffffffffffff
 const UTIME_NOW = 0xffffffffffffe
 
-/** Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts. */
+/**
+ * Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts; the binding
+ * numbers the files it creates the same way (scripts/fuse-native.patch).
+ */
 export const inodeOf = (p: string): number => {
   let h = 0x811c9dc5
   for (let i = 0; i < p.length; i++) {
