@@ -41,6 +41,14 @@ export type Node = FileNode | SymlinkNode | DirNode
 
 export const dirNode: DirNode = { type: "dir" }
 
+/** The node of a file open for writing: its staging file's current size, mode and mtime. */
+export const stagedNode = (s: { readonly id: string; readonly size: number; readonly executable: boolean; readonly mtime: number }): FileNode => ({
+  type: "file",
+  content: { kind: "staged", id: s.id, size: s.size },
+  executable: s.executable,
+  mtime: s.mtime
+})
+
 export const contentId = (c: Content): string =>
   c.kind === "key" ? c.key : c.kind === "staged" ? `staged:${c.id}` : `blob:${c.oid}`
 

@@ -11,7 +11,7 @@ import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { isWithin, parentOf } from "../domain/paths.js"
 import { type Refusal, describeRefusal } from "../domain/reduce.js"
-import { type FileNode, type Node, type Tree, contentId } from "../domain/tree.js"
+import { type FileNode, type Node, type Tree, contentId, stagedNode } from "../domain/tree.js"
 import { userMessage } from "./errors.js"
 import { HostConfig, Repo } from "./hostconfig.js"
 import { Presence, type PresenceCache } from "./presence.js"
@@ -37,7 +37,6 @@ const stagingPrefix = `${Date.now().toString(36)}-${randomBytes(4).toString("hex
 let stagingCount = 0
 const newStagingId = (): string => `${stagingPrefix}-${(stagingCount++).toString(36)}`
 
-export const sessionNode = (s: Session): FileNode => ({ type: "file", content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, mtime: s.mtime })
 
 export class StagingArea {
   readonly sessions = new Map<string, Session>()
@@ -49,8 +48,6 @@ export class StagingArea {
    */
   private writesOf: (fd: number) => number = () => -1
   private readonly releasedListeners: Array<() => void> = []
-  /** How many new files the FUSE binding created on its own threads since this host opened. */
-  createdInBinding = 0
   /** How the FUSE binding names the staging files it makes (never an id newStagingId gives). */
   readonly bindingSparePrefix = `${stagingPrefix}_`
 
@@ -86,7 +83,7 @@ export class StagingArea {
   private overlay(tree: Tree): void {
     for (const s of this.sessions.values()) {
       if (tree.isDir(s.path)) continue
-      tree.set(s.path, sessionNode(s))
+      tree.set(s.path, stagedNode(s))
     }
   }
 
@@ -160,7 +157,7 @@ export class StagingArea {
   /** Puts a session's file in the view, at its path. */
   private showSession(s: Session): void {
     this.sessionByPath.set(s.path, s)
-    this.views.view.set(s.path, sessionNode(s))
+    this.views.view.set(s.path, stagedNode(s))
   }
 
   /** Takes in what was written to a session's staging file behind the handlers' back. */
@@ -179,7 +176,7 @@ export class StagingArea {
     s.size = size
     s.dirty = true
     s.mtime = Date.now()
-    if (this.sessionByPath.get(s.path) === s) this.views.view.set(s.path, sessionNode(s))
+    if (this.sessionByPath.get(s.path) === s) this.views.view.set(s.path, stagedNode(s))
   }
 
   /** Journals the session's current content as a version (on flush/fsync/last close). */
@@ -255,7 +252,6 @@ export class StagingArea {
    * is not recorded, as for a file removed while open.
    */
   adoptCreated(p: string, id: string, fd: number, executable: boolean, mtime: number): Session {
-    this.createdInBinding++
     const view = this.views.view
     const s = this.newSession(p, view.get(p), id, fd, true, 0, executable, mtime)
     if (this.sessionByPath.has(p) || view.isDir(p) || !view.isDir(parentOf(p))) {

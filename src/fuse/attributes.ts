@@ -4,8 +4,8 @@
  */
 import { promises as fs } from "node:fs"
 import { keySize } from "../domain/key.js"
-import type { Node } from "../domain/tree.js"
-import { type FuseContext, recordOp, sessionNode } from "./context.js"
+import { type Node, stagedNode } from "../domain/tree.js"
+import { type FuseContext, recordOp } from "./context.js"
 import { E } from "./errno.js"
 import type { Answer, Outcome, Stat, Statfs } from "./native.js"
 
@@ -92,7 +92,7 @@ export const utimens = (cx: FuseContext, p: string, requested: number): Answer<n
   if (s) {
     cx.staging.pullWrites(s)
     s.mtime = mtime
-    cx.views.view.set(p, sessionNode(s))
+    cx.views.view.set(p, stagedNode(s))
   }
   if (n.mtime === mtime) return 0
   return recordOp(cx, { op: "utimens", path: p, mtime })

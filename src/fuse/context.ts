@@ -3,7 +3,6 @@
  * the mount's files show.
  */
 import type { Operation } from "../domain/events.js"
-import type { FileNode } from "../domain/tree.js"
 import { viewPathProblem } from "../domain/paths.js"
 import { E, errnoOfRefusal } from "./errno.js"
 import type { Handles } from "./handles.js"
@@ -31,4 +30,3 @@ export const recordOp = (cx: FuseContext, op: Operation, onApplied?: () => void)
   cx.recorder.record(op, undefined, onApplied).then((refusal) => (refusal === undefined ? 0 : errnoOfRefusal(refusal)))
 
 /** The node the view shows for an open file: its staging file (as Staging shows it). */
-export const sessionNode = (s: WriteSession): FileNode => ({ type: "file", content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, mtime: s.mtime })

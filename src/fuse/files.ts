@@ -6,8 +6,9 @@
 import * as fs from "node:fs"
 import { promisify } from "node:util"
 import { parentOf } from "../domain/paths.js"
+import { stagedNode } from "../domain/tree.js"
 import { statOf } from "./attributes.js"
-import { type FuseContext, checkNew, sessionNode } from "./context.js"
+import { type FuseContext, checkNew } from "./context.js"
 import { E } from "./errno.js"
 import type { Answer, Stat } from "./native.js"
 
@@ -27,7 +28,7 @@ const writeAt = (fd: number, buf: Buffer, len: number, pos: number): Promise<num
 /** Opens a write session; a new file's reply carries its attributes (saves libfuse asking). */
 const openSessionHandle = async (cx: FuseContext, p: string, truncate: boolean, executable = false): Promise<{ fh: number; stat: Stat }> => {
   const session = await cx.staging.openSession(p, truncate, executable)
-  return { fh: cx.handles.add({ kind: "write", session, fd: session.fd }), stat: statOf(cx, p, sessionNode(session), true) }
+  return { fh: cx.handles.add({ kind: "write", session, fd: session.fd }), stat: statOf(cx, p, stagedNode(session), true) }
 }
 
 /** A handle, or an errno. */
