@@ -4,7 +4,7 @@
  * The page cache survives a kill -9 of the daemon, not a power cut; and a rename (or a new name) is
  * on the disk only once its folder is fsynced. The journal is the only record of a write not yet
  * replayed, so replay lets it forget an event only after the event's content (annex objects and
- * their folders), the commit, the branch and the cursor are on the disk (Host.replay).
+ * their folders), the commit, the branch and the cursor are on the disk (Replay.replay).
  */
 import { promises as fs } from "node:fs"
 import * as path from "node:path"

@@ -10,7 +10,7 @@ export interface Layout {
   readonly state: string
   readonly journal: string
   readonly cursor: string
-  /** a replay in progress: the seq it replays up to and the head it started from (see Host.open) */
+  /** a replay in progress: the seq it replays up to and the head it started from (see recovery.ts) */
   readonly replaying: string
   /** the tree of one commit as the view reads it (effects/treecache.ts) */
   readonly treeSnapshot: string

@@ -2,7 +2,7 @@
  * One piece of gitdir work at a time (replay, sync, content policy, a late checkout), and whether the
  * host is closing: the only state every writer of the gitdir shares.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Layer } from "effect"
 
 export class SerialWork {
   private work: Promise<unknown> = Promise.resolve()

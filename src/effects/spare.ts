@@ -2,7 +2,7 @@
  * Empty staging files made ahead of need. Creating a file on the disk is the slowest step of
  * creating one in the mount, and the kernel waits for it; so a few are made in the background, and
  * a new file in the mount takes one that is ready (or has one made on the spot when none is).
- * Spares left by a crash are ordinary unreferenced staging files: Host.open removes them.
+ * Spares left by a crash are ordinary unreferenced staging files: Staging.collect removes them at start.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"

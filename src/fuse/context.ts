@@ -6,7 +6,7 @@ import type { Operation } from "../domain/events.js"
 import { viewPathProblem } from "../domain/paths.js"
 import { E, errnoOfRefusal } from "./errno.js"
 import type { Handles } from "./handles.js"
-import type { Ports, WriteSession } from "./ports.js"
+import type { Ports } from "./ports.js"
 import type { VirtualDir } from "./virtual.js"
 
 export interface FuseContext extends Ports {

@@ -8,17 +8,15 @@ import * as path from "node:path"
 import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
-import { type Served, prepareSocketFolder } from "../effects/control.js"
+import { prepareSocketFolder } from "../effects/control.js"
 import { type HostServices, openHost } from "../effects/hostlayer.js"
 import type { ViewMirror } from "../effects/viewstore.js"
-import { serveRequests } from "./control.js"
+import { type Mounted, openMounted } from "../effects/daemon.js"
 import { printable } from "../domain/printable.js"
 import { mountTable } from "../effects/mounts.js"
 import { run } from "../effects/proc.js"
 import { type Settings, saveSettings } from "../effects/content.js"
-import { watchPushes } from "../effects/watcher.js"
 import { makeNotifier } from "../effects/notifier.js"
-import { withoutProgress } from "../effects/progress.js"
 import { VIRTUAL_ROOT } from "../domain/paths.js"
 import { type CreatedHere, type CreatesHere, type Passthrough, XATTR_PREFIX, noPassthrough } from "./binding.js"
 import { makeOperations } from "./ops.js"
@@ -27,7 +25,7 @@ import type { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalC
 
 /** The errno table is keyed on these errors' tags (ports.ts): a renamed error fails to compile here. */
 type ShellFailure = Busy | CommandFailed | CommandTimedOut | ContentUnavailable | JournalCorrupt | JournalUnwritable | NotFound
-const sameTags: [ShellFailure["_tag"]] extends [FailureTag] ? ([FailureTag] extends [ShellFailure["_tag"]] ? true : never) : never = true
+export const sameTags: [ShellFailure["_tag"]] extends [FailureTag] ? ([FailureTag] extends [ShellFailure["_tag"]] ? true : never) : never = true
 
 /** Every role the FUSE layer needs, played by the host's services. */
 const portsOf = (host: HostServices): Ports => ({
@@ -235,20 +233,18 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       ...(cfg.allowOther ? ["allow_other", "default_permissions"] : [])
     ].join(",")
 
-  let control: Served | undefined
+  let mounted: Mounted | undefined
   let ending = false
   const end = async (why: string) => {
     if (ending) return
     ending = true
     log(`shutting down: ${why}`)
     clearInterval(watch)
-    if (syncTimer) clearInterval(syncTimer)
-    await pushes?.close().catch(() => undefined)
-    await control?.close().catch(() => undefined)
+    await mounted?.close().catch(() => undefined)
     stopCreating()
     // cuts short what waits on a peer, so a sync in flight answers its command at once
     await host.close().catch((e) => warn(`closing: ${e?.message ?? e}`))
-    await control?.drained(5000)
+    await mounted?.control.drained(5000)
     if (await isMounted(cfg.mountpoint)) await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
     process.exit(0)
   }
@@ -259,8 +255,6 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     }, () => undefined)
   }, 500)
   let mountedOnce = false
-  let pushes: { close: () => Promise<void> } | undefined
-  let syncTimer: NodeJS.Timeout | undefined
 
   fuse.mount(async (err: Error | null) => {
     if (err) {
@@ -268,39 +262,17 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       await host.close().catch(() => undefined)
       return ready(`cannot mount ${cfg.mountpoint}: ${err.message}`)
     }
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
     try {
-      control = await serveRequests(host, cfg.mountpoint)
-      await fs.writeFile(host.repo.layout.mountInfo, cfg.mountpoint + "\n", { mode: 0o600 })
+      mounted = await openMounted(host, { mountpoint: cfg.mountpoint, syncInterval: cfg.syncInterval, log, warn })
     } catch (e: any) {
       // a mount the command line cannot reach would look served and answer nobody
       clearInterval(watch)
-      await control?.close().catch(() => undefined)
       await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
       await host.close().catch(() => undefined)
       return ready(`control socket: ${e?.message ?? e}`)
     }
     mountedOnce = true
-    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
-    const mergePushes = () =>
-      host.syncer.mergePushed().then(
-        (c) => c && log(`merged a peer's push${c.length ? ` (${c.length} conflict(s))` : ""}`),
-        (e) => warn(`merging a peer's push: ${e?.message ?? e}`)
-      )
-    pushes = watchPushes(cfg.gitdir, () => void mergePushes())
-    // A push that arrived while nothing was mounted shows at once too, not only after the next sync
-    // (the watcher sees changes only); skipped when there is nothing new, so battery mode keeps
-    // its journal.
-    try {
-      const pushed = await host.repo.git.revParse(`refs/heads/synced/${host.repo.branch}`)
-      if (pushed && !(host.views.head && (await host.repo.git.isAncestor(pushed, host.views.head)))) await mergePushes()
-    } catch (e: any) {
-      warn(`merging a peer's push: ${e?.message ?? e}`)
-    }
-    if (cfg.syncInterval > 0) {
-      syncTimer = setInterval(() => {
-        host.syncer.sync(withoutProgress(warn)).catch((e) => warn(`sync: ${e?.message ?? e}`))
-      }, cfg.syncInterval * 1000)
-    }
     log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
     ready()
     // after the mount is ready: until the table is made, every lookup asks the view here

@@ -1,13 +1,13 @@
 /**
  * The FUSE layer depends only on domain types and its ports (src/fuse/ports.ts); the daemon's
- * wiring (mount.ts, and control.ts which it serves) is where services come in.
+ * wiring (mount.ts) is where services come in.
  */
 import { readFileSync, readdirSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 
 const FUSE = path.join(__dirname, "../../src/fuse")
-const WIRING = new Set(["mount.ts", "control.ts"])
+const WIRING = new Set(["mount.ts"])
 
 const importsOf = (file: string): Array<string> =>
   [...readFileSync(path.join(FUSE, file), "utf8").matchAll(/^\s*(?:import|export)\b[^"']*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]!)
