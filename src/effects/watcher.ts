@@ -15,7 +15,9 @@ export const watchPushes = (gitdir: string, onPush: () => void, debounceMs = 300
     timer = setTimeout(onPush, debounceMs)
   }
   const w = watch([heads, packed], { ignoreInitial: true, depth: 3, awaitWriteFinish: false })
-  w.on("add", fire).on("change", fire)
+  // addDir too: chokidar reads a new folder (the first push makes refs/heads/synced/) before it
+  // watches it, so a ref written between the two is never reported; the folder's own event is
+  w.on("add", fire).on("change", fire).on("addDir", fire)
   return {
     close: async () => {
       if (timer) clearTimeout(timer)
