@@ -36,7 +36,8 @@ export interface CreatedHere {
   readonly fd: number
   readonly id: string
   readonly path: string
-  readonly executable: boolean
+  /** the permission bits create was asked for (the kernel applied the umask) */
+  readonly mode: number
   readonly mtime: number
 }
 

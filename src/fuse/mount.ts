@@ -144,7 +144,7 @@ const createsOf = (binding: any): CreatesHere | undefined => {
       const flat: Array<any> = binding.fuse_native_created_take()
       const out: Array<CreatedHere> = []
       for (let i = 0; i + 5 < flat.length; i += 6) {
-        out.push({ fh: flat[i], fd: flat[i + 1], id: flat[i + 2], path: flat[i + 3], executable: flat[i + 4], mtime: flat[i + 5] })
+        out.push({ fh: flat[i], fd: flat[i + 1], id: flat[i + 2], path: flat[i + 3], mode: flat[i + 4], mtime: flat[i + 5] })
       }
       return out
     },
@@ -190,6 +190,8 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const Fuse = require("fuse-native")
   const binding = bindingOf(require.resolve("fuse-native"))
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
+  // whose files the binding's creates show (it creates none until told)
+  binding.fuse_native_owner?.(process.getuid?.() ?? 0, process.getgid?.() ?? 0, 0)
   // the kernel's passthrough of reads (scripts/fuse-native.patch), asked for at INIT
   binding.fuse_native_kernel_passthrough?.(cfg.passthrough ? 1 : 0)
   const passthrough = passthroughOf(binding, cfg.passthrough)

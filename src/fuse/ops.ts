@@ -52,7 +52,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
     for (const c of creates.take()) {
-      const session = ports.staging.adoptCreated(c.path, c.id, c.fd, c.executable, c.mtime)
+      const session = ports.staging.adoptCreated(c.path, c.id, c.fd, (c.mode & 0o100) !== 0, c.mtime)
       handles.adopt(c.fh, { kind: "write", session, fd: c.fd })
       createdHere++
     }
