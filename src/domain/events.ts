@@ -11,15 +11,25 @@ import type { Content } from "./tree.js"
 
 export const EVENT_SCHEMA = 1
 
+/**
+ * A file's mode in an event: `executable` (the owner's execute bit), and `mode`, the permission
+ * bits, only where they are not the default for it (0644, 0755): records of files that never had
+ * another mode read as they did before modes were kept (see `fileModeFields`).
+ */
 export type Operation =
   /** create or overwrite a file's content; `base` is the content id it replaced (null: new file) */
-  | { readonly op: "write"; readonly path: string; readonly content: Content; readonly executable: boolean; readonly base: string | null }
-  | { readonly op: "mkdir"; readonly path: string }
+  | { readonly op: "write"; readonly path: string; readonly content: Content; readonly executable: boolean; readonly mode?: number; readonly base: string | null }
+  /** `mode`: the permission bits, when not 0755 */
+  | { readonly op: "mkdir"; readonly path: string; readonly mode?: number }
   | { readonly op: "rmdir"; readonly path: string }
   | { readonly op: "unlink"; readonly path: string }
   | { readonly op: "rename"; readonly path: string; readonly to: string }
   | { readonly op: "symlink"; readonly path: string; readonly target: string }
-  | { readonly op: "chmod"; readonly path: string; readonly executable: boolean }
+  /**
+   * A file's mode (as in `write`), or, with `dir`, a directory's. Each applies only to its kind
+   * (to anything else it is a no-op), so the optimiser can reason about a file's chmod as before.
+   */
+  | { readonly op: "chmod"; readonly path: string; readonly executable: boolean; readonly mode?: number; readonly dir?: true }
   | { readonly op: "utimens"; readonly path: string; readonly mtime: number }
 
 export type Event = Operation & {
@@ -95,6 +105,9 @@ export const parseRecord = (line: string): Event | undefined => {
 const isStr = (x: unknown): x is string => typeof x === "string"
 const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x)
 
+/** A kept mode: a whole number of permission bits and the sticky bit (see `KEPT_MODE`). */
+const isMode = (m: unknown): boolean => m === undefined || (typeof m === "number" && Number.isInteger(m) && m >= 0 && (m & ~0o1777) === 0)
+
 const isContent = (c: any): c is Content =>
   c !== null &&
   typeof c === "object" &&
@@ -107,8 +120,9 @@ export const isEvent = (e: any): e is Event => {
   if (!isNum(e.v) || !isNum(e.seq) || !isStr(e.host) || !isNum(e.time) || !isStr(e.path)) return false
   switch (e.op) {
     case "write":
-      return isContent(e.content) && typeof e.executable === "boolean" && (e.base === null || isStr(e.base))
+      return isContent(e.content) && typeof e.executable === "boolean" && isMode(e.mode) && (e.base === null || isStr(e.base))
     case "mkdir":
+      return isMode(e.mode)
     case "rmdir":
     case "unlink":
       return true
@@ -117,7 +131,7 @@ export const isEvent = (e: any): e is Event => {
     case "symlink":
       return isStr(e.target)
     case "chmod":
-      return typeof e.executable === "boolean"
+      return typeof e.executable === "boolean" && isMode(e.mode) && (e.dir === undefined || e.dir === true)
     case "utimens":
       return isNum(e.mtime)
     default:

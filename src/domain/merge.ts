@@ -14,7 +14,7 @@
  *    as if the file had been at its new path all along. A merge moving a losing version into its
  *    conflict copy is not a rename; an edit of that version on the other side supersedes the copy.
  * 2. Path by path: unchanged on one side takes the other side; a change beats a deletion; two
- *    files merge field by field (content, executable bit, mtime), so a chmod and an edit both
+ *    files merge field by field (content, mode, mtime), so a chmod and an edit both
  *    apply; two different contents, or two different kinds of node, are a conflict. A content both
  *    sides still hold somewhere is kept even if each deleted a different copy of it.
  * 3. Every surviving path gets its parent directories: a file where a directory is needed becomes
@@ -27,7 +27,7 @@
  */
 import { cmp, conflictName, defaultHostLabel, labelOf, parseConflictName, versionTag } from "./conflictnames.js"
 import { ancestorsOf } from "./paths.js"
-import { type FileNode, type Node, Tree, contentId, sameNode } from "./tree.js"
+import { type FileNode, type Node, Tree, contentId, dirMode, dirWithMode, fileMode, fileModeFields, sameNode } from "./tree.js"
 
 // what callers and the merge laws' tests use of conflict copy names, from the module that makes merges
 export { conflictName, openConflicts, parseConflictName, sanitiseLabel, versionTag } from "./conflictnames.js"
@@ -59,10 +59,10 @@ export interface MergeOptions {
 /** Everything that distinguishes two nodes, the writer included. */
 const nodeKey = (n: Node): string =>
   n.type === "dir"
-    ? "dir"
+    ? `dir\0${dirMode(n)}`
     : n.type === "symlink"
       ? `symlink\0${n.target}\0${n.mtime}`
-      : `file\0${contentId(n.content)}\0${n.executable}\0${n.mtime}\0${n.host ?? ""}`
+      : `file\0${contentId(n.content)}\0${fileMode(n)}\0${n.mtime}\0${n.host ?? ""}`
 
 /** Identity including the writer: what the three-way decisions compare. */
 const same = (a: Node | undefined, b: Node | undefined): boolean =>
@@ -79,6 +79,13 @@ const ranks = (a: Node, b: Node): boolean => {
 const field = <A>(b: A | undefined, o: A, t: A, both: (o: A, t: A) => A, hasBase: boolean): A =>
   o === t ? o : hasBase && o === b ? t : hasBase && t === b ? o : both(o, t)
 
+/**
+ * Two modes both sides changed differently, as one: read, write and sticky bits that both give,
+ * execute bits that either gives (a file made private on one host stays private; one made
+ * executable stays executable, as when only that bit was kept). Commutative and associative.
+ */
+const bothModes = (a: number, b: number): number => (a & b) | ((a | b) & 0o111)
+
 /** The smaller defined host id: a deterministic writer when both sides wrote the same content. */
 const minHost = (a: string | undefined, b: string | undefined): string | undefined =>
   a === undefined ? b : b === undefined ? a : a < b ? a : b
@@ -94,11 +101,11 @@ const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode
   const from = co === ct ? "both" : b && co === cb ? "theirs" : b && ct === cb ? "ours" : undefined
   if (from === undefined) return undefined
   const content = from === "theirs" ? t.content : o.content
-  const executable = field(b?.executable, o.executable, t.executable, (x, y) => x || y, b !== undefined)
+  const mode = fileModeFields(field(b && fileMode(b), fileMode(o), fileMode(t), bothModes, b !== undefined))
   const mtime = field(b?.mtime, o.mtime, t.mtime, Math.max, b !== undefined)
   const host =
     from === "ours" ? o.host : from === "theirs" ? t.host : field(b?.host, o.host, t.host, minHost, b !== undefined && cb === co)
-  return host === undefined ? { type: "file", content, executable, mtime } : { type: "file", content, executable, mtime, host }
+  return host === undefined ? { type: "file", content, ...mode, mtime } : { type: "file", content, ...mode, mtime, host }
 }
 
 /**
@@ -109,7 +116,7 @@ const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode
 const join = (a: Node, b: Node): Node | undefined => {
   if (a.type === "file" && b.type === "file" && contentId(a.content) === contentId(b.content)) {
     const host = minHost(a.host, b.host)
-    const j = { type: "file" as const, content: a.content, executable: a.executable || b.executable, mtime: Math.max(a.mtime, b.mtime) }
+    const j = { type: "file" as const, content: a.content, ...fileModeFields(bothModes(fileMode(a), fileMode(b))), mtime: Math.max(a.mtime, b.mtime) }
     return host === undefined ? j : { ...j, host }
   }
   if (a.type === "symlink" && b.type === "symlink" && a.target === b.target) return { ...a, mtime: Math.max(a.mtime, b.mtime) }
@@ -126,7 +133,10 @@ const mergeNode = (b: Node | undefined, o: Node | undefined, t: Node | undefined
   // deleted on one side, changed on the other: the change wins
   if (!o) return { node: t }
   if (!t) return { node: o }
-  if (o.type === "dir" && t.type === "dir") return { node: o }
+  if (o.type === "dir" && t.type === "dir") {
+    const b0 = b?.type === "dir" ? dirMode(b) : undefined
+    return { node: dirWithMode(field(b0, dirMode(o), dirMode(t), bothModes, b0 !== undefined)) }
+  }
   if (o.type === "file" && t.type === "file") {
     const f = mergeFiles(b?.type === "file" ? b : undefined, o, t)
     if (f) return { node: f }

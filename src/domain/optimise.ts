@@ -17,12 +17,14 @@
  * 3. a mkdir of p followed by an rmdir of p is dropped likewise;
  * 4. a chmod or utimens of p followed by a write of p is dropped (the write sets both), and so is
  *    one followed by another chmod (resp. utimens) of p, with only utimens (resp. chmod) between;
- * 5. a chmod of p right after a write of p is folded into the write (its executable bit);
+ * 5. a chmod of p right after a write of p is folded into the write (its mode);
  * 6. of two writes of the same content (the same staged id or key) to p, the first is dropped: it
  *    is the same version. Writes of different contents are all kept: each is a version the user
  *    may want in history, unless rule 2 removes the file;
  * 7. an unlink of p is dropped when p cannot be a file or symlink at that point (an earlier unlink
  *    of p and nothing since that could have put one there): it is then a no-op on every tree.
+ *
+ * The chmods of these rules are files' chmods; a directory's chmod (`dir`) is kept where it is.
  *
  * What is deliberately not done: collapsing a rename chain a -> b -> c into a -> c, and replacing
  * an editor's "rename the original to a backup, write the new file, remove the backup" or "write
@@ -34,7 +36,7 @@
  * their temporary files' contents, and rules 2 and 7 drop those.
  *
  * Surviving events keep their seq, host and time; a write that absorbed a chmod (rule 5) changes
- * only its executable bit. The result may contain unlinks of files that never existed (what is
+ * only its mode. The result may contain unlinks of files that never existed (what is
  * left of a file created and removed in the log): they are rejected, harmlessly, on replay.
  */
 import type { Event } from "./events.js"
@@ -70,13 +72,15 @@ const backward = (es: ReadonlyArray<Event>): Array<Event> => {
   for (let i = es.length - 1; i >= 0; i--) {
     const e = out[i]!
     const n = next.get(e.path)
+    // a directory's chmod is no file's: no rule below is true of it on every tree
+    const fileChmod = e.op === "chmod" && e.dir !== true
     const drop =
       n !== undefined &&
-      ((n.kind === "unlink" && (e.op === "write" || e.op === "symlink" || e.op === "chmod" || e.op === "utimens")) ||
+      ((n.kind === "unlink" && (e.op === "write" || e.op === "symlink" || fileChmod || e.op === "utimens")) ||
         (n.kind === "rmdir" && e.op === "mkdir") ||
-        (n.kind === "write" && (e.op === "chmod" || e.op === "utimens")) ||
+        (n.kind === "write" && (fileChmod || e.op === "utimens")) ||
         (n.kind === "write" && e.op === "write" && contentId(e.content) === n.content) ||
-        (n.kind === "attrs" && e.op === "chmod" && n.chmod !== undefined) ||
+        (n.kind === "attrs" && fileChmod && n.chmod !== undefined) ||
         (n.kind === "attrs" && e.op === "utimens" && n.utimens !== undefined))
     if (drop) {
       out[i] = undefined
@@ -85,7 +89,10 @@ const backward = (es: ReadonlyArray<Event>): Array<Event> => {
     let folded: Event = e
     if (e.op === "write" && n?.kind === "attrs" && n.chmod !== undefined) {
       const c = out[n.chmod]!
-      if (c.op === "chmod") folded = { ...e, executable: c.executable }
+      if (c.op === "chmod") {
+        const { mode: _replaced, ...w } = e
+        folded = c.mode === undefined ? { ...w, executable: c.executable } : { ...w, executable: c.executable, mode: c.mode }
+      }
       out[n.chmod] = undefined
     }
     out[i] = folded
@@ -101,7 +108,7 @@ const backward = (es: ReadonlyArray<Event>): Array<Event> => {
         next.set(e.path, { kind: "write", content: contentId(e.content) })
         break
       case "chmod":
-        next.set(e.path, n?.kind === "attrs" ? { ...n, chmod: i } : { kind: "attrs", chmod: i })
+        if (e.dir !== true) next.set(e.path, n?.kind === "attrs" ? { ...n, chmod: i } : { kind: "attrs", chmod: i })
         break
       case "utimens":
         next.set(e.path, n?.kind === "attrs" ? { ...n, utimens: i } : { kind: "attrs", utimens: i })

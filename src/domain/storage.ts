@@ -7,13 +7,16 @@
  * - every directory holds a marker `.shareboxdir` listing the mtimes of its files and symlinks
  *   (`name\tmtime` lines, sorted; `\` and newline in names escaped as `\\` and `\n`), which also
  *   makes empty directories exist in git; a file whose writer is known has a third column,
- *   `name\tmtime\thost` (the writer's git-annex UUID; see `storableHost`);
+ *   `name\tmtime\thost` (the writer's git-annex UUID; see `storableHost`); a file or directory
+ *   whose permission bits are not the default (0644, 0755 for executable files and directories)
+ *   has a line `/mode\tOCTAL\tname` (no name holds `/`, so a reader that knows no such line
+ *   takes it for the mtime of a name that is never there);
  * - names `.git` and `.shareboxdir` in the tree are escaped (see paths.ts).
  */
 import { keyOfAnnexLink, parsePointer, pointerText } from "./key.js"
 import { DIR_MARKER, baseName, decodePath, encodeName, encodePath, joinPath, parentOf, viewPathProblem } from "./paths.js"
 import { isSaneTime } from "./time.js"
-import { type Node, Tree, dirNode } from "./tree.js"
+import { type Node, Tree, dirMode, dirNode, dirWithMode, executableMode, fileMode, fileModeFields } from "./tree.js"
 
 export type GitMode = "100644" | "100755" | "120000"
 
@@ -90,15 +93,28 @@ const unescapeMarkerName = (s: string): string => (s.includes("\\") ? s.replace(
 export const storableHost = (host: string | undefined): host is string =>
   host !== undefined && host.length > 0 && !/[\s\\\u0000-\u001f\u007f]/.test(host) && !Number.isFinite(Number(host))
 
-/** The marker of a directory: its files' and symlinks' mtimes, and the writers of its files. */
+/** What starts a marker's line of a mode. */
+const MODE_LINE = "/mode\t"
+
+/** The mode a marker's mode line keeps for a node, when it is not the default. */
+const storedMode = (n: Node): number | undefined => (n.type === "file" ? n.mode : n.type === "dir" ? n.mode : undefined)
+
+/**
+ * The marker of a directory: its files' and symlinks' mtimes, the writers of its files, and the
+ * modes of its entries that are not the default.
+ */
 export const markerText = (t: Tree, dir: string): string => {
   const lines: Array<string> = []
+  const modes: Array<string> = []
   for (const name of [...t.list(dir)].sort()) {
     const n = t.get(joinPath(dir, name))!
+    const mode = storedMode(n)
+    if (mode !== undefined) modes.push(`${MODE_LINE}${mode.toString(8).padStart(4, "0")}\t${escapeMarkerName(encodeName(name))}`)
     if (n.type === "dir") continue
     const host = n.type === "file" && storableHost(n.host) ? `\t${n.host}` : ""
     lines.push(`${escapeMarkerName(encodeName(name))}\t${Math.round(n.mtime)}${host}`)
   }
+  lines.push(...modes)
   return lines.length ? lines.join("\n") + "\n" : ""
 }
 
@@ -136,10 +152,25 @@ interface MarkerEntry {
   readonly host: string | undefined
 }
 
-/** Reads `name\tmtime` (older markers) and `name\tmtime\thost` lines; see `storableHost`. */
-const parseMarker = (text: string): Map<string, MarkerEntry> => {
+/** A marker read: its names' mtimes and writers, and the modes it names. */
+interface Marker {
+  readonly entries: Map<string, MarkerEntry>
+  /** stored name -> permission bits (only set-user-ID and set-group-ID are never taken) */
+  readonly modes: Map<string, number>
+}
+
+/** Reads `name\tmtime` (older markers), `name\tmtime\thost` and `/mode\tOCTAL\tname` lines; see `storableHost`. */
+const parseMarker = (text: string): Marker => {
   const m = new Map<string, MarkerEntry>()
+  const modes = new Map<string, number>()
   for (const line of text.split("\n")) {
+    if (line.startsWith(MODE_LINE)) {
+      const tab = line.indexOf("\t", MODE_LINE.length)
+      const octal = line.slice(MODE_LINE.length, tab)
+      // a peer writes what it likes here: only the bits sharebox keeps are taken
+      if (tab > 0 && /^[0-7]{1,6}$/.test(octal)) modes.set(unescapeMarkerName(line.slice(tab + 1)), parseInt(octal, 8) & 0o1777)
+      continue
+    }
     let tab = line.lastIndexOf("\t")
     if (tab <= 0) continue
     let host: string | undefined
@@ -156,7 +187,16 @@ const parseMarker = (text: string): Map<string, MarkerEntry> => {
     // a peer writes what it likes here: a time no date can hold (1e20) is as good as none
     if (last.trim() !== "" && isSaneTime(t)) m.set(unescapeMarkerName(line.slice(0, tab)), { mtime: t, host })
   }
-  return m
+  return { entries: m, modes }
+}
+
+/**
+ * A file's mode from its marker, made to agree with git's executable bit (git's wins: a plain git
+ * peer's `chmod +x` is a change of mode): execute bits are added where the mode reads, or taken away.
+ */
+const agreeingMode = (marked: number | undefined, executable: boolean): number => {
+  if (marked === undefined || executableMode(marked) === executable) return marked ?? (executable ? 0o755 : 0o644)
+  return executable ? marked | 0o100 | ((marked & 0o044) >> 2) : marked & ~0o111
 }
 
 /** A component that is `.git` or `.shareboxdir` (escaped or not, any case): only then is there anything to decode. */
@@ -186,7 +226,7 @@ export class StoredTreeBuilder {
   /** the exact stored bytes of each skipped path, in the same order (a name that is not UTF-8 has a lossy string) */
   private readonly skippedBytes: Array<Uint8Array> = []
   /** directory -> its marker's lines, for the markers read so far */
-  private readonly marks = new Map<string, Map<string, MarkerEntry>>()
+  private readonly marks = new Map<string, Marker>()
   /** directory -> its entries read before its marker */
   private readonly early = new Map<string, Array<readonly [string, RawEntry]>>()
   /** entries that get the default mtime (or find their marker's line only at the end) */
@@ -219,15 +259,22 @@ export class StoredTreeBuilder {
   }
 
   finish(defaultMtime: number): LoadedTree {
-    for (const [p, e] of this.late) this.place(p, e, this.marks.get(parentOf(p))?.get(encodeName(baseName(p))), defaultMtime)
+    for (const [p, e] of this.late) this.place(p, e, this.marks.get(parentOf(p))?.entries.get(encodeName(baseName(p))), defaultMtime)
     for (const early of this.early.values()) for (const [p, e] of early) this.place(p, e, undefined, defaultMtime)
     this.late.length = 0
     this.early.clear()
+    // directories' modes, once every directory is there (a directory's marker may come before or after its parent's)
+    for (const [dir, marker] of this.marks) {
+      for (const [name, mode] of marker.modes) {
+        const p = mountPathOf(dir === "" ? name : joinPath(encodePath(dir), name))
+        if (p !== undefined && this.tree.get(p)?.type === "dir") this.tree.set(p, dirWithMode(mode))
+      }
+    }
     return { tree: this.tree, skipped: this.skipped, skippedBytes: this.skippedBytes }
   }
 
-  private placeOrWait(p: string, e: RawEntry, marks: ReadonlyMap<string, MarkerEntry>): void {
-    const marked = marks.get(encodeName(baseName(p)))
+  private placeOrWait(p: string, e: RawEntry, marks: Marker): void {
+    const marked = marks.entries.get(encodeName(baseName(p)))
     if (marked) this.place(p, e, marked, 0)
     else this.late.push([p, e])
   }
@@ -235,19 +282,21 @@ export class StoredTreeBuilder {
   private place(p: string, e: RawEntry, marked: MarkerEntry | undefined, defaultMtime: number): void {
     const mtime = marked?.mtime ?? defaultMtime
     const host = marked?.host !== undefined ? { host: marked.host } : {}
+    const modes = this.marks.get(parentOf(p))?.modes
+    const markedMode = modes !== undefined && modes.size > 0 ? modes.get(encodeName(baseName(p))) : undefined
     // a path both a file and a directory: git cannot store that, and decoding is one-to-one
     if (this.tree.get(p)?.type === "dir") return this.skip(e)
     if (e.mode === "120000") {
       if (e.data === undefined && e.linkKey === undefined) return this.skip(e) // too long to be read
       const target = e.data ?? ""
       const key = e.linkKey ?? keyOfAnnexLink(target)
-      this.tree.set(p, key ? { type: "file", content: { kind: "key", key }, executable: false, mtime, ...host } : { type: "symlink", target, mtime })
+      this.tree.set(p, key ? { type: "file", content: { kind: "key", key }, ...fileModeFields(agreeingMode(markedMode, false)), mtime, ...host } : { type: "symlink", target, mtime })
     } else if (e.mode === "100644" || e.mode === "100755") {
       const key = e.data !== undefined && e.size <= SMALL_BLOB ? parsePointer(e.data) : undefined
       this.tree.set(p, {
         type: "file",
         content: key ? { kind: "key", key } : { kind: "blob", oid: e.oid, size: e.size },
-        executable: e.mode === "100755",
+        ...fileModeFields(agreeingMode(markedMode, e.mode === "100755")),
         mtime,
         ...host
       })

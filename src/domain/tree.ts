@@ -19,7 +19,13 @@ export type Content =
 export interface FileNode {
   readonly type: "file"
   readonly content: Content
+  /** the owner's execute bit: what git keeps (100755) */
   readonly executable: boolean
+  /**
+   * The permission bits, only when they are not the default for `executable` (0644, 0755); their
+   * owner's execute bit is always `executable`. Build them with `fileModeFields`.
+   */
+  readonly mode?: number
   /** milliseconds since the epoch */
   readonly mtime: number
   /**
@@ -36,16 +42,59 @@ export interface SymlinkNode {
 }
 export interface DirNode {
   readonly type: "dir"
+  /** the permission bits, only when they are not the default 0755 */
+  readonly mode?: number
 }
 export type Node = FileNode | SymlinkNode | DirNode
 
 export const dirNode: DirNode = { type: "dir" }
 
+/**
+ * The permission bits sharebox keeps: read, write and execute for owner, group and others, and the
+ * sticky bit. Set-user-ID and set-group-ID are never kept (a peer could plant such a program).
+ */
+export const KEPT_MODE = 0o1777
+export const DEFAULT_FILE_MODE = 0o644
+export const DEFAULT_EXECUTABLE_MODE = 0o755
+export const DEFAULT_DIR_MODE = 0o755
+
+/** Whether a mode makes a file executable as git sees it: its owner's execute bit. */
+export const executableMode = (mode: number): boolean => (mode & 0o100) !== 0
+
+/** A file's permission bits. */
+export const fileMode = (n: { readonly executable: boolean; readonly mode?: number }): number =>
+  n.mode ?? (n.executable ? DEFAULT_EXECUTABLE_MODE : DEFAULT_FILE_MODE)
+
+/** A directory's permission bits. */
+export const dirMode = (n: DirNode): number => n.mode ?? DEFAULT_DIR_MODE
+
+/** A node's permission bits (a symlink's are always 0777). */
+export const modeOf = (n: Node): number => (n.type === "dir" ? dirMode(n) : n.type === "symlink" ? 0o777 : fileMode(n))
+
+/** The fields of a file node that say its mode: `mode` only where it is not the default. */
+export const fileModeFields = (mode: number): { readonly executable: boolean; readonly mode?: number } => {
+  const m = mode & KEPT_MODE
+  const executable = executableMode(m)
+  return m === (executable ? DEFAULT_EXECUTABLE_MODE : DEFAULT_FILE_MODE) ? { executable } : { executable, mode: m }
+}
+
+/** A file node with another mode (every other field kept). */
+export const withFileMode = (n: FileNode, mode: number): FileNode => {
+  const { mode: _old, ...rest } = n
+  return { ...rest, ...fileModeFields(mode) }
+}
+
+/** The directory node of a mode. */
+export const dirWithMode = (mode: number): DirNode => {
+  const m = mode & KEPT_MODE
+  return m === DEFAULT_DIR_MODE ? dirNode : { type: "dir", mode: m }
+}
+
 /** The node of a file open for writing: its staging file's current size, mode and mtime. */
-export const stagedNode = (s: { readonly id: string; readonly size: number; readonly executable: boolean; readonly mtime: number }): FileNode => ({
+export const stagedNode = (s: { readonly id: string; readonly size: number; readonly mode: number; readonly mtime: number }): FileNode => ({
   type: "file",
   content: { kind: "staged", id: s.id, size: s.size },
-  executable: s.executable,
+  ...fileModeFields(s.mode),
   mtime: s.mtime
 })
 
@@ -54,18 +103,18 @@ export const contentId = (c: Content): string =>
 
 export const sameContent = (a: Content, b: Content): boolean => contentId(a) === contentId(b)
 
-/** Node identity: type, content, executable bit and mtime; never the writer (`host`). */
+/** Node identity: type, content, mode and mtime; never the writer (`host`). */
 export const sameNode = (a: Node | undefined, b: Node | undefined): boolean => {
   if (a === b) return true
   if (!a || !b || a.type !== b.type) return false
   switch (a.type) {
     case "dir":
-      return true
+      return dirMode(a) === dirMode(b as DirNode)
     case "symlink":
       return a.target === (b as SymlinkNode).target && a.mtime === (b as SymlinkNode).mtime
     case "file": {
       const f = b as FileNode
-      return sameContent(a.content, f.content) && a.executable === f.executable && a.mtime === f.mtime
+      return sameContent(a.content, f.content) && fileMode(a) === fileMode(f) && a.mtime === f.mtime
     }
   }
 }

@@ -11,7 +11,7 @@ import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { isWithin, parentOf } from "../domain/paths.js"
 import { type Refusal, describeRefusal } from "../domain/reduce.js"
-import { type Node, type Tree, contentId, stagedNode } from "../domain/tree.js"
+import { DEFAULT_FILE_MODE, KEPT_MODE, type Node, type Tree, contentId, fileMode, fileModeFields, stagedNode } from "../domain/tree.js"
 import { userMessage } from "./errors.js"
 import { HostConfig, Repo } from "./hostconfig.js"
 import { Presence, type PresenceCache } from "./presence.js"
@@ -27,7 +27,8 @@ export interface Session {
   refs: number
   dirty: boolean
   size: number
-  executable: boolean
+  /** the file's permission bits (see `KEPT_MODE`) */
+  mode: number
   base: string | null
   mtime: number
 }
@@ -99,7 +100,7 @@ export class StagingArea {
   }
 
   /** Opens (or joins) the copy-on-write session of a file. */
-  async openSession(p: string, truncate: boolean, createExecutable = false): Promise<Session> {
+  async openSession(p: string, truncate: boolean, createMode = DEFAULT_FILE_MODE): Promise<Session> {
     const existing = this.sessionByPath.get(p)
     if (existing) {
       existing.refs++
@@ -129,7 +130,7 @@ export class StagingArea {
     }
     this.writesOf(fd) // a descriptor number starts with no writes on record
     // opening for writing changes nothing until a write does
-    const s = this.newSession(p, node, id, fd, !copy, size, createExecutable, copy ? node.mtime : Date.now())
+    const s = this.newSession(p, node, id, fd, !copy, size, createMode, copy ? node.mtime : Date.now())
     this.showSession(s)
     return s
   }
@@ -138,7 +139,7 @@ export class StagingArea {
    * A session of `p` on staging file `id` (open as `fd`), over `node`, the file the view had at `p`
    * when the session began (its base), if any.
    */
-  private newSession(p: string, node: Node | undefined, id: string, fd: number, dirty: boolean, size: number, executable: boolean, mtime: number): Session {
+  private newSession(p: string, node: Node | undefined, id: string, fd: number, dirty: boolean, size: number, createMode: number, mtime: number): Session {
     const s: Session = {
       id,
       path: p,
@@ -146,7 +147,8 @@ export class StagingArea {
       refs: 1,
       dirty,
       size,
-      executable: node?.type === "file" ? node.executable : executable,
+      // an existing file keeps its mode; a new one has the mode it was created with
+      mode: node?.type === "file" ? fileMode(node) : createMode & KEPT_MODE,
       base: node?.type === "file" ? contentId(node.content) : null,
       mtime
     }
@@ -192,7 +194,7 @@ export class StagingArea {
     let refusal: Refusal | undefined
     try {
       refusal = await this.views.record(
-        { op: "write", path: s.path, content: { kind: "staged", id: s.id, size: s.size }, executable: s.executable, base: s.base },
+        { op: "write", path: s.path, content: { kind: "staged", id: s.id, size: s.size }, ...fileModeFields(s.mode), base: s.base },
         s.mtime
       )
     } catch (e) {
@@ -251,9 +253,9 @@ export class StagingArea {
    * be there (a peer's change replaced its folder), the session is kept apart: what is written to it
    * is not recorded, as for a file removed while open.
    */
-  adoptCreated(p: string, id: string, fd: number, executable: boolean, mtime: number): Session {
+  adoptCreated(p: string, id: string, fd: number, mode: number, mtime: number): Session {
     const view = this.views.view
-    const s = this.newSession(p, view.get(p), id, fd, true, 0, executable, mtime)
+    const s = this.newSession(p, view.get(p), id, fd, true, 0, mode, mtime)
     if (this.sessionByPath.has(p) || view.isDir(p) || !view.isDir(parentOf(p))) {
       this.warn(`${p} was created as a change from a peer replaced it or its folder: what is written to it is not kept`)
       return s

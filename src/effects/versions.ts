@@ -8,7 +8,7 @@ import { promisify } from "node:util"
 import { Context, Effect, Layer } from "effect"
 import { ancestorsOf } from "../domain/paths.js"
 import { describeRefusal } from "../domain/reduce.js"
-import type { FileNode } from "../domain/tree.js"
+import { type FileNode, fileMode } from "../domain/tree.js"
 import { UsageError } from "./errors.js"
 import { type History, type PathVersion, loadHistory } from "./history.js"
 import { Repo } from "./hostconfig.js"
@@ -51,7 +51,7 @@ export class VersionStore {
       }
     }
     if (this.views.view.isDir(to)) throw new UsageError({ message: `cannot restore to ${to}: it is a directory`, exitCode: 1 })
-    const s = await this.staging.openSession(to, true, node.executable)
+    const s = await this.staging.openSession(to, true, fileMode(node))
     try {
       let size = 0
       for await (const chunk of createReadStream(src)) {

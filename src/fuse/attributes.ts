@@ -4,7 +4,7 @@
  */
 import { promises as fs } from "node:fs"
 import { keySize } from "../domain/key.js"
-import { type Node, stagedNode } from "../domain/tree.js"
+import { DEFAULT_DIR_MODE, KEPT_MODE, type Node, dirMode, executableMode, fileMode, fileModeFields, stagedNode } from "../domain/tree.js"
 import { type FuseContext, recordOp } from "./context.js"
 import { E } from "./errno.js"
 import type { Answer, Outcome, Stat, Statfs } from "./native.js"
@@ -32,14 +32,14 @@ export const statOf = (cx: FuseContext, p: string, n: Node, present: boolean): S
   const common = { uid: cx.uid, gid: cx.gid, mtime, atime: mtime, ctime: mtime, ino: inodeOf(p), blksize: 4096 }
   switch (n.type) {
     case "dir":
-      return { ...common, mode: 0o40755, nlink: 2, size: 4096, blocks: 8 }
+      return { ...common, mode: 0o40000 | dirMode(n), nlink: 2, size: 4096, blocks: 8 }
     case "symlink":
       return { ...common, mode: 0o120777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
     case "file": {
       const s = cx.staging.sessionByPath.get(p)
       if (s) cx.staging.pullWrites(s)
       const size = s ? s.size : n.content.kind === "key" ? keySize(n.content.key) : n.content.size
-      return { ...common, mode: n.executable ? 0o100755 : 0o100644, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
+      return { ...common, mode: 0o100000 | fileMode(n), nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
     }
   }
 }
@@ -59,17 +59,30 @@ export const statfs = async (gitdir: string): Promise<Statfs> => {
   return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255 }
 }
 
-/** Only the executable bit of a file is kept; other modes are accepted and not kept. */
+/**
+ * A file's or directory's permission bits and sticky bit are kept and synced. Set-user-ID and
+ * set-group-ID are refused (EPERM): a peer could otherwise plant such a program on every host. The
+ * root's mode is the mount's own (0755): changing it is refused.
+ */
 export const chmod = (cx: FuseContext, p: string, mode: number): Answer<number> => {
   if (cx.virtual.owns(p)) return E.EPERM
   const n = cx.views.view.get(p)
   if (!n) return E.ENOENT
-  if (n.type !== "file") return 0
-  const executable = (mode & 0o111) !== 0
-  const s = cx.staging.sessionByPath.get(p)
-  if (s) s.executable = executable
-  if (n.executable === executable) return 0
-  return recordOp(cx, { op: "chmod", path: p, executable })
+  if ((mode & 0o6000) !== 0) return E.EPERM
+  const m = mode & KEPT_MODE
+  if (p === "") return m === DEFAULT_DIR_MODE ? 0 : E.EPERM
+  switch (n.type) {
+    case "symlink":
+      return 0 // never reached: chmod follows symlinks, and a symlink's mode is 0777
+    case "dir":
+      return dirMode(n) === m ? 0 : recordOp(cx, { op: "chmod", path: p, executable: executableMode(m), mode: m, dir: true })
+    case "file": {
+      const s = cx.staging.sessionByPath.get(p)
+      if (s) s.mode = m
+      if (fileMode(n) === m) return 0
+      return recordOp(cx, { op: "chmod", path: p, ...fileModeFields(m) })
+    }
+  }
 }
 
 /** Every file is the mount owner's: giving it away is refused, keeping it allowed. */

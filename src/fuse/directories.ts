@@ -3,6 +3,7 @@
  * Each change is an operation the reducer applies to the view and the journal records; the
  * virtual folder's names cannot be changed.
  */
+import { DEFAULT_DIR_MODE, KEPT_MODE } from "../domain/tree.js"
 import { type FuseContext, checkNew, recordOp } from "./context.js"
 import type { Answer, Outcome } from "./native.js"
 import { E } from "./errno.js"
@@ -23,10 +24,12 @@ export const readlink = (cx: FuseContext, p: string): Outcome<string> => {
   return n.target
 }
 
-export const mkdir = (cx: FuseContext, p: string): Answer<number> => {
+/** `mode`: as the caller asked, the umask applied by the kernel; set-user-ID and set-group-ID are never kept. */
+export const mkdir = (cx: FuseContext, p: string, mode: number): Answer<number> => {
   const bad = checkNew(p)
   if (bad) return bad
-  return recordOp(cx, { op: "mkdir", path: p })
+  const m = mode & KEPT_MODE
+  return recordOp(cx, m === DEFAULT_DIR_MODE ? { op: "mkdir", path: p } : { op: "mkdir", path: p, mode: m })
 }
 
 export const rmdir = (cx: FuseContext, p: string): Answer<number> => {

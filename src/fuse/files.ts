@@ -6,7 +6,7 @@
 import * as fs from "node:fs"
 import { promisify } from "node:util"
 import { parentOf } from "../domain/paths.js"
-import { stagedNode } from "../domain/tree.js"
+import { KEPT_MODE, stagedNode } from "../domain/tree.js"
 import { statOf } from "./attributes.js"
 import { type FuseContext, checkNew } from "./context.js"
 import { E } from "./errno.js"
@@ -26,8 +26,8 @@ const writeAt = (fd: number, buf: Buffer, len: number, pos: number): Promise<num
   new Promise((resolve, reject) => fs.write(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n))))
 
 /** Opens a write session; a new file's reply carries its attributes (saves libfuse asking). */
-const openSessionHandle = async (cx: FuseContext, p: string, truncate: boolean, executable = false): Promise<{ fh: number; stat: Stat }> => {
-  const session = await cx.staging.openSession(p, truncate, executable)
+const openSessionHandle = async (cx: FuseContext, p: string, truncate: boolean, createMode?: number): Promise<{ fh: number; stat: Stat }> => {
+  const session = await cx.staging.openSession(p, truncate, createMode)
   return { fh: cx.handles.add({ kind: "write", session, fd: session.fd }), stat: statOf(cx, p, stagedNode(session), true) }
 }
 
@@ -51,7 +51,8 @@ export const create = (cx: FuseContext, p: string, mode: number): Answer<{ fh: n
   if (bad) return bad
   if (!cx.views.view.isDir(parentOf(p))) return E.ENOENT
   if (cx.views.view.isDir(p)) return E.EISDIR
-  return openSessionHandle(cx, p, true, (mode & 0o111) !== 0)
+  // the kernel applied the caller's umask; set-user-ID and set-group-ID are never kept
+  return openSessionHandle(cx, p, true, mode & KEPT_MODE)
 }
 
 /** The byte count, or an errno. */

@@ -52,7 +52,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
     for (const c of creates.take()) {
-      const session = ports.staging.adoptCreated(c.path, c.id, c.fd, (c.mode & 0o100) !== 0, c.mtime)
+      const session = ports.staging.adoptCreated(c.path, c.id, c.fd, c.mode, c.mtime)
       handles.adopt(c.fh, { kind: "write", session, fd: c.fd })
       createdHere++
     }
@@ -111,7 +111,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     release: (_fp: string, fh: number, cb: Done) => status(cb, files.release(cx, fh)),
     truncate: (fp: string, size: number, cb: Done) => status(cb, files.truncate(cx, fromFusePath(fp), size)),
     ftruncate: (_fp: string, fh: number, size: number, cb: Done) => status(cb, files.ftruncate(cx, fh, size)),
-    mkdir: (fp: string, _mode: number, cb: Done) => status(cb, directories.mkdir(cx, fromFusePath(fp))),
+    mkdir: (fp: string, mode: number, cb: Done) => status(cb, directories.mkdir(cx, fromFusePath(fp), mode)),
     rmdir: (fp: string, cb: Done) => status(cb, directories.rmdir(cx, fromFusePath(fp))),
     unlink: (fp: string, cb: Done) => status(cb, directories.unlink(cx, fromFusePath(fp))),
     rename: (src: string, dest: string, cb: Done) => status(cb, directories.rename(cx, fromFusePath(src), fromFusePath(dest))),

@@ -20,7 +20,8 @@ export interface WriteSession {
   /** the staging file, open for reading and writing */
   readonly fd: number
   readonly size: number
-  executable: boolean
+  /** permission bits */
+  mode: number
   mtime: number
 }
 
@@ -28,9 +29,10 @@ export interface WriteSession {
 export interface Staging {
   readonly sessionByPath: ReadonlyMap<string, WriteSession>
   /** Opens (or joins) the session of a file; a new file's when there is none at `path`. */
-  openSession(path: string, truncate: boolean, createExecutable?: boolean): Promise<WriteSession>
+  /** `createMode`: a new file's permission bits (an existing file keeps its own) */
+  openSession(path: string, truncate: boolean, createMode?: number): Promise<WriteSession>
   /** Takes in a file the binding created on its own thread (see CreatesHere in binding.ts). */
-  adoptCreated(path: string, id: string, fd: number, executable: boolean, mtime: number): WriteSession
+  adoptCreated(path: string, id: string, fd: number, mode: number, mtime: number): WriteSession
   /** Takes in what the binding wrote to the staging file without the handlers. */
   pullWrites(s: WriteSession): void
   /** A write or truncate made the file `size` bytes long. */

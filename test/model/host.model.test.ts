@@ -34,7 +34,7 @@ import { baseName, parentOf } from "../../src/domain/paths.js"
 import { planCommits } from "../../src/domain/replayplan.js"
 import { applyInPlace, reduceAll } from "../../src/domain/reduce.js"
 import { storedTree } from "../../src/domain/storage.js"
-import { type Tree, contentId } from "../../src/domain/tree.js"
+import { type Tree, contentId, dirMode, fileMode, fileModeFields } from "../../src/domain/tree.js"
 import { objectPathOf } from "../../src/effects/annex.js"
 import { type MemAnnexes } from "./memannex.js"
 import { type MemHost, type MemHostDisk, memHostDisk, openMemHost } from "./memhost.js"
@@ -134,10 +134,10 @@ class Model {
 const shown = (t: Tree, stagingFile: (id: string) => string): Array<string> =>
   [...t.entries()]
     .map(([p, n]) => {
-      if (n.type !== "file") return `${p} ${n.type}${n.type === "symlink" ? ` ${n.target}` : ""}`
+      if (n.type !== "file") return `${p} ${n.type}${n.type === "symlink" ? ` ${n.target}` : ` ${dirMode(n).toString(8)}`}`
       const c = n.content
       const hash = c.kind === "key" ? c.key.split("--")[1]!.slice(0, 64) : c.kind === "staged" ? sha(fsSync.readFileSync(stagingFile(c.id))) : contentId(c)
-      return `${p} file ${hash} ${n.executable ? "x" : "-"} ${n.mtime}`
+      return `${p} file ${hash} ${fileMode(n).toString(8)} ${n.mtime}`
     })
     .sort()
 
@@ -229,14 +229,14 @@ class Write extends OnHost {
     // the FUSE layer answers ENOENT/EISDIR before any session opens
     if (!view.isDir(parentOf(this.path)) || view.isDir(this.path)) return
     const { staging } = w.hosts[h]!
-    const s = await staging.openSession(this.path, true, this.exec)
+    const s = await staging.openSession(this.path, true, this.exec ? 0o755 : 0o644)
     fsSync.writeSync(s.fd, this.text, 0)
     staging.touchSession(s, Buffer.byteLength(this.text))
     await staging.releaseSession(s)
     const node = view.get(this.path)
-    const executable = node?.type === "file" ? node.executable : this.exec
+    const mode = fileModeFields(node?.type === "file" ? fileMode(node) : this.exec ? 0o755 : 0o644)
     const key = sha256Key(sha(this.text), Buffer.byteLength(this.text), baseName(this.path))
-    m.record(h, { op: "write", path: this.path, content: { kind: "key", key }, executable, base: null })
+    m.record(h, { op: "write", path: this.path, content: { kind: "key", key }, ...mode, base: null })
   }
   toString() {
     return `write(h${this.host}, ${this.path}, ${JSON.stringify(this.text)}, ${this.exec ? "+x" : "-x"}) @${this.slot}`
@@ -253,7 +253,7 @@ class Record extends OnHost {
   }
   toString() {
     const o = this.op
-    return `${o.op}(h${this.host}, ${o.path}${o.op === "rename" ? ` -> ${o.to}` : o.op === "chmod" ? (o.executable ? " +x" : " -x") : ""}) @${this.slot}`
+    return `${o.op}(h${this.host}, ${o.path}${o.op === "rename" ? ` -> ${o.to}` : o.op === "chmod" ? ` ${(o.mode ?? (o.executable ? 0o755 : 0o644)).toString(8)}` : ""}) @${this.slot}`
   }
 }
 
@@ -326,7 +326,10 @@ const commands = [
   rename,
   fc.tuple(host, slot, aPath).map(([h, t, p]) => new Record(h, t, { op: "rmdir", path: p })),
   fc.tuple(host, slot, aPath).map(([h, t, p]) => new Record(h, t, { op: "unlink", path: p })),
-  fc.tuple(host, slot, aPath, fc.boolean()).map(([h, t, p, e]) => new Record(h, t, { op: "chmod", path: p, executable: e })),
+  // a chmod of a file or a directory: the default modes, and others kept in the markers
+  fc
+    .tuple(host, slot, aPath, fc.constantFrom(0o644, 0o755, 0o600, 0o700, 0o640, 0o444, 0o1777, 0o711), fc.boolean())
+    .map(([h, t, p, m, dir]) => new Record(h, t, { op: "chmod", path: p, executable: (m & 0o100) !== 0, mode: m, ...(dir ? { dir: true as const } : {}) })),
   fc.tuple(host, slot).map(([h, t]) => new ReplayCmd(h, t)),
   sync,
   sync,

@@ -9,7 +9,7 @@ import type { Event, Operation } from "../../src/domain/events.js"
 import { sha256Key } from "../../src/domain/key.js"
 import { applyInPlace } from "../../src/domain/reduce.js"
 import { nameProblem, parentOf } from "../../src/domain/paths.js"
-import { type Content, type Node, Tree, contentId } from "../../src/domain/tree.js"
+import { type Content, type Node, Tree, contentId, dirMode, dirWithMode, fileMode, fileModeFields } from "../../src/domain/tree.js"
 
 // ---------------------------------------------------------------------------------------------
 // Names and paths
@@ -123,17 +123,24 @@ export const hostPool: ReadonlyArray<string> = [
 /** A writer, or none (files read from old markers, or written by plain git). */
 export const anyHost: fc.Arbitrary<string | undefined> = fc.option(fc.constantFrom(...hostPool), { nil: undefined })
 
+/** Permission bits: the defaults most often, and modes the markers keep. */
+export const anyMode: fc.Arbitrary<number> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(0o644, 0o755) },
+  { weight: 2, arbitrary: fc.constantFrom(0o600, 0o700, 0o640, 0o444, 0o711, 0o1777, 0o000, 0o011) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 0o1777 }) }
+)
+
 /** File nodes get a writer from `host` when it is given (and the writer is not undefined). */
 export const nodeOf = (content: fc.Arbitrary<Content>, mtime: fc.Arbitrary<number>, host?: fc.Arbitrary<string | undefined>): fc.Arbitrary<Node> =>
   fc.oneof(
     {
       weight: 4,
       arbitrary: fc
-        .tuple(fc.record({ type: fc.constant("file" as const), content, executable: fc.boolean(), mtime }), host ?? fc.constant(undefined))
-        .map(([f, h]): Node => (h === undefined ? f : { ...f, host: h }))
+        .tuple(fc.record({ type: fc.constant("file" as const), content, mode: anyMode, mtime }), host ?? fc.constant(undefined))
+        .map(([{ mode, ...f }, h]): Node => (h === undefined ? { ...f, ...fileModeFields(mode) } : { ...f, ...fileModeFields(mode), host: h }))
     },
     { weight: 1, arbitrary: fc.record({ type: fc.constant("symlink" as const), target: symlinkTarget, mtime }) },
-    { weight: 2, arbitrary: fc.constant({ type: "dir" as const }) }
+    { weight: 2, arbitrary: anyMode.map(dirWithMode) }
   )
 
 /** A tree built by `Tree.set`, which turns non-directory ancestors into directories. */
@@ -157,12 +164,26 @@ export const operationOver = (path: fc.Arbitrary<string>, content: fc.Arbitrary<
         base: fc.option(fc.oneof(content.map(contentId), text), { nil: null })
       })
     },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant("write" as const),
+        path,
+        content,
+        executable: fc.boolean(),
+        mode: anyMode,
+        base: fc.option(fc.oneof(content.map(contentId), text), { nil: null })
+      })
+    },
     { weight: 3, arbitrary: fc.record({ op: fc.constant("mkdir" as const), path }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("mkdir" as const), path, mode: anyMode }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("rmdir" as const), path }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant("unlink" as const), path }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constant("rename" as const), path, to: path }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("symlink" as const), path, target: text }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("chmod" as const), path, executable: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("chmod" as const), path, executable: fc.boolean(), mode: anyMode }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("chmod" as const), path, executable: fc.boolean(), mode: anyMode, dir: fc.constant(true as const) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant("utimens" as const), path, mtime: fc.integer({ min: 0, max: 2 ** 42 }) }) }
   )
 
@@ -266,8 +287,8 @@ export const treeProblem = (t: Tree): string | undefined => {
 export const show = (t: Tree): Array<string> =>
   t.toSorted().map(([p, n]) =>
     n.type === "dir"
-      ? `${JSON.stringify(p)} dir`
+      ? `${JSON.stringify(p)} dir ${dirMode(n).toString(8)}`
       : n.type === "symlink"
         ? `${JSON.stringify(p)} -> ${JSON.stringify(n.target)} @${n.mtime}`
-        : `${JSON.stringify(p)} ${contentId(n.content)}${n.executable ? " +x" : ""} @${n.mtime}${n.host === undefined ? "" : ` by ${n.host}`}`
+        : `${JSON.stringify(p)} ${contentId(n.content)} ${fileMode(n).toString(8)} @${n.mtime}${n.host === undefined ? "" : ` by ${n.host}`}`
   )

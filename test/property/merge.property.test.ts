@@ -2,8 +2,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { compareTrees, conflictName, merge, openConflicts, parseConflictName, sanitiseLabel, settle } from "../../src/domain/merge.js"
 import { baseName, isWithin, joinPath, nameProblem, parentOf, viewPathProblem } from "../../src/domain/paths.js"
-import { type Content, type Node, Tree, contentId } from "../../src/domain/tree.js"
-import { anyContent, anyHost, boundaryName, mountName, nodeOf, show, smallMtime, treeOf, treeProblem } from "./arbitraries.js"
+import { type Content, type FileNode, type Node, Tree, contentId, dirWithMode, withFileMode } from "../../src/domain/tree.js"
+import { anyContent, anyHost, anyMode, boundaryName, mountName, nodeOf, show, smallMtime, treeOf, treeProblem } from "./arbitraries.js"
 
 /** A name just under the 255-byte limit (83 three-byte characters and an extension). */
 const longName = "長".repeat(83) + ".pdf"
@@ -25,7 +25,7 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("set" as const), path: mergePath, node: mergeNode }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("delete" as const), path: mergePath }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("move" as const), from: mergePath, to: mergePath }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("chmod" as const), path: mergePath }) }
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("chmod" as const), path: mergePath, mode: anyMode }) }
 )
 
 /** One host's offline edits to the common base. */
@@ -36,7 +36,8 @@ const edited = (t: Tree, edits: ReadonlyArray<Edit>): Tree => {
     else if (e.kind === "delete") n.delete(e.path)
     else if (e.kind === "chmod") {
       const f = n.get(e.path)
-      if (f?.type === "file") n.set(e.path, { ...f, executable: !f.executable })
+      if (f?.type === "file") n.set(e.path, withFileMode(f, e.mode))
+      else if (f?.type === "dir") n.set(e.path, dirWithMode(e.mode))
     } else if (n.has(e.from) && !isWithin(e.to, e.from) && n.isDir(parentOf(e.to))) n.move(e.from, e.to)
   }
   return n
@@ -385,5 +386,15 @@ describe("merge, case by case (docs/conflicts.md)", () => {
     const y = tree(["f", file("bbbbbb00", 3, true)])
     expect(show(merge(b, x, y).tree)).toEqual(show(tree(["f", file("bbbbbb00", 3, false)])))
     expect(show(merge(b, y, x).tree)).toEqual(show(tree(["f", file("bbbbbb00", 3, false)])))
+  })
+
+  it("modes: a chmod on one side and an edit on the other both apply; two chmods keep what both allow to read and write, and either's execute bits", () => {
+    const f = (k: string, mtime: number, mode: number, host?: string): Node => withFileMode(file(k, mtime, false, host) as FileNode, mode)
+    const b = tree(["secret.key", f("aaaaaa00", 1, 0o644, LAPTOP)], ["d", dir])
+    const r = merged(b, tree(["secret.key", f("aaaaaa00", 1, 0o600, LAPTOP)], ["d", dirWithMode(0o700)]), tree(["secret.key", f("bbbbbb00", 5, 0o644, DESKTOP)], ["d", dir]))
+    expect(show(r.tree)).toEqual(show(tree(["secret.key", f("bbbbbb00", 5, 0o600, DESKTOP)], ["d", dirWithMode(0o700)])))
+    expect(r.conflicts).toEqual([])
+    const both = merged(b, tree(["secret.key", f("aaaaaa00", 1, 0o640, LAPTOP)], ["d", dirWithMode(0o750)]), tree(["secret.key", f("aaaaaa00", 1, 0o705, LAPTOP)], ["d", dirWithMode(0o1777)]))
+    expect(show(both.tree)).toEqual(show(tree(["secret.key", f("aaaaaa00", 1, 0o705 & 0o640 | 0o101, LAPTOP)], ["d", dirWithMode(0o751)])))
   })
 })

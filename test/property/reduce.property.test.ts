@@ -34,6 +34,12 @@ const scenario: fc.Arbitrary<[Tree, Array<Event>]> = fc.oneof(
  * A reference model of one operation over a plain map: whether it applies, and the map after it.
  * Stated from POSIX semantics, independently of `applyInPlace`.
  */
+/** A file's mode fields as the reference keeps them: `mode` only when not 0644 / 0755. */
+const modeFields = (mode: number) => {
+  const executable = (mode & 0o100) !== 0
+  return mode === (executable ? 0o755 : 0o644) ? { executable } : { executable, mode }
+}
+
 const model = (m: Map<string, Node>, e: Operation, time: number, host: string): boolean => {
   const isDir = (p: string) => p === "" || m.get(p)?.type === "dir"
   const exists = (p: string) => p === "" || m.has(p)
@@ -42,12 +48,12 @@ const model = (m: Map<string, Node>, e: Operation, time: number, host: string): 
   switch (e.op) {
     case "write":
       if (!isDir(parentOf(e.path)) || isDir(e.path)) return false
-      m.set(e.path, { type: "file", content: e.content, executable: e.executable, mtime: time, host })
+      m.set(e.path, { type: "file", content: e.content, ...modeFields(e.mode ?? (e.executable ? 0o755 : 0o644)), mtime: time, host })
       return true
     case "symlink":
     case "mkdir":
       if (!isDir(parentOf(e.path)) || exists(e.path)) return false
-      m.set(e.path, e.op === "mkdir" ? { type: "dir" } : { type: "symlink", target: e.target, mtime: time })
+      m.set(e.path, e.op === "mkdir" ? (e.mode === undefined || e.mode === 0o755 ? { type: "dir" } : { type: "dir", mode: e.mode }) : { type: "symlink", target: e.target, mtime: time })
       return true
     case "rmdir":
       if (!isDir(e.path) || !isEmptyDir(e.path)) return false
@@ -71,7 +77,12 @@ const model = (m: Map<string, Node>, e: Operation, time: number, host: string): 
     case "chmod": {
       const n = m.get(e.path)
       if (!exists(e.path)) return false
-      if (n?.type === "file") m.set(e.path, { ...n, executable: e.executable })
+      const mode = e.mode ?? (e.executable ? 0o755 : 0o644)
+      if (e.dir !== true && n?.type === "file") {
+        const { mode: _old, ...f } = n
+        m.set(e.path, { ...f, ...modeFields(mode) })
+      }
+      if (e.dir === true && isDir(e.path)) m.set(e.path, mode === 0o755 ? { type: "dir" } : { type: "dir", mode })
       return true
     }
     case "utimens": {

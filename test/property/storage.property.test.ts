@@ -11,7 +11,7 @@ import {
   storedTree,
   treeFromStored
 } from "../../src/domain/storage.js"
-import { type Node, Tree, sameStored } from "../../src/domain/tree.js"
+import { type FileNode, type Node, Tree, dirWithMode, fileMode, fileModeFields, sameStored } from "../../src/domain/tree.js"
 import { anyHost, blobContent, keyContent, nodeOf, show, smallMtime, treeOf, treePath, treeProblem } from "./arbitraries.js"
 
 /** Like git-annex's hashdirmixed: two levels of directories derived from the key. */
@@ -198,7 +198,36 @@ describe("storage", () => {
       ],
       42
     )
-    expect(show(tree)).toEqual(['"d" dir', `"f" ${key} @42`])
+    expect(show(tree)).toEqual(['"d" dir 755', `"f" ${key} 644 @42`])
     expect(skipped.sort()).toEqual([".git/x", "d/.git"])
+  })
+
+  it("modes: kept in the marker only where they are not the default; a peer's marker gives no set-user-ID bit, and git's executable bit wins", () => {
+    const key = "SHA256E-s3--abcdef.txt"
+    const t = Tree.from([
+      ["secret.key", { type: "file", content: { kind: "key", key }, ...fileModeFields(0o600), mtime: 5 }],
+      ["run.sh", { type: "file", content: { kind: "key", key }, ...fileModeFields(0o700), mtime: 6 }],
+      ["plain.txt", { type: "file", content: { kind: "key", key }, ...fileModeFields(0o644), mtime: 7 }],
+      ["private", dirWithMode(0o700)],
+      ["private/tmp", dirWithMode(0o1777)],
+      ["open", dirWithMode(0o755)]
+    ])
+    const stored = storedTree(t, objectPath)
+    expect((stored.get(".shareboxdir") as { data: string }).data).toBe("plain.txt\t7\nrun.sh\t6\nsecret.key\t5\n/mode\t0700\tprivate\n/mode\t0700\trun.sh\n/mode\t0600\tsecret.key\n")
+    expect((stored.get("private/.shareboxdir") as { data: string }).data).toBe("/mode\t1777\ttmp\n")
+    expect((stored.get("open/.shareboxdir") as { data: string }).data).toBe("")
+    const back = treeFromStored(asRaw(stored.values(), () => 0), 0).tree
+    expect(show(back)).toEqual(show(t))
+    // a peer's marker: set-user-ID asked for, a mode line with garbage, and modes git disagrees with
+    const { tree } = treeFromStored(
+      [
+        { path: "a", mode: "100755", oid: "1", size: 10 },
+        { path: "b", mode: "100644", oid: "2", size: 10 },
+        { path: "c", mode: "100755", oid: "3", size: 10 },
+        { path: ".shareboxdir", mode: "100644", oid: "4", size: 0, data: "/mode\t4755\ta\n/mode\t0640\tb x\n/mode\t9\tb\n/mode\t0740\tb\n/mode\t0600\tc\n/mode\t0700\n" }
+      ],
+      42
+    )
+    expect([fileMode(tree.get("a") as FileNode), fileMode(tree.get("b") as FileNode), fileMode(tree.get("c") as FileNode)]).toEqual([0o755, 0o640, 0o700])
   })
 })
