@@ -34,12 +34,17 @@ export const versionsOf = async (host: HostServices, path: string): Promise<Arra
   return out
 }
 
-/** The version a restore asks for: by id prefix, the newest at or before a time, or the newest. */
-export const pickVersion = (versions: ReadonlyArray<PathVersion>, id?: string, at?: string): PathVersion => {
+/**
+ * The version a restore asks for: by id prefix or by the name `.sharebox/history/PATH/` lists it
+ * under (`name`: the path's own name; a whole path to the listed file works too), the newest at or
+ * before a time, or the newest.
+ */
+export const pickVersion = (versions: ReadonlyArray<PathVersion>, id?: string, at?: string, name?: string): PathVersion => {
   const candidates = versions.filter((v) => !v.deleted)
   if (candidates.length === 0) throw new UsageError({ message: "no version with content to restore", exitCode: 66 })
   if (id) {
-    const v = candidates.find((c) => c.commit.startsWith(id))
+    const listed = baseName(id.replace(/\/+$/, ""))
+    const v = candidates.find((c) => c.commit.startsWith(id)) ?? (name === undefined ? undefined : candidates.find((c) => versionFileName(c, name) === listed))
     if (!v) throw new UsageError({ message: `no version ${id}`, exitCode: 66 })
     return v
   }
@@ -69,7 +74,7 @@ export const contentHandlers = (host: HostServices): Handlers<ContentTag> => ({
   restore: async (req) => {
     const versions = (await host.versions.history()).get(req.path)
     if (!versions) throw new UsageError({ message: `${req.path}: no history to restore from`, exitCode: 66 })
-    const v = pickVersion(versions, req.version, req.at)
+    const v = pickVersion(versions, req.version, req.at, baseName(req.path))
     await host.versions.restore(v, req.path, req.to)
     return { code: 0, result: { path: req.to, version: v.commit.slice(0, 8) } }
   },

@@ -227,6 +227,21 @@ describe("versions and history", () => {
     expect(fs.readdirSync(path.join(A.mnt, "old"))).toEqual(["doc-v2.txt"])
   })
 
+  it("restore --version takes the name .sharebox/history/PATH/ lists a version under, or the listed file's whole path", () => {
+    const dir = path.join(A.mnt, ".sharebox", "history", "doc.txt")
+    const names = fs.readdirSync(dir).sort()
+    expect(names.length).toBeGreaterThanOrEqual(3)
+    let r = sharebox(["restore", path.join(A.mnt, "doc.txt"), "--version", names[1]!, "--to", path.join(A.mnt, "by-name.txt")])
+    ok(r, "restore --version NAME")
+    expect(read(path.join(A.mnt, "by-name.txt"))).toBe(read(path.join(dir, names[1]!)))
+    r = sharebox(["restore", path.join(A.mnt, "doc.txt"), "--version", path.join(dir, names[0]!), "--to", path.join(A.mnt, "by-path.txt")])
+    ok(r, "restore --version LISTED-PATH")
+    expect(read(path.join(A.mnt, "by-path.txt"))).toBe(read(path.join(dir, names[0]!)))
+    r = sharebox(["restore", path.join(A.mnt, "doc.txt"), "--version", "2001-01-01T00-00-00.000Z.00000000.txt"])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/no version 2001-01-01/)
+  })
+
   it("restore --at TIME picks the version current at that time", async () => {
     const f = path.join(A.mnt, "at.txt")
     // versions keep their milliseconds: a few hundred between them is enough

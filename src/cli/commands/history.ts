@@ -27,7 +27,7 @@ export const restoreCmd = Command.make(
     path: Args.text({ name: "PATH" }),
     // `--version ID` is what people type; the parser keeps `--version` for the program's version, so
     // normaliseArgv (argv.ts) rewrites it to --version-id for restore
-    version: Options.text("version-id").pipe(Options.withDescription("version id (from sharebox versions); also given as --version ID"), Options.optional),
+    version: Options.text("version-id").pipe(Options.withDescription("version id (from sharebox versions), or its name in .sharebox/history/PATH/; also given as --version ID"), Options.optional),
     at: Options.text("at").pipe(Options.withDescription("the version current at this time, e.g. 2026-11-24T18:00"), Options.optional),
     to: Options.text("to").pipe(Options.withDescription("write it at this path instead"), Options.optional)
   },
