@@ -110,9 +110,7 @@ export const openHost = async (gitdir: string, options: Partial<HostOptions> = {
         content: ContentPolicy
       })
     )
-    .then(rethrow, (e) => {
-      throw e
-    })
+    .then(rethrow)
     .catch(async (e) => {
       await runtime.dispose().catch(() => undefined)
       throw e

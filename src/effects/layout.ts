@@ -56,3 +56,6 @@ export const layoutOf = (gitdir: string): Layout => {
     reads: path.join(state, "reads.json")
   }
 }
+
+/** The staging file of id `id` (a write session's, a spare, or a plain blob's copy). */
+export const stagingFileOf = (layout: Pick<Layout, "staging">, id: string): string => path.join(layout.staging, id)

@@ -5,13 +5,12 @@
  */
 import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
-import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
 import type { FileNode } from "../domain/tree.js"
 import { writeAtomic } from "./durable.js"
 import { ContentUnavailable } from "./errors.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
-import type { Layout } from "./layout.js"
+import { type Layout, stagingFileOf } from "./layout.js"
 import type { AnnexPort, GitPort } from "./ports.js"
 
 /** How long an absent key is believed absent without looking again (see absentKeys). */
@@ -75,7 +74,7 @@ export class PresenceCache {
   }
 
   stagingFile(id: string): string {
-    return path.join(this.layout.staging, id)
+    return stagingFileOf(this.layout, id)
   }
 
   /** A local file holding a node's bytes; fetches annexed content on demand. */

@@ -16,6 +16,7 @@ import { userMessage } from "./errors.js"
 import { HostConfig, Repo } from "./hostconfig.js"
 import { Presence, type PresenceCache } from "./presence.js"
 import { type Spare, SpareFiles, discard } from "./spare.js"
+import { stagingFileOf } from "./layout.js"
 import { ViewStore, type ViewState } from "./viewstore.js"
 
 /** A file open for writing: its copy-on-write staging file. */
@@ -67,7 +68,7 @@ export class StagingArea {
   }
 
   stagingFile(id: string): string {
-    return path.join(this.dir, id)
+    return stagingFileOf({ staging: this.dir }, id)
   }
 
   /** Reports writes made behind the handlers' back (the FUSE binding's fast path). */

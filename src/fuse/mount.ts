@@ -25,7 +25,10 @@ import type { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalC
 
 /** The errno table is keyed on these errors' tags (ports.ts): a renamed error fails to compile here. */
 type ShellFailure = Busy | CommandFailed | CommandTimedOut | ContentUnavailable | JournalCorrupt | JournalUnwritable | NotFound
-export const sameTags: [ShellFailure["_tag"]] extends [FailureTag] ? ([FailureTag] extends [ShellFailure["_tag"]] ? true : never) : never = true
+type SameTags = [ShellFailure["_tag"]] extends [FailureTag] ? ([FailureTag] extends [ShellFailure["_tag"]] ? true : false) : false
+/** Compiles only while `T` is `true`. */
+type Assert<T extends true> = T
+export type FailureTagsMatch = Assert<SameTags>
 
 /** Every role the FUSE layer needs, played by the host's services. */
 const portsOf = (host: HostServices): Ports => ({
