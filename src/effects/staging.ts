@@ -32,6 +32,8 @@ export interface Session {
   mode: number
   base: string | null
   mtime: number
+  /** when a write or truncate last changed the content (0: not since it opened): the file's ctime */
+  writtenAt: number
 }
 
 // unique across restarts and processes: a random prefix per process, then a counter
@@ -108,8 +110,7 @@ export class StagingArea {
       this.pullWrites(existing)
       if (truncate && existing.size > 0) {
         fsSync.ftruncateSync(existing.fd, 0)
-        existing.size = 0
-        existing.dirty = true
+        this.touchSession(existing, 0)
       }
       return existing
     }
@@ -151,7 +152,9 @@ export class StagingArea {
       // an existing file keeps its mode; a new one has the mode it was created with
       mode: node?.type === "file" ? fileMode(node) : createMode & KEPT_MODE,
       base: node?.type === "file" ? contentId(node.content) : null,
-      mtime
+      mtime,
+      // a new or emptied file is written as it opens; a copy, at its first write
+      writtenAt: dirty ? mtime : 0
     }
     this.sessions.set(id, s)
     return s
@@ -178,7 +181,7 @@ export class StagingArea {
   touchSession(s: Session, size: number): void {
     s.size = size
     s.dirty = true
-    s.mtime = Date.now()
+    s.mtime = s.writtenAt = Date.now()
     if (this.sessionByPath.get(s.path) === s) this.views.view.set(s.path, stagedNode(s))
   }
 

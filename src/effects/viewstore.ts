@@ -4,8 +4,9 @@
  * other owners lay over it (files open for writing, src/effects/staging.ts) when it is recomputed.
  *
  * It publishes rather than being hooked: listeners are told before the view is replaced (the FUSE
- * binding adopts the files it created), asked to lay their part over a recomputed view, told of each
- * recorded event (write-back) and keep a mirror of its names (the binding's names table).
+ * binding adopts the files it created), asked to lay their part over a recomputed view, told the
+ * view before and after (the FUSE layer's local times), told of each recorded event (write-back)
+ * and keep a mirror of its names (the binding's names table).
  */
 import { Context, Effect, Layer } from "effect"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
@@ -35,6 +36,7 @@ export class ViewState {
   private readonly beforeChange: Array<() => void> = []
   private readonly overlays: Array<(view: Tree) => void> = []
   private readonly recordedListeners: Array<() => void> = []
+  private readonly replacedListeners: Array<(before: Tree, after: Tree) => void> = []
 
   constructor(
     private readonly journal: JournalPort,
@@ -88,6 +90,14 @@ export class ViewState {
     f(this.current)
   }
 
+  /**
+   * `f` is told the view before and after every recompute, once the new one is shown: what a peer's
+   * change (a merge, a push) did to it is the difference (the FUSE layer's ctimes, src/fuse/times.ts).
+   */
+  onReplaced(f: (before: Tree, after: Tree) => void): void {
+    this.replacedListeners.push(f)
+  }
+
   /** `f` is called after every event recorded. */
   onRecorded(f: () => void): void {
     this.recordedListeners.push(f)
@@ -111,7 +121,9 @@ export class ViewState {
     const { tree, rejected } = reduceAll(this.committed, this.pendingEvents)
     for (const r of rejected) this.warn(`pending ${r.event.op} of ${r.event.path} no longer applies (${r.reason})`)
     for (const f of this.overlays) f(tree)
+    const before = this.current as Tree | undefined // none yet at the first
     this.show(tree)
+    if (before) for (const f of this.replacedListeners) f(before, tree)
   }
 
   /**
