@@ -5,7 +5,7 @@
 import { promises as fs } from "node:fs"
 import { keySize } from "../domain/key.js"
 import { DEFAULT_DIR_MODE, KEPT_MODE, type Node, dirMode, executableMode, fileMode, fileModeFields, stagedNode } from "../domain/tree.js"
-import { type FuseContext, recordOp } from "./context.js"
+import { type FuseContext, onSuccess, recordOp } from "./context.js"
 import { E } from "./errno.js"
 import type { Answer, Outcome, Stat, Statfs } from "./native.js"
 
@@ -25,19 +25,19 @@ export const inodeOf = (p: string): number => {
   return h || 1
 }
 
-/** The attributes of node `n` at `p`; an open file's size is its session's. */
+/** The attributes of node `n` at `p`; an open file's size and times are its session's. */
 export const statOf = (cx: FuseContext, p: string, n: Node, present: boolean): Stat => {
+  const s = n.type === "file" ? cx.staging.sessionByPath.get(p) : undefined
+  if (s) cx.staging.pullWrites(s)
   // milliseconds: the binding takes numbers as well as Dates
-  const mtime = n.type === "dir" ? 0 : n.mtime
-  const common = { uid: cx.uid, gid: cx.gid, mtime, atime: mtime, ctime: mtime, ino: inodeOf(p), blksize: 4096 }
+  const { atime, mtime, ctime } = cx.times.of(p, n, s)
+  const common = { uid: cx.uid, gid: cx.gid, mtime, atime, ctime, ino: inodeOf(p), blksize: 4096 }
   switch (n.type) {
     case "dir":
       return { ...common, mode: 0o40000 | dirMode(n), nlink: 2, size: 4096, blocks: 8 }
     case "symlink":
       return { ...common, mode: 0o120777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
     case "file": {
-      const s = cx.staging.sessionByPath.get(p)
-      if (s) cx.staging.pullWrites(s)
       const size = s ? s.size : n.content.kind === "key" ? keySize(n.content.key) : n.content.size
       return { ...common, mode: 0o100000 | fileMode(n), nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
     }
@@ -59,12 +59,15 @@ export const statfs = async (gitdir: string): Promise<Statfs> => {
   return { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: 255 }
 }
 
+/** chmod(2); its ctime moves whether or not the mode did. */
+export const chmod = (cx: FuseContext, p: string, mode: number): Answer<number> => onSuccess(keepMode(cx, p, mode), () => cx.times.changed(p))
+
 /**
  * A file's or directory's permission bits and sticky bit are kept and synced. Set-user-ID and
  * set-group-ID are refused (EPERM): a peer could otherwise plant such a program on every host. The
  * root's mode is the mount's own (0755): changing it is refused.
  */
-export const chmod = (cx: FuseContext, p: string, mode: number): Answer<number> => {
+const keepMode = (cx: FuseContext, p: string, mode: number): Answer<number> => {
   if (cx.virtual.owns(p)) return E.EPERM
   const n = cx.views.view.get(p)
   if (!n) return E.ENOENT
@@ -93,20 +96,32 @@ export const chown = (cx: FuseContext, p: string, u: number, g: number): number 
   return keepU && keepG ? 0 : E.EPERM
 }
 
-/** Only a file's or symlink's mtime is kept; `requested` may be UTIME_OMIT or UTIME_NOW. */
-export const utimens = (cx: FuseContext, p: string, requested: number): Answer<number> => {
-  if (requested === UTIME_OMIT) return 0
-  const mtime = requested === UTIME_NOW ? Date.now() : requested
+/**
+ * utimensat(2): each of `atime` and `mtime` is a time, UTIME_NOW or UTIME_OMIT (left as it is).
+ * A file's or symlink's mtime is journalled, and synced; the atime, a folder's mtime and the ctime
+ * are local (times.ts). Both omitted, nothing changes, not even the ctime.
+ */
+export const utimens = (cx: FuseContext, p: string, atime: number, mtime: number): Answer<number> => {
+  if (atime === UTIME_OMIT && mtime === UTIME_OMIT) return 0
   if (cx.virtual.owns(p)) return E.EPERM
   const n = cx.views.view.get(p)
   if (!n) return E.ENOENT
-  if (n.type === "dir") return 0
+  const now = cx.times.now()
+  const at = atime === UTIME_OMIT ? undefined : atime === UTIME_NOW ? now : atime
+  const mt = mtime === UTIME_OMIT ? undefined : mtime === UTIME_NOW ? now : mtime
+  if (n.type === "dir" || mt === undefined) {
+    cx.times.set(p, n, at, mt, now)
+    return 0
+  }
   const s = cx.staging.sessionByPath.get(p)
+  if (s) cx.staging.pullWrites(s)
+  // the atime and ctime as they are, before the new mtime would move their defaults
+  cx.times.pin(p, n, s)
+  const done = () => cx.times.set(p, n, at, undefined, now)
   if (s) {
-    cx.staging.pullWrites(s)
-    s.mtime = mtime
+    s.mtime = mt
     cx.views.view.set(p, stagedNode(s))
   }
-  if (n.mtime === mtime) return 0
-  return recordOp(cx, { op: "utimens", path: p, mtime })
+  if (n.mtime === mt) return onSuccess(0, done)
+  return onSuccess(recordOp(cx, { op: "utimens", path: p, mtime: mt }), done)
 }

@@ -1,17 +1,20 @@
 /**
- * What every handler is given: the ports, the open handles and the virtual folder, and the owner
- * the mount's files show.
+ * What every handler is given: the ports, the open handles, the virtual folder, the local times,
+ * and the owner the mount's files show.
  */
 import type { Operation } from "../domain/events.js"
 import { viewPathProblem } from "../domain/paths.js"
 import { E, errnoOfRefusal } from "./errno.js"
 import type { Handles } from "./handles.js"
+import type { Answer } from "./native.js"
 import type { Ports } from "./ports.js"
+import type { LocalTimes } from "./times.js"
 import type { VirtualDir } from "./virtual.js"
 
 export interface FuseContext extends Ports {
   readonly handles: Handles
   readonly virtual: VirtualDir
+  readonly times: LocalTimes
   readonly uid: number
   readonly gid: number
 }
@@ -29,4 +32,9 @@ export const checkNew = (p: string): number => {
 export const recordOp = (cx: FuseContext, op: Operation, onApplied?: () => void): Promise<number> =>
   cx.recorder.record(op, undefined, onApplied).then((refusal) => (refusal === undefined ? 0 : errnoOfRefusal(refusal)))
 
-/** The node the view shows for an open file: its staging file (as Staging shows it). */
+/** Answers as `a` does, running `f` first when that is success (0). */
+export const onSuccess = (a: Answer<number>, f: () => void): Answer<number> => {
+  if (typeof a !== "number") return a.then((r) => onSuccess(r, f))
+  if (a === 0) f()
+  return a
+}

@@ -1,10 +1,11 @@
 /**
  * Names: listing folders and reading links, and the operations that add, remove or move a name.
  * Each change is an operation the reducer applies to the view and the journal records; the
- * virtual folder's names cannot be changed.
+ * virtual folder's names cannot be changed. Each also moves the local times (times.ts) of the
+ * folders it changes and of the node it makes or moves.
  */
 import { DEFAULT_DIR_MODE, KEPT_MODE } from "../domain/tree.js"
-import { type FuseContext, checkNew, recordOp } from "./context.js"
+import { type FuseContext, checkNew, onSuccess, recordOp } from "./context.js"
 import type { Answer, Outcome } from "./native.js"
 import { E } from "./errno.js"
 
@@ -12,6 +13,7 @@ export const readdir = (cx: FuseContext, p: string): Outcome<ReadonlyArray<strin
   const n = cx.views.view.get(p)
   if (!n) return E.ENOENT
   if (n.type !== "dir") return E.ENOTDIR
+  cx.times.read(p, n)
   const names = [...cx.views.view.list(p)]
   if (p === "") names.push(cx.virtual.name)
   return names
@@ -21,6 +23,7 @@ export const readlink = (cx: FuseContext, p: string): Outcome<string> => {
   const n = cx.views.view.get(p)
   if (!n) return E.ENOENT
   if (n.type !== "symlink") return E.EINVAL
+  cx.times.read(p, n)
   return n.target
 }
 
@@ -29,33 +32,38 @@ export const mkdir = (cx: FuseContext, p: string, mode: number): Answer<number> 
   const bad = checkNew(p)
   if (bad) return bad
   const m = mode & KEPT_MODE
-  return recordOp(cx, m === DEFAULT_DIR_MODE ? { op: "mkdir", path: p } : { op: "mkdir", path: p, mode: m })
+  const made = recordOp(cx, m === DEFAULT_DIR_MODE ? { op: "mkdir", path: p } : { op: "mkdir", path: p, mode: m })
+  return onSuccess(made, () => cx.times.created(p))
 }
 
 export const rmdir = (cx: FuseContext, p: string): Answer<number> => {
   if (cx.virtual.owns(p)) return E.EPERM
-  return recordOp(cx, { op: "rmdir", path: p })
+  return onSuccess(recordOp(cx, { op: "rmdir", path: p }), () => cx.times.removed(p))
 }
 
 export const unlink = (cx: FuseContext, p: string): Answer<number> => {
   if (cx.virtual.owns(p)) return E.EPERM
-  return recordOp(cx, { op: "unlink", path: p }, () => cx.staging.forgetSession(p))
+  return onSuccess(
+    recordOp(cx, { op: "unlink", path: p }, () => cx.staging.forgetSession(p)),
+    () => cx.times.removed(p)
+  )
 }
 
 export const rename = (cx: FuseContext, from: string, to: string): Answer<number> => {
   if (cx.virtual.owns(from) || cx.virtual.owns(to)) return E.EPERM
   const bad = checkNew(to)
   if (bad) return bad
-  return recordOp(cx, { op: "rename", path: from, to }, () => {
+  const renamed = recordOp(cx, { op: "rename", path: from, to }, () => {
     cx.staging.forgetSession(to)
     cx.staging.renameSessions(from, to)
   })
+  return onSuccess(renamed, () => cx.times.renamed(from, to))
 }
 
 export const symlink = (cx: FuseContext, target: string, p: string): Answer<number> => {
   const bad = checkNew(p)
   if (bad) return bad
-  return recordOp(cx, { op: "symlink", path: p, target })
+  return onSuccess(recordOp(cx, { op: "symlink", path: p, target }), () => cx.times.created(p))
 }
 
 /** A folder's names are its operations in the journal (and the staging files they name). */

@@ -11,6 +11,7 @@ import { statOf } from "./attributes.js"
 import { type FuseContext, checkNew } from "./context.js"
 import { E } from "./errno.js"
 import type { Answer, Stat } from "./native.js"
+import type { WriteSession } from "./ports.js"
 
 const fdatasync = promisify(fs.fdatasync)
 const openFile = promisify(fs.open)
@@ -25,10 +26,21 @@ const readAt = (fd: number, buf: Buffer, len: number, pos: number): Promise<numb
 const writeAt = (fd: number, buf: Buffer, len: number, pos: number): Promise<number> =>
   new Promise((resolve, reject) => fs.write(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n))))
 
-/** Opens a write session; a new file's reply carries its attributes (saves libfuse asking). */
+/**
+ * Opens a write session; a new file's reply carries its attributes (saves libfuse asking). An
+ * existing file keeps its atime and ctime as they were until it is written.
+ */
 const openSessionHandle = async (cx: FuseContext, p: string, truncate: boolean, createMode?: number): Promise<{ fh: number; stat: Stat }> => {
+  const before = cx.views.view.get(p)
+  if (before) cx.times.pin(p, before, cx.staging.sessionByPath.get(p))
   const session = await cx.staging.openSession(p, truncate, createMode)
+  if (!before) cx.times.created(p)
   return { fh: cx.handles.add({ kind: "write", session, fd: session.fd }), stat: statOf(cx, p, stagedNode(session), true) }
+}
+
+/** What a write session wrote, kept as the file's ctime once the session no longer shows it. */
+const keepWrites = (cx: FuseContext, s: WriteSession): void => {
+  if (s.writtenAt > 0 && cx.staging.sessionByPath.get(s.path) === s) cx.times.wrote(s.path, s.writtenAt)
 }
 
 /** A handle, or an errno. */
@@ -42,8 +54,14 @@ export const open = (cx: FuseContext, p: string, flags: number): Answer<number> 
   if (n.content.kind === "key") cx.content.noteRead(n.content.key)
   const file = s ? Promise.resolve(cx.staging.stagingFile(s.id)) : cx.content.contentFile(p, n)
   // The kernel may read the file itself: it sees what a pread of fd would (the binding decides
-  // whether the inode's other opens allow it).
-  return file.then((f) => openFile(f, "r")).then((fd) => cx.handles.add({ kind: "read", fd }, true))
+  // whether the inode's other opens allow it). Its reads are never seen here: the open counts as one.
+  return file
+    .then((f) => openFile(f, "r"))
+    .then((fd) => {
+      const shown = cx.views.view.get(p)
+      if (shown) cx.times.read(p, shown, cx.staging.sessionByPath.get(p))
+      return cx.handles.add({ kind: "read", fd }, true)
+    })
 }
 
 export const create = (cx: FuseContext, p: string, mode: number): Answer<{ fh: number; stat: Stat }> => {
@@ -59,6 +77,8 @@ export const create = (cx: FuseContext, p: string, mode: number): Answer<{ fh: n
 export const read = (cx: FuseContext, p: string, fh: number, buf: Buffer, len: number, pos: number): Answer<number> => {
   const h = cx.handles.get(fh)
   if (!h) return cx.virtual.owns(p) ? cx.virtual.read(p, buf, len, pos) : E.EBADF
+  const n = cx.views.view.get(p)
+  if (n) cx.times.read(p, n, cx.staging.sessionByPath.get(p))
   return readAt(h.fd, buf, len, pos)
 }
 
@@ -76,7 +96,10 @@ export const write = (cx: FuseContext, fh: number, buf: Buffer, len: number, pos
 export const flush = (cx: FuseContext, fh: number): Answer<number> => {
   const h = cx.handles.get(fh)
   if (!h || h.kind !== "write") return 0
-  return cx.staging.flushSession(h.session).then(() => 0)
+  return cx.staging.flushSession(h.session).then(() => {
+    keepWrites(cx, h.session)
+    return 0
+  })
 }
 
 export const fsync = (cx: FuseContext, fh: number): Answer<number> => {
@@ -94,6 +117,8 @@ export const release = (cx: FuseContext, fh: number): Answer<number> => {
   const h = cx.handles.close(fh)
   if (!h) return 0
   if (h.kind === "read") return new Promise((resolve) => fs.close(h.fd, () => resolve(0)))
+  cx.staging.pullWrites(h.session)
+  keepWrites(cx, h.session)
   return cx.staging.releaseSession(h.session).then(() => 0)
 }
 
@@ -102,6 +127,7 @@ export const truncate = (cx: FuseContext, p: string, size: number): Answer<numbe
   const n = cx.views.view.get(p)
   if (!n) return E.ENOENT
   if (n.type !== "file") return E.EISDIR
+  cx.times.pin(p, n, cx.staging.sessionByPath.get(p))
   return cx.staging
     .openSession(p, size === 0)
     .then(async (s) => {
@@ -111,8 +137,9 @@ export const truncate = (cx: FuseContext, p: string, size: number): Answer<numbe
       } finally {
         await cx.staging.releaseSession(s)
       }
+      cx.times.wrote(p, s.writtenAt)
+      return 0
     })
-    .then(() => 0)
 }
 
 export const ftruncate = (cx: FuseContext, fh: number, size: number): Answer<number> => {

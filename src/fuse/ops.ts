@@ -5,6 +5,7 @@
  * replied; a failure the handler did not expect becomes an errno through the one table (errno.ts).
  */
 import { fromFusePath } from "../domain/paths.js"
+import type { AtimePolicy } from "../domain/times.js"
 import * as attributes from "./attributes.js"
 import { type CreatesHere, type Passthrough, noPassthrough } from "./binding.js"
 import type { FuseContext } from "./context.js"
@@ -14,6 +15,7 @@ import { Handles } from "./handles.js"
 import { E, errnoOf } from "./errno.js"
 import type { Answer, Count, Created, Done, FuseOperations, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
+import { LocalTimes } from "./times.js"
 import { VirtualDir } from "./virtual.js"
 import * as xattrs from "./xattrs.js"
 
@@ -23,6 +25,8 @@ export interface OperationsConfig {
   readonly log: (line: string) => void
   readonly passthrough?: Passthrough
   readonly creates?: CreatesHere
+  /** what reads do to atimes (mount(8)'s noatime, relatime, strictatime); relatime unless told */
+  readonly atime?: AtimePolicy
 }
 
 export interface Operations {
@@ -47,13 +51,16 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     createdInBinding: () => createdHere,
     register: (fd) => handles.add({ kind: "read", fd })
   })
-  const cx: FuseContext = { ...ports, handles, virtual, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
+  const times = new LocalTimes(ports.views, config.atime ?? "relatime")
+  ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
+  const cx: FuseContext = { ...ports, handles, virtual, times, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
 
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
     for (const c of creates.take()) {
       const session = ports.staging.adoptCreated(c.path, c.id, c.fd, c.mode, c.mtime)
       handles.adopt(c.fh, { kind: "write", session, fd: c.fd })
+      if (ports.staging.sessionByPath.get(c.path) === session) times.created(c.path)
       createdHere++
     }
   }
@@ -121,7 +128,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     mknod: (_fp: string, _mode: number, _dev: number, cb: Done) => cb(E.EPERM),
     chmod: (fp: string, mode: number, cb: Done) => status(cb, attributes.chmod(cx, fromFusePath(fp), mode)),
     chown: (fp: string, uid: number, gid: number, cb: Done) => cb(attributes.chown(cx, fromFusePath(fp), uid, gid)),
-    utimens: (fp: string, _atime: number, mtime: number, cb: Done) => status(cb, attributes.utimens(cx, fromFusePath(fp), mtime)),
+    utimens: (fp: string, atime: number, mtime: number, cb: Done) => status(cb, attributes.utimens(cx, fromFusePath(fp), atime, mtime)),
     getxattr: (fp: string, name: string, _position: number, cb: Reply<Buffer>) => value(cb, xattrs.getxattr(cx, fromFusePath(fp), name)),
     listxattr: (fp: string, cb: Reply<ReadonlyArray<string>>) => value(cb, xattrs.listxattr(cx, fromFusePath(fp))),
     setxattr: (_fp: string, name: string, _value: Buffer, _position: number, _flags: number, cb: Done) => cb(xattrs.setxattr(name)),

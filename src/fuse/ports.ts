@@ -12,17 +12,23 @@ import type { FileNode, Tree } from "../domain/tree.js"
 /** The view the mount shows. It is replaced whole (a merge, a replay): read it at each use. */
 export interface ViewSource {
   readonly view: Tree
+  /** `f` is told the view before and after each time it is replaced, once the new one shows. */
+  onReplaced(f: (before: Tree, after: Tree) => void): void
 }
 
 /** A file open for writing, on its copy-on-write staging file. */
 export interface WriteSession {
   readonly id: string
+  /** the file's path now (it follows renames) */
+  readonly path: string
   /** the staging file, open for reading and writing */
   readonly fd: number
   readonly size: number
   /** permission bits */
   mode: number
   mtime: number
+  /** when a write or truncate last changed the content (0: not since it opened) */
+  readonly writtenAt: number
 }
 
 /** Write sessions: the staging files behind files open for writing. */
