@@ -198,17 +198,18 @@ describe("times in a mount", () => {
     expect(timesOf(a("tl")).atime).toBe(firstListing)
   })
 
-  it("a peer's change moves the ctime of what it changed and the mtime of the folder it added to; the mtime synced is the writer's", async () => {
-    inA("mkdir -p tp && echo old > tp/edited.txt && touch -m -d '2001-02-03 04:05:06 UTC' tp/edited.txt")
+  it("a peer's change moves the ctime of what it changed (content or mode) and the mtime of the folder it added to; the mtime synced is the writer's", async () => {
+    inA("mkdir -p tp && echo old > tp/edited.txt && touch -m -d '2001-02-03 04:05:06 UTC' tp/edited.txt && echo m > tp/chmodded.txt")
     ok(await execAsync(BIN, ["sync", A.mnt]), "sync A")
     ok(await execAsync(BIN, ["sync", B.mnt]), "sync B")
     expect(fs.readFileSync(b("tp/edited.txt"), "utf8")).toBe("old\n")
     const edited = timesOf(b("tp/edited.txt"))
     expect(edited.mtime).toBe(Y2001)
     const folder = timesOf(b("tp"))
+    const chmodded = timesOf(b("tp/chmodded.txt"))
     await tick()
     const syncedAt = Date.now()
-    inA("echo new > tp/edited.txt && touch -m -d '2002-02-03 04:05:06 UTC' tp/edited.txt && echo added > tp/added.txt && chmod 600 tp/added.txt")
+    inA("echo new > tp/edited.txt && touch -m -d '2002-02-03 04:05:06 UTC' tp/edited.txt && echo added > tp/added.txt && chmod 600 tp/chmodded.txt")
     ok(await execAsync(BIN, ["sync", A.mnt]), "sync A")
     ok(await execAsync(BIN, ["sync", B.mnt]), "sync B")
     // B's kernel may answer from its attribute cache for up to attr_timeout (1 s)
@@ -219,6 +220,10 @@ describe("times in a mount", () => {
     expect(await eventually(() => timesOf(b("tp")).mtime >= syncedAt, 3000)).toBe(true)
     expect(timesOf(b("tp")).mtime).toBeGreaterThan(folder.mtime)
     expect(timesOf(b("tp/added.txt")).ctime).toBeGreaterThanOrEqual(syncedAt)
+    // a peer's chmod: the mode and the ctime move, the mtime stays
+    expect(await eventually(() => (fs.statSync(b("tp/chmodded.txt")).mode & 0o777) === 0o600, 3000)).toBe(true)
+    expect(timesOf(b("tp/chmodded.txt"))).toMatchObject({ mtime: chmodded.mtime, atime: chmodded.atime })
+    expect(timesOf(b("tp/chmodded.txt")).ctime).toBeGreaterThanOrEqual(syncedAt)
   })
 
   it("local times are not synced: an atime set on A stays on A", async () => {
