@@ -12,7 +12,7 @@
  * it was opened on, not the change (the kernel's passthrough keeps it on purpose, docs/layout.md;
  * without it, the page cache mixes the two versions, and a writer can read back, and write back
  * through a map, the reader's old bytes). Its reads and sizes are left unchecked unless
- * SHAREBOX_RANDOMIO_STRICT=1.
+ * SHAREBOX_RANDOMIO_STRICT=1; the last test below pins the bug.
  *
  * Two hosts take turns (a run picks one): one with the kernel's passthrough reads and a 50 ms
  * write-back, so replays land between and around the commands; one with passthrough off and the
@@ -758,4 +758,32 @@ describe("random reads, writes, truncates and maps of open files follow a model 
     expect(problems).toEqual([])
     expect(finals.length).toBeGreaterThan(0)
   }, 120_000)
+
+  // Known bug, pinned (the exception in the header): a read-only open reads the content it was
+  // opened on, a later write open a staging copy, and with passthrough off (every mount not run
+  // as root, or before Linux 6.9) both fill one page cache. The reader's read puts its old bytes
+  // there and the writer reads them back instead of its own write; a map of the page by the writer
+  // then writes them over it (a write lost after it returned). With passthrough on, the same
+  // happens when the reader is not one the kernel reads itself. When sharebox keeps readers and
+  // writers of a file on one content, this fails: make it an `it` and drop the exception.
+  it.fails("a writer reads back its own write though a reader opened before it has read the file (passthrough off)", () => {
+    const q = setups.find((s) => s.options.includes("passthrough=off"))!
+    fs.mkdirSync(path.join(q.host.mnt, "pinned"))
+    for (let i = 0; i < 5; i++) {
+      const f = path.join(q.host.mnt, "pinned", `f${i}`)
+      fs.writeFileSync(f, "abcdef")
+      const reader = fs.openSync(f, "r")
+      const writer = fs.openSync(f, "r+")
+      try {
+        fs.writeSync(writer, "XY", 1)
+        fs.readSync(reader, Buffer.alloc(6), 0, 6, 0)
+        const back = Buffer.alloc(6)
+        fs.readSync(writer, back, 0, 6, 0)
+        expect(back.toString()).toBe("aXYdef")
+      } finally {
+        fs.closeSync(writer)
+        fs.closeSync(reader)
+      }
+    }
+  })
 })
