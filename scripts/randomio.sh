@@ -4,9 +4,11 @@
 # operations unless told otherwise, about 2 minutes on two cores (132 s here; the test's default
 # in `npm test`, 30 runs of up to 80 operations, about 25 s). Sets up first (scripts/setup.sh);
 # mounts two hosts in a temp folder and runs python3 for the writes through a map. A failure
-# prints fast-check's seed and path: SHAREBOX_RANDOMIO_SEED=SEED SHAREBOX_RANDOMIO_PATH=PATH
-# bash scripts/randomio.sh replays it; SHAREBOX_RANDOMIO_STRICT=1 checks readers opened before a
-# change too (see the test). Exits with vitest's status.
+# prints fast-check's seed, path and replayPath: `SHAREBOX_RANDOMIO_SEED=SEED bash
+# scripts/randomio.sh RUNS OPS` (the same RUNS and OPS) replays it and shrinks again;
+# SHAREBOX_RANDOMIO_PATH=PATH SHAREBOX_RANDOMIO_REPLAY=REPLAYPATH beside it go straight to the
+# shrunk case. SHAREBOX_RANDOMIO_STRICT=1 checks readers opened before a change too (see the
+# test). Exits with vitest's status.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
