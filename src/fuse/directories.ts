@@ -44,7 +44,10 @@ export const rmdir = (cx: FuseContext, p: string): Answer<number> => {
 export const unlink = (cx: FuseContext, p: string): Answer<number> => {
   if (cx.virtual.owns(p)) return E.EPERM
   return onSuccess(
-    recordOp(cx, { op: "unlink", path: p }, () => cx.staging.forgetSession(p)),
+    recordOp(cx, { op: "unlink", path: p }, () => {
+      cx.staging.forgetSession(p)
+      cx.handles.removed(p)
+    }),
     () => cx.times.removed(p)
   )
 }
@@ -56,6 +59,7 @@ export const rename = (cx: FuseContext, from: string, to: string): Answer<number
   const renamed = recordOp(cx, { op: "rename", path: from, to }, () => {
     cx.staging.forgetSession(to)
     cx.staging.renameSessions(from, to)
+    cx.handles.renamed(from, to)
   })
   return onSuccess(renamed, () => cx.times.renamed(from, to))
 }

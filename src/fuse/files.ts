@@ -11,6 +11,7 @@ import { statOf } from "./attributes.js"
 import { type FuseContext, checkNew } from "./context.js"
 import { E } from "./errno.js"
 import type { Answer, Stat } from "./native.js"
+import { readHandle } from "./handles.js"
 import type { WriteSession } from "./ports.js"
 
 const fdatasync = promisify(fs.fdatasync)
@@ -35,7 +36,28 @@ const openSessionHandle = async (cx: FuseContext, p: string, truncate: boolean, 
   if (before) cx.times.pin(p, before, cx.staging.sessionByPath.get(p))
   const session = await cx.staging.openSession(p, truncate, createMode)
   if (!before) cx.times.created(p)
+  followSession(cx, p, session)
   return { fh: cx.handles.add({ kind: "write", session, fd: session.fd }), stat: statOf(cx, p, stagedNode(session), true) }
+}
+
+/**
+ * Moves the read handles of `p` onto the staging file of its write session, before the open of the
+ * session is answered (and the kernel drops the file's cached pages): every open of a file shares
+ * one page cache, so a reader must read what the writer writes, as on any filesystem. Readers the
+ * kernel reads for itself (its passthrough) are never on the same inode as a writer (see
+ * scripts/fuse-native.patch, "The kernel's passthrough").
+ */
+const followSession = (cx: FuseContext, p: string, s: WriteSession): void => {
+  for (const [fh, h] of cx.handles.readersOf(p)) {
+    if (h.session === s.id) continue
+    let fd: number
+    try {
+      fd = fs.openSync(cx.staging.stagingFile(s.id), "r")
+    } catch {
+      continue // the session's file is gone (the file was removed meanwhile): nothing to follow
+    }
+    cx.handles.follow(fh, h, fd, s.id)
+  }
 }
 
 /** What a write session wrote, kept as the file's ctime once the session no longer shows it. */
@@ -60,7 +82,9 @@ export const open = (cx: FuseContext, p: string, flags: number): Answer<number> 
     .then((fd) => {
       const shown = cx.views.view.get(p)
       if (shown) cx.times.read(p, shown, cx.staging.sessionByPath.get(p))
-      return cx.handles.add({ kind: "read", fd }, true)
+      const h = readHandle(fd, p)
+      if (s !== undefined && cx.staging.sessionByPath.get(p) === s) h.session = s.id
+      return cx.handles.add(h, true)
     })
 }
 
@@ -116,7 +140,10 @@ export const fsync = (cx: FuseContext, fh: number): Answer<number> => {
 export const release = (cx: FuseContext, fh: number): Answer<number> => {
   const h = cx.handles.close(fh)
   if (!h) return 0
-  if (h.kind === "read") return new Promise((resolve) => fs.close(h.fd, () => resolve(0)))
+  if (h.kind === "read") {
+    for (const fd of h.retired) fs.close(fd, () => undefined)
+    return new Promise((resolve) => fs.close(h.fd, () => resolve(0)))
+  }
   cx.staging.pullWrites(h.session)
   keepWrites(cx, h.session)
   return cx.staging.releaseSession(h.session).then(() => 0)
@@ -131,6 +158,7 @@ export const truncate = (cx: FuseContext, p: string, size: number): Answer<numbe
   return cx.staging
     .openSession(p, size === 0)
     .then(async (s) => {
+      followSession(cx, p, s)
       try {
         fs.ftruncateSync(s.fd, size)
         cx.staging.touchSession(s, size)

@@ -1,11 +1,33 @@
 /**
  * The open files' handles: each a file descriptor, read-only or of a write session. Every handle
  * is also told to the binding, which then serves its reads and writes itself where it can.
+ *
+ * A read handle knows the path it reads (none for `.sharebox/` files, or once its file is gone),
+ * so that when a write session of that path begins, it can be moved onto the session's staging
+ * file (`follow`): every open of a file shares the kernel's one page cache of it, and a reader
+ * filling it with the content it was opened on made a writer read back, and write back through a
+ * shared map, old bytes over its own write.
  */
+import { isWithin } from "../domain/paths.js"
 import { BINDING_HANDLES, type Passthrough } from "./binding.js"
 import type { WriteSession } from "./ports.js"
 
-export type Handle = { readonly kind: "read"; readonly fd: number } | { readonly kind: "write"; readonly session: WriteSession; readonly fd: number }
+export interface ReadHandle {
+  readonly kind: "read"
+  /** the descriptor reads are served from */
+  fd: number
+  /** the path it reads, while it is the file there */
+  path: string | undefined
+  /** the write session whose staging file it reads, when it follows one */
+  session: string | undefined
+  /** descriptors it read before, closed with it (a read in flight on a FUSE thread may hold one) */
+  readonly retired: Array<number>
+}
+
+export type Handle = ReadHandle | { readonly kind: "write"; readonly session: WriteSession; readonly fd: number }
+
+/** A read handle of `fd`, reading `path`. */
+export const readHandle = (fd: number, path: string | undefined): ReadHandle => ({ kind: "read", fd, path, session: undefined, retired: [] })
 
 export class Handles {
   private readonly open = new Map<number, Handle>()
@@ -30,6 +52,36 @@ export class Handles {
   /** A handle the binding numbered and tied itself (a file it created). */
   adopt(fh: number, h: Handle): void {
     this.open.set(fh, h)
+  }
+
+  /** The read handles of the file at `path`. */
+  readersOf(path: string): Array<[number, ReadHandle]> {
+    const out: Array<[number, ReadHandle]> = []
+    for (const [fh, h] of this.open) if (h.kind === "read" && h.path === path) out.push([fh, h])
+    return out
+  }
+
+  /** Moves read handle `fh` onto `fd` (the binding's reads too); its old descriptor stays open until it closes. */
+  follow(fh: number, h: ReadHandle, fd: number, session: string): void {
+    h.retired.push(h.fd)
+    h.fd = fd
+    h.session = session
+    this.passthrough.open(fh, fd, false)
+  }
+
+  /** Read handles follow a rename of their file or a folder above it; those of a file replaced by it read no path now. */
+  renamed(from: string, to: string): void {
+    if (from === to) return
+    for (const h of this.open.values()) {
+      if (h.kind !== "read" || h.path === undefined) continue
+      if (isWithin(h.path, from)) h.path = to + h.path.slice(from.length)
+      else if (isWithin(h.path, to)) h.path = undefined
+    }
+  }
+
+  /** The file at `path` is gone: its readers read no path now. */
+  removed(path: string): void {
+    for (const h of this.open.values()) if (h.kind === "read" && h.path === path) h.path = undefined
   }
 
   close(fh: number): Handle | undefined {

@@ -11,7 +11,7 @@ import { type CreatesHere, type Passthrough, noPassthrough } from "./binding.js"
 import type { FuseContext } from "./context.js"
 import * as directories from "./directories.js"
 import * as files from "./files.js"
-import { Handles } from "./handles.js"
+import { Handles, readHandle } from "./handles.js"
 import { E, errnoOf } from "./errno.js"
 import type { Answer, Count, Created, Done, FuseOperations, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
@@ -49,7 +49,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     content: ports.content,
     kernelReads: () => passthrough.kernelStatus(),
     createdInBinding: () => createdHere,
-    register: (fd) => handles.add({ kind: "read", fd })
+    register: (fd) => handles.add(readHandle(fd, undefined))
   })
   const times = new LocalTimes(ports.views, config.atime ?? "relatime")
   ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
