@@ -6,8 +6,10 @@ import { spawnSync } from "node:child_process"
 import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import * as readline from "node:readline"
+import { resolutionOf } from "../domain/conflictnames.js"
 import { isTreePath } from "../domain/paths.js"
 import { printable } from "../domain/printable.js"
+import { UsageError } from "../effects/errors.js"
 import type { Keep } from "../effects/protocol.js"
 import type { ConflictInfo } from "../effects/results.js"
 
@@ -34,6 +36,33 @@ const describe = (v: ConflictInfo["versions"][number]) =>
 
 /** The file of a tree path in the mount, or undefined for a path that is not one (`..`, absolute). */
 const inMount = (mount: string, p: string): string | undefined => (isTreePath(p) ? path.join(mount, p) : undefined)
+
+/**
+ * Resolves a conflict of a mounted host through its mount, by the operation the daemon would record
+ * (domain/conflictnames.ts resolutionOf): the kernel then forgets the names it changed at once,
+ * where a change the daemon made on its own would show in the kernel's cache until its entry
+ * timeout (a removed copy still found by stat, access or open for up to a second).
+ */
+export const resolveInMount = async (mount: string, c: { readonly path: string; readonly copy: string }, keep: Keep): Promise<string> => {
+  const { op, outcome } = resolutionOf(c, keep)
+  const from = inMount(mount, op.path)
+  const to = op.op === "rename" ? inMount(mount, op.to) : undefined
+  if (from === undefined || (op.op === "rename" && to === undefined)) throw new UsageError({ message: `cannot resolve ${printable(c.path)}: not a path in the tree`, exitCode: 1 })
+  try {
+    if (op.op === "unlink") await fs.unlink(from)
+    else {
+      if (keep === "both" && (await fs.lstat(to!).then(() => true, () => false))) {
+        throw new UsageError({ message: `cannot keep both: ${printable(c.copy.replace(/\.conflict-/, "."))} exists`, exitCode: 73 })
+      }
+      await fs.rename(from, to!)
+    }
+  } catch (e: any) {
+    if (e instanceof UsageError) throw e
+    const why = e?.code === "EROFS" ? `${mount} is mounted read-only (-o ro)` : (e?.message ?? String(e))
+    throw new UsageError({ message: `cannot resolve ${printable(c.path)}: ${why}`, exitCode: 1 })
+  }
+  return outcome
+}
 
 export interface Interaction {
   readonly ask: (question: string) => Promise<string | undefined>
@@ -72,7 +101,7 @@ export const interactiveResolve = async (
   conflicts: ReadonlyArray<ConflictInfo>,
   mount: string | undefined,
   io: Interaction,
-  resolve: (copy: string, keep: Keep) => Promise<string>
+  resolve: (c: ConflictInfo, keep: Keep) => Promise<string>
 ): Promise<{ resolved: number; skipped: number }> => {
   let resolved = 0
   let skipped = 0
@@ -102,7 +131,7 @@ export const interactiveResolve = async (
       }
       const keep: Keep | undefined = answer === "w" ? "winner" : answer === "c" ? "copy" : answer === "b" ? "both" : undefined
       if (!keep) continue
-      io.print(`${await resolve(c.copy, keep)}\n`)
+      io.print(`${await resolve(c, keep)}\n`)
       resolved++
       break
     }

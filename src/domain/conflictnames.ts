@@ -3,6 +3,7 @@
  * the losing version's writer and content, so every host that makes the same merge names its copies
  * alike, and parsed back so every host lists the same open conflicts from the tree alone.
  */
+import type { Operation } from "./events.js"
 import { baseName, joinPath, nameProblem, parentOf } from "./paths.js"
 import { type Node, Tree, contentId } from "./tree.js"
 
@@ -81,4 +82,24 @@ export const openConflicts = (tree: Tree): Array<{ path: string; copy: string }>
     if (parsed) out.push({ path: parsed.original, copy: p })
   }
   return out.sort((a, b) => cmp(a.copy, b.copy))
+}
+
+/** What a person keeps of a conflict: the file as it is, the other version (the copy), or both. */
+export type Keep = "winner" | "copy" | "both"
+
+/**
+ * The ordinary operation that resolves a conflict the way chosen (it syncs like any edit), and
+ * what to tell the person. Keeping both gives the copy its name without the conflict mark.
+ */
+export const resolutionOf = (c: { readonly path: string; readonly copy: string }, keep: Keep): { readonly op: Operation; readonly outcome: string } => {
+  switch (keep) {
+    case "winner":
+      return { op: { op: "unlink", path: c.copy }, outcome: `kept ${c.path}; removed ${c.copy}` }
+    case "copy":
+      return { op: { op: "rename", path: c.copy, to: c.path }, outcome: `${c.path} now has the other version` }
+    case "both": {
+      const to = c.copy.replace(/\.conflict-/, ".")
+      return { op: { op: "rename", path: c.copy, to }, outcome: `kept both: ${c.path} and ${to}` }
+    }
+  }
 }

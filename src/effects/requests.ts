@@ -2,9 +2,10 @@
  * Requests about content and versions, answered the same way by the daemon (over its socket) and
  * by a command working directly on a gitdir.
  */
+import { resolutionOf } from "../domain/conflictnames.js"
 import { keySize } from "../domain/key.js"
 import { baseName } from "../domain/paths.js"
-import { type Refusal, describeRefusal } from "../domain/reduce.js"
+import { describeRefusal } from "../domain/reduce.js"
 import { versionFileName } from "../domain/retention.js"
 import { drop, get, loadSettings, pin, whereis } from "./content.js"
 import { UsageError } from "./errors.js"
@@ -103,29 +104,13 @@ export const conflictsOf = async (host: HostServices): Promise<Array<ConflictInf
   return host.syncer.openConflicts().map((c) => ({ path: c.path, copy: c.copy, versions: [describe(c.path), describe(c.copy)] }))
 }
 
-/** Resolves one conflict with ordinary operations (they sync like any edit). */
+/** Resolves one conflict with an ordinary operation (it syncs like any edit). */
 export const resolveConflict = async (host: HostServices, copy: string, keep: Keep): Promise<string> => {
   const c = host.syncer.openConflicts().find((x) => x.copy === copy || x.path === copy)
   if (!c) throw new UsageError({ message: `${copy}: no open conflict there`, exitCode: 66 })
-  let refusal: Refusal | undefined
-  let outcome: string
-  switch (keep) {
-    case "winner":
-      refusal = await host.views.record({ op: "unlink", path: c.copy })
-      outcome = `kept ${c.path}; removed ${c.copy}`
-      break
-    case "copy":
-      refusal = await host.views.record({ op: "rename", path: c.copy, to: c.path })
-      outcome = `${c.path} now has the other version`
-      break
-    case "both": {
-      const to = c.copy.replace(/\.conflict-/, ".")
-      if (host.views.view.has(to)) throw new UsageError({ message: `cannot keep both: ${to} exists`, exitCode: 73 })
-      refusal = await host.views.record({ op: "rename", path: c.copy, to })
-      outcome = `kept both: ${c.path} and ${to}`
-      break
-    }
-  }
+  const { op, outcome } = resolutionOf(c, keep)
+  if (keep === "both" && op.op === "rename" && host.views.view.has(op.to)) throw new UsageError({ message: `cannot keep both: ${op.to} exists`, exitCode: 73 })
+  const refusal = await host.views.record(op)
   if (refusal) throw new UsageError({ message: `cannot resolve ${c.path}: ${describeRefusal(refusal)}`, exitCode: 1 })
   return outcome
 }

@@ -51,8 +51,6 @@ export const getattr = (cx: FuseContext, p: string): Outcome<Stat> => {
   return statOf(cx, p, n, true)
 }
 
-export const access = (cx: FuseContext, p: string): number => (cx.virtual.owns(p) || cx.views.view.has(p) ? 0 : E.ENOENT)
-
 /** The gitdir's file system: what is written through the mount lands there. */
 export const statfs = async (gitdir: string): Promise<Statfs> => {
   const s = await fs.statfs(gitdir)

@@ -221,7 +221,10 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
   // default_permissions: the kernel checks each caller against the modes and owner getattr shows,
   // as on a local filesystem. No handler looks at the caller, so without it allow_other would let
-  // every local user write and delete every file (root is let through either way).
+  // every local user write and delete every file (root is let through either way). A name the
+  // daemon changes on its own (a sync, a peer's push) the kernel may still find for up to the
+  // entry timeout, for access(2) too: commands that change the tree of a mount do it through the
+  // mount where they can (sharebox resolve).
   fuse._fuseOptions = () =>
     "-o" +
     [
@@ -233,9 +236,8 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       "entry_timeout=1",
       "attr_timeout=1",
       "negative_timeout=0",
-      // only with allow_other for now: on every mount it changed what the kernel caches (a file
-      // a resolve removed through the daemon stayed visible for up to the entry timeout)
-      ...(cfg.allowOther ? ["allow_other", "default_permissions"] : [])
+      "default_permissions",
+      ...(cfg.allowOther ? ["allow_other"] : [])
     ].join(",")
 
   let mounted: Mounted | undefined

@@ -52,14 +52,14 @@ export interface Statfs {
 
 /**
  * The operations sharebox implements, as fuse-native calls them; the binding tells the kernel
- * only these exist. `utimens` gets UTIME_OMIT / UTIME_NOW as sentinels (the patch).
+ * only these exist. `utimens` gets UTIME_OMIT / UTIME_NOW as sentinels (the patch). No `access`:
+ * every mount has default_permissions, with which the kernel answers access(2) from the modes.
  */
 export interface FuseOperations {
   init(cb: Done): void
   statfs(path: string, cb: Reply<Statfs>): void
   getattr(path: string, cb: Reply<Stat>): void
   fgetattr(path: string, fh: number, cb: Reply<Stat>): void
-  access(path: string, mode: number, cb: Done): void
   readdir(path: string, cb: Reply<ReadonlyArray<string>>): void
   readlink(path: string, cb: Reply<string>): void
   open(path: string, flags: number, cb: Reply<number>): void

@@ -95,7 +95,6 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     statfs: (_fp: string, cb: Reply<Statfs>) => value(cb, attributes.statfs(config.gitdir)),
     getattr,
     fgetattr: (fp: string, _fh: number, cb: Reply<Stat>) => getattr(fp, cb),
-    access: (fp: string, _mode: number, cb: Done) => cb(attributes.access(cx, fromFusePath(fp))),
     readdir: (fp: string, cb: Reply<ReadonlyArray<string>>) => {
       const p = fromFusePath(fp)
       value(cb, virtual.owns(p) ? virtual.readdir(p) : directories.readdir(cx, p))

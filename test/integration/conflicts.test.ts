@@ -561,11 +561,15 @@ describe("resolutions reach every host; notifycmd once per new conflict", () => 
     expect(r7.stdout).toMatch(/from ben/)
     expect(r7.stdout).toContain("-r7 by ben, later")
     expect(r7.stdout).toContain("+r7 by ann")
-    // locally, at once
+    // locally, at once, also for the kernel's caches (stat and access)
+    const gone = (p: string) => !fs.existsSync(p) && fs.lstatSync(p, { throwIfNoEntry: false }) === undefined
     expect(read(at(ann, "r1.txt"))).toBe(benV(1))
     expect(read(at(ben, "r2.txt"))).toBe(annV(2))
     expect(read(at(ann, "r4.txt"))).toBe(benV(4))
-    expect(fs.existsSync(at(ann, copy(4)))).toBe(false)
+    expect(gone(at(ann, copy(4)))).toBe(true)
+    expect(gone(at(ben, copy(5)))).toBe(true)
+    expect(gone(at(cat, copy(6)))).toBe(true)
+    expect(gone(at(cat, copy(7)))).toBe(true)
     expect(read(at(ben, "r5.txt"))).toBe(annV(5))
     expect(read(at(cat, "r7.txt"))).toBe(annV(7))
     expect(virtualConflicts(cat)).toEqual([`r1.txt\t${copy(1)}`, `r2.txt\t${copy(2)}`, `r4.txt\t${copy(4)}`, `r5.txt\t${copy(5)}`, `r8.txt\t${copy(8)}`])
@@ -600,7 +604,9 @@ describe("resolutions reach every host; notifycmd once per new conflict", () => 
     // an answer it does not know is asked again
     const r = resolve([at(ann, copy(8))], "x\nw\n")
     expect(r.code, r.stderr).toBe(0)
+    // at once, though the diff shown just read both files (the kernel knew the copy's name)
     expect(fs.existsSync(at(ann, copy(8)))).toBe(false)
+    expect(fs.lstatSync(at(ann, copy(8)), { throwIfNoEntry: false })).toBeUndefined()
     // meanwhile, a new conflict
     put(ann, "late.txt", "late by ann\n")
     await sleep(50)

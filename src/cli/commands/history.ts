@@ -6,7 +6,8 @@ import { UsageError } from "../../effects/errors.js"
 import { request } from "../direct.js"
 import { locate } from "../locate.js"
 import { out, printEach, setExit } from "../output.js"
-import { interactiveResolve, stdinInteraction } from "../resolve.js"
+import type { Keep } from "../../effects/protocol.js"
+import { interactiveResolve, resolveInMount, stdinInteraction } from "../resolve.js"
 import { resolveGitdir } from "../target.js"
 import { gitdirOf, json, lift, target } from "./common.js"
 
@@ -68,22 +69,27 @@ export const resolveCmd = Command.make(
   ({ path: p, keep }) =>
     lift(async () => {
       const loc = Option.isSome(p) ? await locate(p.value) : { gitdir: await resolveGitdir(undefined), path: undefined }
-      if (Option.isSome(keep)) {
+      const ping = await askDaemon(loc.gitdir, { _tag: "ping" }, 5)
+      const mount = ping && "result" in ping ? ping.result.mountpoint : undefined
+      if (Option.isSome(keep) && mount === undefined) {
         const lines = (await request(loc.gitdir, { _tag: "resolve", path: loc.path, keep: keep.value })) ?? []
         for (const l of lines) out(l)
         return
       }
       const all = (await request(loc.gitdir, { _tag: "conflicts" })) ?? []
       const chosen = loc.path === undefined ? all : all.filter((c) => c.path === loc.path || c.copy === loc.path)
+      // a mounted host's conflicts are resolved through its mount (resolveInMount says why)
+      const resolveOne = async (c: { path: string; copy: string }, k: Keep): Promise<string> =>
+        mount !== undefined ? resolveInMount(mount, c, k) : ((await request(loc.gitdir, { _tag: "resolve", path: c.copy, keep: k })) ?? []).join("\n")
+      if (Option.isSome(keep)) {
+        if (loc.path !== undefined && chosen.length === 0) throw new UsageError({ message: `${loc.path}: no open conflict there`, exitCode: 66 })
+        for (const c of chosen) out(await resolveOne(c, keep.value))
+        return
+      }
       if (chosen.length === 0) return void process.stdout.write("no open conflicts\n")
-      const ping = await askDaemon(loc.gitdir, { _tag: "ping" }, 5)
-      const mount = ping && "result" in ping ? ping.result.mountpoint : undefined
       const io = stdinInteraction()
       try {
-        const r = await interactiveResolve(chosen, mount, io, async (copy, k) => {
-          const lines = (await request(loc.gitdir, { _tag: "resolve", path: copy, keep: k })) ?? []
-          return lines.join("\n")
-        })
+        const r = await interactiveResolve(chosen, mount, io, resolveOne)
         if (r.skipped > 0) setExit(1)
       } finally {
         io.close()
