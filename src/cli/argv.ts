@@ -4,6 +4,8 @@
  *   sharebox --command sync MNT         -> sharebox sync MNT
  * `-oVALUE` becomes `-o VALUE`.
  */
+import type { KernelFlags } from "../fuse/mount.js"
+
 export const VERSION = "0.1.0"
 
 export const VERBS = ["mount", "sync", "replay", "log", "status", "versions", "restore", "whereis", "get", "drop", "pin", "unpin", "conflicts", "resolve", "init"] as const
@@ -62,6 +64,21 @@ export interface MountOptions {
   readonly copies?: number
   readonly cacheSize?: number
   readonly notifyCmd?: string
+  /** -o ro: the kernel and the handlers refuse every change; syncs still bring peers' changes */
+  readonly readonly: boolean
+  /** the owner every node shows (-o uid=, gid=); undefined: the mounting user */
+  readonly uid?: number
+  readonly gid?: number
+  /** permission bits no node shows (-o umask=) */
+  readonly umask: number
+  /** what the mount table shows as the source (-o fsname=; default sharebox) */
+  readonly fsname?: string
+  /** the kernel shows the type as fuse.SUBTYPE (-o subtype=; default sharebox) */
+  readonly subtype?: string
+  /** the mount flags handed to the kernel beyond the defaults (nosuid, nodev, relatime, rw) */
+  readonly kernel: KernelFlags
+  /** options accepted and not honoured, each with why: printed before mounting */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** "500M", "2G", "1048576" -> bytes; undefined when not a size. */
@@ -72,12 +89,52 @@ export const parseSize = (v: string): number | undefined => {
   return Math.round(Number(m[1]) * mult)
 }
 
-/** Options every FUSE filesystem is handed by mount(8)/mount.fuse; accepted and ignored. */
-const GENERIC = new Set(["rw", "ro", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "atime", "noatime", "relatime", "auto", "noauto", "user", "nouser", "users", "_netdev", "nofail", "defaults"])
+/**
+ * Options for mount(8), systemd or mount.fuse, not for the filesystem: accepted and dropped. mount(8)
+ * keeps x-* and comment= to itself and mount.fuse3 drops most of the rest, but a helper of another
+ * make, or a person copying an fstab line, may pass them on.
+ */
+const FOR_MOUNT = new Set(["auto", "noauto", "user", "nouser", "users", "owner", "group", "_netdev", "nofail", "defaults"])
+
+/** Mount flags as pairs: the last one given wins, as with mount(8). */
+const FLAG_PAIRS = new Map<string, readonly [keyof KernelFlags, boolean]>([
+  ["noexec", ["noexec", true]],
+  ["exec", ["noexec", false]],
+  ["noatime", ["noatime", true]],
+  // libfuse 2 knows no relatime: it is the kernel's default, which atime (not noatime) also gives
+  ["atime", ["noatime", false]],
+  ["relatime", ["noatime", false]],
+  ["sync", ["sync", true]],
+  ["async", ["sync", false]],
+  ["dirsync", ["dirsync", true]]
+])
+
+const KNOWN =
+  "gitdir, name, foreground, getall, writeback, passthrough, syncinterval, numversions, copies, cachesize, notifycmd, allow_other, " +
+  "ro, rw, noexec, exec, noatime, atime, relatime, sync, async, dirsync, nosuid, nodev, uid, gid, umask, fsname, subtype, default_permissions"
+
+/** A user or group id: a whole number the kernel can show (not -1, which chown reads as "unchanged"). */
+const parseId = (v: string | undefined): number | undefined => {
+  const n = v !== undefined && /^\d{1,10}$/.test(v) ? Number(v) : NaN
+  return Number.isInteger(n) && n < 0xffffffff ? n : undefined
+}
 
 /** Parses repeated, comma-separated `-o` values; an error message for the first bad one. */
 export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions | string => {
-  let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = { foreground: false, getall: false, writeback: true, passthrough: true, allowOther: false, debug: false, syncInterval: 0 }
+  let o: { -readonly [K in keyof MountOptions]: MountOptions[K] } = {
+    foreground: false,
+    getall: false,
+    writeback: true,
+    passthrough: true,
+    allowOther: false,
+    debug: false,
+    syncInterval: 0,
+    readonly: false,
+    umask: 0,
+    kernel: { noexec: false, noatime: false, sync: false, dirsync: false },
+    warnings: []
+  }
+  const notHonoured: Array<string> = []
   // commas separate options; `\,` is a comma inside a value (as in other FUSE filesystems)
   const items = values.flatMap((v) => v.split(/(?<!\\),/).map((x) => x.replace(/\\,/g, ",")))
   for (const item of items) {
@@ -132,10 +189,57 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         if (v !== "on" && v !== "off") return `option ${k} must be on or off`
         o[k] = v === "on"
         break
-      default:
-        if (GENERIC.has(k) && v === undefined) break
-        return `unknown option '${k}' (known: gitdir, name, foreground, getall, writeback, passthrough, syncinterval, numversions, copies, cachesize, notifycmd, allow_other)`
+      case "ro":
+      case "rw":
+        if (v !== undefined) return `option ${k} takes no value`
+        o.readonly = k === "ro"
+        break
+      // the kernel checks every access against the modes and owner shown, on every mount
+      case "default_permissions":
+      // a sharebox mount is always nosuid and nodev: its files come from peers, and a peer's
+      // set-user-ID file must not run with its owner's rights here (device files cannot exist)
+      case "nosuid":
+      case "nodev":
+        if (v !== undefined) return `option ${k} takes no value`
+        break
+      // mount.fuse3 adds both to every mount from fstab that does not say nosuid and nodev
+      case "suid":
+      case "dev":
+        if (v !== undefined) return `option ${k} takes no value`
+        if (!notHonoured.includes(k)) notHonoured.push(k)
+        break
+      case "uid":
+      case "gid": {
+        const n = parseId(v)
+        if (n === undefined) return `option ${k} needs a number: -o ${k}=1000`
+        o[k] = n
+        break
+      }
+      case "umask":
+        if (v === undefined || !/^[0-7]{1,4}$/.test(v)) return "option umask needs an octal number: -o umask=022"
+        o.umask = parseInt(v, 8) & 0o7777
+        break
+      case "fsname":
+        if (!v || /[\x00-\x1f\x7f]/.test(v)) return "option fsname needs a name: -o fsname=NAME"
+        o.fsname = v
+        break
+      case "subtype":
+        if (!v || !/^[A-Za-z0-9_.+-]+$/.test(v)) return "option subtype needs a name of letters, digits, _ . + or -: -o subtype=sharebox"
+        o.subtype = v
+        break
+      default: {
+        const flag = FLAG_PAIRS.get(k)
+        if (flag && v === undefined) {
+          o.kernel = { ...o.kernel, [flag[0]]: flag[1] }
+          break
+        }
+        if ((FOR_MOUNT.has(k) && v === undefined) || k.startsWith("x-") || k === "comment") break
+        return `unknown option '${k}' (known: ${KNOWN})`
+      }
     }
+  }
+  if (notHonoured.length > 0) {
+    o.warnings = [`-o ${notHonoured.join(",")} not honoured: a sharebox mount is always nosuid,nodev (its files come from peers); say nosuid,nodev in fstab to keep mount.fuse from adding them`]
   }
   return o
 }

@@ -11,7 +11,8 @@ import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { decodePath } from "../domain/paths.js"
 import { UsageError } from "../effects/errors.js"
-import { gitdirOfMount, isGitdir, mountOf, shareboxMounts } from "../effects/mounts.js"
+import { askDaemon } from "../effects/control.js"
+import { gitdirOfMount, isGitdir, mountOf, otherFuseMounts, shareboxMounts } from "../effects/mounts.js"
 
 export interface Located {
   readonly gitdir: string
@@ -19,10 +20,24 @@ export interface Located {
   readonly path: string
 }
 
+/**
+ * Whether a FUSE mount of another type is sharebox's (-o subtype=): the daemon of the gitdir its
+ * `.sharebox/gitdir` names answers that it serves this mount point. A peer's files cannot answer.
+ */
+const servedBySharebox = async (root: string): Promise<boolean> => {
+  const gitdir = await gitdirOfMount(root).catch(() => undefined)
+  const ping = gitdir === undefined ? undefined : await askDaemon(gitdir, { _tag: "ping" }, 5).catch(() => undefined)
+  if (ping === undefined || !("result" in ping)) return false
+  // the daemon has the mount point as it was given, perhaps through a symlink
+  return (await fs.realpath(ping.result.mountpoint).catch(() => ping.result.mountpoint)) === root
+}
+
 /** The sharebox mount root or the gitdir a path is in, and the path inside its tree (as given). */
 export const findTree = async (p: string): Promise<{ mount?: string; gitdir?: string; path: string } | undefined> => {
   const names = path.resolve(p).split(path.sep).filter(Boolean)
-  const mounts = await shareboxMounts()
+  const sure = await shareboxMounts()
+  // other FUSE mounts of this user's count once their daemon says they are sharebox's
+  let unsure = await otherFuseMounts()
   /** the innermost gitdir so far, and how many names of the path lead to it */
   let found: { gitdir: string; depth: number } | undefined
   for (let depth = 0; depth <= names.length; depth++) {
@@ -33,7 +48,11 @@ export const findTree = async (p: string): Promise<{ mount?: string; gitdir?: st
     // outside every tree, symlinks are the user's: followed, they may reach a mount (below a
     // gitdir there are none left to follow, as the walk stopped at the first)
     const real = await fs.realpath(dir).catch(() => undefined)
-    const mount = real === undefined ? undefined : mountOf(mounts, real)
+    let mount = real === undefined ? undefined : mountOf([...sure, ...unsure], real)
+    while (mount && unsure.includes(mount.root) && !(await servedBySharebox(mount.root))) {
+      unsure = unsure.filter((m) => m !== mount!.root)
+      mount = mountOf([...sure, ...unsure], real!)
+    }
     if (mount) return { mount: mount.root, path: [mount.rel, ...names.slice(depth)].filter(Boolean).join("/") }
     // below a gitdir, only one the user made counts (a checkout never makes a .git)
     if (await isGitdir(dir)) found = { gitdir: dir, depth }

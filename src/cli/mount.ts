@@ -77,6 +77,7 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     throw usage("the mountpoint and the gitdir must not contain one another")
   }
   await checkMountpoint(mnt)
+  for (const w of o.warnings) process.stderr.write(`sharebox: ${w}\n`)
   const gst = await statOrUndefined(gitdir)
   if (gst?.isDirectory()) {
     const holder = await lockHolder(layoutOf(gitdir).lock)
@@ -96,6 +97,13 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     quietMs: Number(process.env.SHAREBOX_QUIET_MS ?? 1000),
     syncInterval: o.syncInterval,
     notifyCmd: o.notifyCmd,
+    readonly: o.readonly,
+    uid: o.uid,
+    gid: o.gid,
+    umask: o.umask,
+    fsname: o.fsname ?? "sharebox",
+    subtype: o.subtype ?? "sharebox",
+    kernel: o.kernel,
     settings: {
       numVersions: o.numVersions ?? DEFAULT_NUMVERSIONS,
       copies: o.copies ?? 1,

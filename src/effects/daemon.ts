@@ -11,6 +11,7 @@ import type { Handlers } from "./handlers.js"
 import type { HostServices } from "./hostlayer.js"
 import { withoutProgress } from "./progress.js"
 import { logOf, replaySummary, statusOf } from "./report.js"
+import { UsageError } from "./errors.js"
 import { contentHandlers } from "./requests.js"
 import { syncExitCode } from "./sync.js"
 import { watchPushes } from "./watcher.js"
@@ -19,6 +20,8 @@ export interface DaemonSettings {
   readonly mountpoint: string
   /** seconds between syncs of the daemon's own (0: none) */
   readonly syncInterval: number
+  /** -o ro: requests that would change the tree (restore, resolve) are refused */
+  readonly readonly?: boolean
   readonly log: (line: string) => void
   readonly warn: (line: string) => void
 }
@@ -26,7 +29,12 @@ export interface DaemonSettings {
 /** The host a daemon serves, and how. */
 export class Daemon extends Context.Tag("sharebox/Daemon")<Daemon, { readonly host: HostServices; readonly settings: DaemonSettings }>() {}
 
-const handlersOf = (host: HostServices, mountpoint: string): Handlers => ({
+/** A read-only mount changes no file: the requests that would are refused, as the kernel refuses writes. */
+const readOnly = (mountpoint: string) => async (): Promise<never> => {
+  throw new UsageError({ message: `${mountpoint} is mounted read-only (-o ro): nothing in it can change here`, exitCode: 1 })
+}
+
+const handlersOf = (host: HostServices, { mountpoint, readonly }: DaemonSettings): Handlers => ({
   ping: async () => ({ code: 0, result: { pid: process.pid, mountpoint } }),
   replay: async (req, out) => ({ code: 0, result: replaySummary(await host.replayer.replay({ dryRun: req.dryRun, report: out })) }),
   status: async () => ({ code: 0, result: await statusOf(host, mountpoint) }),
@@ -35,7 +43,8 @@ const handlersOf = (host: HostServices, mountpoint: string): Handlers => ({
     const r = await host.syncer.sync(out)
     return { code: syncExitCode(r), result: r }
   },
-  ...contentHandlers(host)
+  ...contentHandlers(host),
+  ...(readonly ? { restore: readOnly(mountpoint), resolve: readOnly(mountpoint) } : {})
 })
 
 /** The control socket, and `mountInfo` saying where the mount is. Closing stops taking requests. */
@@ -45,7 +54,7 @@ export class Control extends Context.Tag("sharebox/Control")<Control, Served>() 
     Effect.gen(function* () {
       const { host, settings } = yield* Daemon
       const served = yield* Effect.acquireRelease(
-        Effect.tryPromise({ try: () => serve(host.repo.gitdir, handlersOf(host, settings.mountpoint)), catch: (e) => e }),
+        Effect.tryPromise({ try: () => serve(host.repo.gitdir, handlersOf(host, settings)), catch: (e) => e }),
         (s) => Effect.promise(() => s.close().catch(() => undefined))
       )
       yield* Effect.tryPromise({ try: () => fs.writeFile(host.repo.layout.mountInfo, settings.mountpoint + "\n", { mode: 0o600 }), catch: (e) => e })

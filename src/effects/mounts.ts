@@ -52,6 +52,15 @@ export const isShareboxMount = (m: MountEntry, uid: number | undefined = process
 export const shareboxMounts = async (): Promise<Array<string>> => (await mountTable()).filter((m) => isShareboxMount(m)).map((m) => m.point)
 
 /**
+ * The mount points of this user's other FUSE mounts, whole: a sharebox mounted with `-o subtype=`
+ * is among them, which only its daemon can say (cli/locate.ts asks it).
+ */
+export const otherFuseMounts = async (uid: number | undefined = process.getuid?.()): Promise<Array<string>> =>
+  (await mountTable())
+    .filter((m) => m.fstype.startsWith("fuse.") && m.fstype !== SHAREBOX_FSTYPE && isShareboxMount({ ...m, fstype: SHAREBOX_FSTYPE }, uid))
+    .map((m) => m.point)
+
+/**
  * The sharebox mount a path without symlinks (a realpath) is in, innermost first, and the path
  * inside it ("" for the root); undefined when it is in none.
  */

@@ -25,8 +25,14 @@ export const inodeOf = (p: string): number => {
   return h || 1
 }
 
-/** The attributes of node `n` at `p`; an open file's size and times are its session's. */
+/** The attributes of node `n` at `p`, its permission bits less the mount's umask (-o umask=). */
 export const statOf = (cx: FuseContext, p: string, n: Node, present: boolean): Stat => {
+  const st = attributesOf(cx, p, n, present)
+  return cx.umask === 0 ? st : { ...st, mode: st.mode & ~cx.umask }
+}
+
+/** The attributes of node `n` at `p`; an open file's size and times are its session's. */
+const attributesOf = (cx: FuseContext, p: string, n: Node, present: boolean): Stat => {
   const s = n.type === "file" ? cx.staging.sessionByPath.get(p) : undefined
   if (s) cx.staging.pullWrites(s)
   // milliseconds: the binding takes numbers as well as Dates
@@ -86,7 +92,7 @@ const keepMode = (cx: FuseContext, p: string, mode: number): Answer<number> => {
   }
 }
 
-/** Every file is the mount owner's: giving it away is refused, keeping it allowed. */
+/** Every file is the owner's the mount shows (-o uid=, gid=): giving it away is refused, keeping it allowed. */
 export const chown = (cx: FuseContext, p: string, u: number, g: number): number => {
   if (!cx.views.view.has(p)) return E.ENOENT
   const keepU = u === cx.uid || u === 0xffffffff || u === -1

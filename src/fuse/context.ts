@@ -1,22 +1,20 @@
 /**
  * What every handler is given: the ports, the open handles, the virtual folder, the local times,
- * and the owner the mount's files show.
+ * and the owner and umask the mount's files show.
  */
 import type { Operation } from "../domain/events.js"
 import { viewPathProblem } from "../domain/paths.js"
 import { E, errnoOfRefusal } from "./errno.js"
 import type { Handles } from "./handles.js"
-import type { Answer } from "./native.js"
+import type { Answer, Owner } from "./native.js"
 import type { Ports } from "./ports.js"
 import type { LocalTimes } from "./times.js"
 import type { VirtualDir } from "./virtual.js"
 
-export interface FuseContext extends Ports {
+export interface FuseContext extends Ports, Owner {
   readonly handles: Handles
   readonly virtual: VirtualDir
   readonly times: LocalTimes
-  readonly uid: number
-  readonly gid: number
 }
 
 /** Validates a name about to be created; an errno, or 0. */

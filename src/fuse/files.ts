@@ -21,6 +21,9 @@ const ftruncateFile = promisify(fs.ftruncate)
 const O_ACCMODE = 3
 const O_TRUNC = 0o1000
 
+/** An open that may change the file: for writing, or truncating. */
+export const opensForWriting = (flags: number): boolean => (flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0
+
 const readAt = (fd: number, buf: Buffer, len: number, pos: number): Promise<number> =>
   new Promise((resolve, reject) => fs.read(fd, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(n))))
 
@@ -71,7 +74,7 @@ export const open = (cx: FuseContext, p: string, flags: number): Answer<number> 
   if (!n) return E.ENOENT
   if (n.type === "dir") return E.EISDIR
   if (n.type !== "file") return E.EINVAL
-  if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0) return openSessionHandle(cx, p, (flags & O_TRUNC) !== 0).then((o) => o.fh)
+  if (opensForWriting(flags)) return openSessionHandle(cx, p, (flags & O_TRUNC) !== 0).then((o) => o.fh)
   const s = cx.staging.sessionByPath.get(p)
   if (n.content.kind === "key") cx.content.noteRead(n.content.key)
   const file = s ? Promise.resolve(cx.staging.stagingFile(s.id)) : cx.content.contentFile(p, n)

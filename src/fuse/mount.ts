@@ -63,6 +63,14 @@ const portsOf = (host: HostServices): Ports => ({
 
 const require = createRequire(import.meta.url)
 
+/** Mount flags the kernel enforces, as libfuse 2 passes them (its mount.c knows no relatime or strictatime). */
+export interface KernelFlags {
+  readonly noexec: boolean
+  readonly noatime: boolean
+  readonly sync: boolean
+  readonly dirsync: boolean
+}
+
 export interface DaemonConfig {
   readonly mountpoint: string
   readonly gitdir: string
@@ -77,7 +85,51 @@ export interface DaemonConfig {
   readonly settings: Settings
   /** command run once per new conflict (undefined: notify-send when installed) */
   readonly notifyCmd?: string
+  /** -o ro: a read-only mount; syncs still bring peers' changes */
+  readonly readonly: boolean
+  /** whose the files are (-o uid=, gid=; default the mounting user) and the bits they hide (-o umask=) */
+  readonly uid?: number
+  readonly gid?: number
+  readonly umask: number
+  /** the source and type (fuse.SUBTYPE) the mount table shows */
+  readonly fsname: string
+  readonly subtype: string
+  readonly kernel: KernelFlags
 }
+
+/** A value inside libfuse's `-o` list: its option parser reads `\,` as a comma and `\\` as a backslash. */
+const escapeOption = (v: string): string => v.replace(/[\\,]/g, (c) => "\\" + c)
+
+/**
+ * The options libfuse mounts with. Big writes and short cache timeouts: a sync can change any file
+ * under the kernel's feet. default_permissions: the kernel checks each caller against the modes
+ * and owner getattr shows, as on a local filesystem. No handler looks at the caller, so without it
+ * allow_other would let every local user write and delete every file (root is let through either
+ * way). A name the daemon changes on its own (a sync, a peer's push) the kernel may still find for
+ * up to the entry timeout, for access(2) too: commands that change the tree of a mount do it
+ * through the mount where they can (sharebox resolve). nosuid and nodev always: the files come
+ * from peers.
+ */
+export const fuseOptionsOf = (cfg: DaemonConfig): string =>
+  [
+    `fsname=${escapeOption(cfg.fsname)}`,
+    `subtype=${cfg.subtype}`,
+    "big_writes",
+    "max_write=131072",
+    "max_read=131072",
+    "entry_timeout=1",
+    "attr_timeout=1",
+    "negative_timeout=0",
+    "default_permissions",
+    "nosuid",
+    "nodev",
+    ...(cfg.readonly ? ["ro"] : []),
+    ...(cfg.kernel.noexec ? ["noexec"] : []),
+    ...(cfg.kernel.noatime ? ["noatime"] : []),
+    ...(cfg.kernel.sync ? ["sync"] : []),
+    ...(cfg.kernel.dirsync ? ["dirsync"] : []),
+    ...(cfg.allowOther ? ["allow_other"] : [])
+  ].join(",")
 
 export const isMounted = async (mnt: string): Promise<boolean> => (await mountTable()).some((m) => m.point === mnt)
 
@@ -193,13 +245,14 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const Fuse = require("fuse-native")
   const binding = bindingOf(require.resolve("fuse-native"))
   binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
+  const owner = { uid: cfg.uid ?? process.getuid?.() ?? 0, gid: cfg.gid ?? process.getgid?.() ?? 0, umask: cfg.umask }
   // whose files the binding's creates show (it creates none until told)
-  binding.fuse_native_owner?.(process.getuid?.() ?? 0, process.getgid?.() ?? 0, 0)
+  binding.fuse_native_owner?.(owner.uid, owner.gid, owner.umask)
   // the kernel's passthrough of reads (scripts/fuse-native.patch), asked for at INIT
   binding.fuse_native_kernel_passthrough?.(cfg.passthrough ? 1 : 0)
   const passthrough = passthroughOf(binding, cfg.passthrough)
   const creates = createsOf(binding)
-  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates })
+  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly })
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
   const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, debug: false })
@@ -210,6 +263,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   }
   /** Lets the binding create files (once the names table is there, which it needs). */
   const startCreating = () => {
+    if (cfg.readonly) return // its creates would not ask the handlers, which refuse them
     if (creates && !creates.start(host.repo.layout.staging, host.staging.bindingSparePrefix)) warn("the binding cannot make staging files: new files are created here")
   }
   /** Takes back the spares the binding holds and adopts what it made: before the host closes. */
@@ -218,27 +272,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     host.staging.discardSpares(creates.reclaim())
     ops.adoptCreated()
   }
-  // Big writes and short cache timeouts: a sync can change any file under the kernel's feet.
-  // default_permissions: the kernel checks each caller against the modes and owner getattr shows,
-  // as on a local filesystem. No handler looks at the caller, so without it allow_other would let
-  // every local user write and delete every file (root is let through either way). A name the
-  // daemon changes on its own (a sync, a peer's push) the kernel may still find for up to the
-  // entry timeout, for access(2) too: commands that change the tree of a mount do it through the
-  // mount where they can (sharebox resolve).
-  fuse._fuseOptions = () =>
-    "-o" +
-    [
-      "fsname=sharebox",
-      "subtype=sharebox",
-      "big_writes",
-      "max_write=131072",
-      "max_read=131072",
-      "entry_timeout=1",
-      "attr_timeout=1",
-      "negative_timeout=0",
-      "default_permissions",
-      ...(cfg.allowOther ? ["allow_other"] : [])
-    ].join(",")
+  fuse._fuseOptions = () => "-o" + fuseOptionsOf(cfg)
 
   let mounted: Mounted | undefined
   let ending = false
@@ -271,7 +305,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     }
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
     try {
-      mounted = await openMounted(host, { mountpoint: cfg.mountpoint, syncInterval: cfg.syncInterval, log, warn })
+      mounted = await openMounted(host, { mountpoint: cfg.mountpoint, syncInterval: cfg.syncInterval, readonly: cfg.readonly, log, warn })
     } catch (e: any) {
       // a mount the command line cannot reach would look served and answer nobody
       clearInterval(watch)

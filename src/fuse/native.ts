@@ -36,6 +36,14 @@ export interface Stat {
   readonly blocks?: number
 }
 
+/** Whose the files are, as getattr shows them (-o uid=, gid=, umask=): the kernel checks access by it. */
+export interface Owner {
+  readonly uid: number
+  readonly gid: number
+  /** permission bits no node shows */
+  readonly umask: number
+}
+
 export interface Statfs {
   readonly bsize: number
   readonly frsize: number

@@ -13,7 +13,7 @@ import * as directories from "./directories.js"
 import * as files from "./files.js"
 import { Handles, readHandle } from "./handles.js"
 import { E, errnoOf } from "./errno.js"
-import type { Answer, Count, Created, Done, FuseOperations, Reply, Stat, Statfs } from "./native.js"
+import type { Answer, Count, Created, Done, FuseOperations, Owner, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
 import { LocalTimes } from "./times.js"
 import { VirtualDir } from "./virtual.js"
@@ -27,6 +27,10 @@ export interface OperationsConfig {
   readonly creates?: CreatesHere
   /** what reads do to atimes (mount(8)'s noatime, relatime, strictatime); relatime unless told */
   readonly atime?: AtimePolicy
+  /** whose the files are (default: this process's user, umask 0) */
+  readonly owner?: Owner
+  /** -o ro: every change is refused with EROFS, here too (the kernel refuses them first) */
+  readonly readonly?: boolean
 }
 
 export interface Operations {
@@ -40,6 +44,7 @@ export interface Operations {
 
 export const makeOperations = (ports: Ports, config: OperationsConfig): Operations => {
   const { log, creates } = config
+  const owner = config.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, umask: 0 }
   const passthrough = config.passthrough ?? noPassthrough
   const handles = new Handles(passthrough)
   let createdHere = 0
@@ -49,11 +54,12 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     content: ports.content,
     kernelReads: () => passthrough.kernelStatus(),
     createdInBinding: () => createdHere,
+    owner,
     register: (fd) => handles.add(readHandle(fd, undefined))
   })
   const times = new LocalTimes(ports.views, config.atime ?? "relatime")
   ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
-  const cx: FuseContext = { ...ports, handles, virtual, times, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
+  const cx: FuseContext = { ...ports, handles, virtual, times, ...owner }
 
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
@@ -134,5 +140,27 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     removexattr: (_fp: string, _name: string, cb: Done) => cb(xattrs.removexattr())
   } satisfies FuseOperations
 
-  return { table, adoptCreated }
+  // -o ro: what would change a file or the tree is refused before it reaches a handler
+  const rofs = (cb: Done | Count | Created) => cb(E.EROFS)
+  const readOnly = {
+    open: (fp: string, flags: number, cb: Reply<number>) => (files.opensForWriting(flags) ? cb(E.EROFS) : table.open(fp, flags, cb)),
+    create: (_fp: string, _mode: number, cb: Created) => rofs(cb),
+    write: (_fp: string, _fh: number, _buf: Buffer, _len: number, _pos: number, cb: Count) => rofs(cb),
+    truncate: (_fp: string, _size: number, cb: Done) => rofs(cb),
+    ftruncate: (_fp: string, _fh: number, _size: number, cb: Done) => rofs(cb),
+    mkdir: (_fp: string, _mode: number, cb: Done) => rofs(cb),
+    rmdir: (_fp: string, cb: Done) => rofs(cb),
+    unlink: (_fp: string, cb: Done) => rofs(cb),
+    rename: (_src: string, _dest: string, cb: Done) => rofs(cb),
+    symlink: (_target: string, _fdest: string, cb: Done) => rofs(cb),
+    link: (_src: string, _dest: string, cb: Done) => rofs(cb),
+    mknod: (_fp: string, _mode: number, _dev: number, cb: Done) => rofs(cb),
+    chmod: (_fp: string, _mode: number, cb: Done) => rofs(cb),
+    chown: (_fp: string, _uid: number, _gid: number, cb: Done) => rofs(cb),
+    utimens: (_fp: string, _atime: number, _mtime: number, cb: Done) => rofs(cb),
+    setxattr: (_fp: string, _name: string, _value: Buffer, _position: number, _flags: number, cb: Done) => rofs(cb),
+    removexattr: (_fp: string, _name: string, cb: Done) => rofs(cb)
+  } satisfies Partial<FuseOperations>
+
+  return { table: config.readonly ? { ...table, ...readOnly } : table, adoptCreated }
 }

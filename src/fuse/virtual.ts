@@ -12,7 +12,7 @@ import { VIRTUAL_ROOT, ancestorsOf, baseName, joinPath, parentOf } from "../doma
 import { versionFileName } from "../domain/retention.js"
 import type { FileNode } from "../domain/tree.js"
 import { E } from "./errno.js"
-import type { Answer, Outcome, Stat } from "./native.js"
+import type { Answer, Outcome, Owner, Stat } from "./native.js"
 import type { Content, HistoryVersion, HostStatus, Versions } from "./ports.js"
 
 const HISTORY = "history"
@@ -58,6 +58,8 @@ export interface VirtualSources {
   readonly createdInBinding: () => number
   /** registers an open file descriptor as a FUSE handle */
   readonly register: (fd: number) => number
+  /** whose the files are, as the tree's show it */
+  readonly owner: Owner
 }
 
 export class VirtualDir {
@@ -112,31 +114,37 @@ export class VirtualDir {
   }
 
   private common() {
-    return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, mtime: this.started, atime: this.started, ctime: this.started }
+    const { uid, gid } = this.from.owner
+    return { uid, gid, mtime: this.started, atime: this.started, ctime: this.started }
+  }
+
+  /** Read-only, less the mount's umask, as the tree's modes. */
+  private mode(type: "dir" | "file"): number {
+    return (type === "dir" ? 0o40555 : 0o100444) & ~this.from.owner.umask
   }
 
   getattr(p: string): Answer<Stat> {
     const common = this.common()
-    if (p === VIRTUAL_ROOT) return { ...common, mode: 0o40555, nlink: 2, size: 4096 }
+    if (p === VIRTUAL_ROOT) return { ...common, mode: this.mode("dir"), nlink: 2, size: 4096 }
     const hp = this.historyPath(p)
     if (hp !== undefined) {
       return this.historyIndex().then(
         (ix): Outcome<Stat> => {
-          if (ix.dirs.has(hp)) return { ...common, mode: 0o40555, nlink: 2, size: 4096 }
+          if (ix.dirs.has(hp)) return { ...common, mode: this.mode("dir"), nlink: 2, size: 4096 }
           const f = ix.files.get(hp)
           if (!f) return E.ENOENT
           const v = f.version
           const size = v.key ? keySize(v.key) : v.size
           const present = v.key ? this.from.content.isPresent(v.key) : true
           const t = new Date(v.time)
-          return { ...common, mtime: t, atime: t, ctime: t, mode: 0o100444, nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
+          return { ...common, mtime: t, atime: t, ctime: t, mode: this.mode("file"), nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
         },
         () => E.EIO
       )
     }
     const c = this.content(p)
     if (!c) return E.ENOENT
-    return { ...common, mtime: new Date(), mode: 0o100444, nlink: 1, size: c.length }
+    return { ...common, mtime: new Date(), mode: this.mode("file"), nlink: 1, size: c.length }
   }
 
   readdir(p: string): Answer<ReadonlyArray<string>> {

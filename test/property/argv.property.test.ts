@@ -5,7 +5,7 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { VERBS, normaliseArgv, plainMount } from "../../src/cli/argv.js"
+import { VERBS, normaliseArgv, parseMountOptions, plainMount } from "../../src/cli/argv.js"
 
 const word = fc.stringMatching(/^[a-z0-9/._=,~]{1,12}$/).filter((w) => !(VERBS as ReadonlyArray<string>).includes(w))
 const flag = fc.constantFrom("--help", "-h", "--version", "--wizard", "--json", "-v", "--", "--log-level")
@@ -29,6 +29,41 @@ describe("the plain mount form", () => {
         expect(plainMount(normaliseArgv(withFlag))).toBeUndefined()
         expect(plainMount(normaliseArgv(["mount", mnt, "other", ...base.slice(1)]))).toBeUndefined()
         for (const verb of VERBS.filter((v) => v !== "mount")) expect(plainMount(normaliseArgv([verb, mnt]))).toBeUndefined()
+      })
+    )
+  })
+})
+
+describe("mount options", () => {
+  const pairs: ReadonlyArray<[string, "noexec" | "noatime" | "sync", boolean]> = [
+    ["noexec", "noexec", true],
+    ["exec", "noexec", false],
+    ["noatime", "noatime", true],
+    ["atime", "noatime", false],
+    ["relatime", "noatime", false],
+    ["sync", "sync", true],
+    ["async", "sync", false]
+  ]
+  const forMount = fc.constantFrom("_netdev", "nofail", "auto", "noauto", "user", "users", "nouser", "defaults", "x-systemd.automount", "comment=x")
+
+  it("of each pair of mount flags, the last one given wins, as with mount(8)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pairs), { maxLength: 8 }), (given) => {
+        const o = parseMountOptions(["gitdir=g", given.map(([w]) => w).join(",")])
+        if (typeof o === "string") throw new Error(o)
+        for (const flag of ["noexec", "noatime", "sync"] as const) {
+          const last = given.filter(([, f]) => f === flag).pop()
+          expect(o.kernel[flag], flag).toBe(last ? last[2] : false)
+        }
+      })
+    )
+  })
+
+  it("options for mount(8) and systemd change nothing, wherever they come", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("ro", "noexec", "uid=7", "umask=022", "fsname=n", "getall"), { maxLength: 4 }), fc.array(forMount, { maxLength: 4 }), fc.nat(), (own, theirs, at) => {
+        const i = at % (own.length + 1)
+        expect(parseMountOptions(["gitdir=g", ...own.slice(0, i), ...theirs, ...own.slice(i)])).toEqual(parseMountOptions(["gitdir=g", ...own]))
       })
     )
   })

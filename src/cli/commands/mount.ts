@@ -17,7 +17,13 @@ export const mountCmd = Command.make(
           "name=NAME (this host's description, default the host name), foreground (stay attached, debug log on stderr), " +
           "getall (fetch all content after every sync), writeback=on|off (off: changes stay in the journal until sync), " +
           "passthrough=on|off (on, the default: the kernel reads open files itself where it can), " +
-          "syncinterval=SECONDS (sync on its own), allow_other"
+          "syncinterval=SECONDS (sync on its own), numversions=N, copies=N, cachesize=SIZE, notifycmd=CMD, " +
+          "allow_other (other users get what the modes allow), ro (read-only; syncs still bring peers' changes), " +
+          "noexec, noatime, sync, dirsync (mount flags; exec, atime, relatime, async undo them), " +
+          "uid=N, gid=N (the owner every file shows), umask=OOO (mode bits no file shows), " +
+          "fsname=NAME, subtype=NAME (the source and type fuse.NAME the mount table shows). " +
+          "Always on: default_permissions (the kernel checks the modes), nosuid, nodev; suid and dev are not honoured. " +
+          "Accepted and dropped, for mount(8) and systemd: _netdev, nofail, auto, noauto, user, users, nouser, owner, group, defaults, x-*, comment="
       )
     )
   },
