@@ -1,6 +1,7 @@
 /**
  * Command-line forms from before subcommands, normalised to `sharebox VERB ...`:
  *   sharebox MNT -o gitdir=DIR          -> sharebox mount MNT -o gitdir=DIR
+ *   sharebox GITDIR MNT -o OPTIONS      -> sharebox mount GITDIR MNT -o OPTIONS (as mount.fuse runs it)
  *   sharebox --command sync MNT         -> sharebox sync MNT
  * `-oVALUE` becomes `-o VALUE`.
  */
@@ -71,7 +72,7 @@ export interface MountOptions {
   readonly gid?: number
   /** permission bits no node shows (-o umask=) */
   readonly umask: number
-  /** what the mount table shows as the source (-o fsname=; default sharebox) */
+  /** what the mount table shows as the source (-o fsname=; default: the source given, else sharebox) */
   readonly fsname?: string
   /** the kernel shows the type as fuse.SUBTYPE (-o subtype=; default sharebox) */
   readonly subtype?: string
@@ -245,18 +246,22 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
 }
 
 /**
- * The mountpoint and `-o` values of a command line (normalised) that is only `mount MOUNTPOINT`
- * and `-o VALUE`s; undefined for any other, which goes to the full command-line parser.
+ * The mountpoint and `-o` values of a command line (normalised) that is only `mount MOUNTPOINT` or
+ * `mount SOURCE MOUNTPOINT` (the form mount.fuse runs for an fstab line: `sharebox SOURCE
+ * MOUNTPOINT -o OPTIONS`), and `-o VALUE`s; undefined for any other, which goes to the full
+ * command-line parser.
  */
-export const plainMount = (args: ReadonlyArray<string>): { mountpoint: string; o: Array<string> } | undefined => {
+export const plainMount = (args: ReadonlyArray<string>): { source?: string; mountpoint: string; o: Array<string> } | undefined => {
   if (args[0] !== "mount") return undefined
-  let mountpoint: string | undefined
+  const positional: Array<string> = []
   const o: Array<string> = []
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!
     if (a === "-o" && i + 1 < args.length) o.push(args[++i]!)
-    else if (!a.startsWith("-") && mountpoint === undefined) mountpoint = a
+    else if (!a.startsWith("-") && positional.length < 2) positional.push(a)
     else return undefined
   }
-  return mountpoint === undefined ? undefined : { mountpoint, o }
+  if (positional.length === 1) return { mountpoint: positional[0]!, o }
+  if (positional.length === 2) return { source: positional[0]!, mountpoint: positional[1]!, o }
+  return undefined
 }

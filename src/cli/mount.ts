@@ -66,13 +66,37 @@ export const checkMountpoint = async (mnt: string): Promise<void> => {
  */
 const daemonScript = (): string => path.join(path.dirname(fileURLToPath(import.meta.url)), "daemon.js")
 
-export const mount = async (mountpoint: string, optionValues: ReadonlyArray<string>): Promise<void> => {
+/** The PATH a shell searches when none is set: mount(8) clears it for the helpers it runs. */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/** A folder's path with symlinks resolved, where it exists. */
+const realOrResolved = (p: string): Promise<string> => fs.realpath(p).catch(() => path.resolve(p))
+
+/**
+ * The gitdir from `-o gitdir=` and from the source of `sharebox SOURCE MOUNTPOINT` (what mount.fuse
+ * runs for an fstab line): either, or both naming one folder.
+ */
+const gitdirOf = async (source: string | undefined, option: string | undefined): Promise<string> => {
+  if (source === undefined) {
+    if (!option) throw usage("missing gitdir option: sharebox mount MOUNTPOINT -o gitdir=DIR")
+    return path.resolve(option)
+  }
+  if (!(await statOrUndefined(source))?.isDirectory()) {
+    throw usage(`source ${source} is not a directory: sharebox SOURCE MOUNTPOINT (as mount.fuse runs it for an fstab line) takes the gitdir as SOURCE`, 66)
+  }
+  if (option !== undefined && (await realOrResolved(source)) !== (await realOrResolved(option))) {
+    throw usage(`the source ${source} and -o gitdir=${option} are different folders: name the gitdir once`)
+  }
+  return path.resolve(source)
+}
+
+export const mount = async (mountpoint: string, optionValues: ReadonlyArray<string>, source?: string): Promise<void> => {
   const parsed = parseMountOptions(optionValues)
   if (typeof parsed === "string") throw usage(parsed)
   const o: MountOptions = parsed
-  if (!o.gitdir) throw usage("missing gitdir option: sharebox mount MOUNTPOINT -o gitdir=DIR")
+  const gitdir = await gitdirOf(source, o.gitdir)
+  process.env.PATH ??= DEFAULT_PATH
   const mnt = path.resolve(mountpoint)
-  const gitdir = path.resolve(o.gitdir)
   if (mnt === gitdir || mnt.startsWith(gitdir + path.sep) || gitdir.startsWith(mnt + path.sep)) {
     throw usage("the mountpoint and the gitdir must not contain one another")
   }
@@ -101,7 +125,9 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     uid: o.uid,
     gid: o.gid,
     umask: o.umask,
-    fsname: o.fsname ?? "sharebox",
+    // as other FUSE filesystems, the mount table shows the source it was given (what mount -a
+    // compares with the fstab line to see it is mounted)
+    fsname: o.fsname ?? (source !== undefined ? gitdir : "sharebox"),
     subtype: o.subtype ?? "sharebox",
     kernel: o.kernel,
     settings: {

@@ -1,7 +1,8 @@
 /**
  * Which command lines take the plain-mount path (entry.ts), which starts without the full parser:
- * exactly a mountpoint and `-o` values, in either of the two mount forms; anything else is left
- * to the parser, so its help, errors and every other command behave as before.
+ * exactly a mountpoint (perhaps after a source, as mount.fuse runs it for an fstab line) and `-o`
+ * values, with or without the mount verb; anything else is left to the parser, so its help, errors
+ * and every other command behave as before.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -21,13 +22,26 @@ describe("the plain mount form", () => {
     )
   })
 
-  it("any other flag, a second positional argument, or another command goes to the parser", () => {
+  it("SOURCE MNT -o V... (how mount.fuse runs sharebox) gives the source too, before or after the -o values", () => {
+    fc.assert(
+      fc.property(word, word, fc.array(word, { maxLength: 4 }), fc.boolean(), fc.boolean(), (source, mnt, values, verb, optsFirst) => {
+        const opts = values.flatMap((v) => ["-o", v])
+        const args = optsFirst ? [...opts, source, mnt] : [source, mnt, ...opts]
+        expect(plainMount(normaliseArgv(verb ? ["mount", ...args] : args))).toEqual({ source, mountpoint: mnt, o: values })
+      })
+    )
+  })
+
+  it("any other flag, a third positional argument, or another command goes to the parser", () => {
     fc.assert(
       fc.property(word, fc.array(word, { maxLength: 3 }), flag, fc.nat(), (mnt, values, f, at) => {
         const base = [mnt, ...values.flatMap((v) => ["-o", v])]
-        const withFlag = [...base.slice(0, at % (base.length + 1)), f, ...base.slice(at % (base.length + 1))]
+        // anywhere but right after -o, where it would be the option's value
+        const places = [...Array(base.length + 1).keys()].filter((i) => base[i - 1] !== "-o")
+        const i = places[at % places.length]!
+        const withFlag = [...base.slice(0, i), f, ...base.slice(i)]
         expect(plainMount(normaliseArgv(withFlag))).toBeUndefined()
-        expect(plainMount(normaliseArgv(["mount", mnt, "other", ...base.slice(1)]))).toBeUndefined()
+        expect(plainMount(normaliseArgv(["mount", mnt, "other", "third", ...base.slice(1)]))).toBeUndefined()
         for (const verb of VERBS.filter((v) => v !== "mount")) expect(plainMount(normaliseArgv([verb, mnt]))).toBeUndefined()
       })
     )

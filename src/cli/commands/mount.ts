@@ -13,7 +13,7 @@ export const mountCmd = Command.make(
     o: Options.text("o").pipe(
       Options.repeated,
       Options.withDescription(
-        "mount options, repeated or comma-separated: gitdir=DIR (required; initialised when empty), " +
+        "mount options, repeated or comma-separated: gitdir=DIR (required, unless given as GITDIR before MOUNTPOINT; initialised when empty), " +
           "name=NAME (this host's description, default the host name), foreground (stay attached, debug log on stderr), " +
           "getall (fetch all content after every sync), writeback=on|off (off: changes stay in the journal until sync), " +
           "passthrough=on|off (on, the default: the kernel reads open files itself where it can), " +
@@ -31,7 +31,8 @@ export const mountCmd = Command.make(
 ).pipe(
   Command.withDescription(
     "Mount a gitdir on MOUNTPOINT and return once the mount is usable (the daemon stays in the background). " +
-      "Unmount with: fusermount -u MOUNTPOINT. Also callable as: sharebox MOUNTPOINT -o gitdir=DIR. " +
+      "Unmount with: fusermount -u MOUNTPOINT. Also callable as: sharebox MOUNTPOINT -o gitdir=DIR, and as " +
+      "sharebox GITDIR MOUNTPOINT -o OPTIONS (how mount.fuse runs it for an fstab line of type fuse.sharebox). " +
       "Example: sharebox mount ~/Sharebox -o gitdir=~/.sharebox/git,name=laptop. " +
       "Exit codes: 0 mounted, 64 bad option, 66 bad gitdir or mountpoint, 75 already mounted or in use, 1 other error."
   )
