@@ -29,9 +29,12 @@ missing_packages() {
   missing=()
   command -v git >/dev/null 2>&1 || missing+=(git)
   command -v git-annex >/dev/null 2>&1 || missing+=(git-annex)
-  command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
-  # flock holds the gitdir lock (src/effects/lock.ts); the tests run setpriv as another user
-  { command -v flock && command -v setpriv; } >/dev/null 2>&1 || missing+=(util-linux)
+  # fuse3's mount.fuse runs sharebox for an fstab line of type fuse.sharebox
+  command -v fusermount >/dev/null 2>&1 && { command -v mount.fuse3 >/dev/null 2>&1 || [ -x /sbin/mount.fuse3 ]; } || missing+=(fuse3)
+  # flock holds the gitdir lock (src/effects/lock.ts); the tests run setpriv as another user, and
+  # the fstab test mount(8), findmnt, unshare and nsenter
+  { command -v flock && command -v setpriv && command -v findmnt && command -v unshare && command -v nsenter; } >/dev/null 2>&1 || missing+=(util-linux)
+  command -v mount >/dev/null 2>&1 || missing+=(mount)
   /sbin/ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=("$(libfuse2_package)")
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
   # used by the tests the way a person would use them: rsync -a into a mount, getfattr
