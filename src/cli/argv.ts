@@ -5,6 +5,7 @@
  *   sharebox --command sync MNT         -> sharebox sync MNT
  * `-oVALUE` becomes `-o VALUE`.
  */
+import type { AtimePolicy } from "../domain/times.js"
 import type { KernelFlags } from "../fuse/mount.js"
 
 export const VERSION = "0.1.0"
@@ -76,8 +77,10 @@ export interface MountOptions {
   readonly fsname?: string
   /** the kernel shows the type as fuse.SUBTYPE (-o subtype=; default sharebox) */
   readonly subtype?: string
-  /** the mount flags handed to the kernel beyond the defaults (nosuid, nodev, relatime, rw) */
+  /** the mount flags handed to the kernel beyond the defaults (nosuid, nodev, rw) */
   readonly kernel: KernelFlags
+  /** what reads do to the atimes the daemon keeps (-o noatime, relatime, strictatime) */
+  readonly atime: AtimePolicy
   /** options accepted and not honoured, each with why: printed before mounting */
   readonly warnings: ReadonlyArray<string>
 }
@@ -101,18 +104,22 @@ const FOR_MOUNT = new Set(["auto", "noauto", "user", "nouser", "users", "owner",
 const FLAG_PAIRS = new Map<string, readonly [keyof KernelFlags, boolean]>([
   ["noexec", ["noexec", true]],
   ["exec", ["noexec", false]],
-  ["noatime", ["noatime", true]],
-  // libfuse 2 knows no relatime: it is the kernel's default, which atime (not noatime) also gives
-  ["atime", ["noatime", false]],
-  ["relatime", ["noatime", false]],
   ["sync", ["sync", true]],
   ["async", ["sync", false]],
   ["dirsync", ["dirsync", true]]
 ])
 
+/** The atime options, the last one given winning; atime is mount(8)'s "not noatime", so relatime. */
+const ATIMES = new Map<string, AtimePolicy>([
+  ["noatime", "noatime"],
+  ["atime", "relatime"],
+  ["relatime", "relatime"],
+  ["strictatime", "strict"]
+])
+
 const KNOWN =
   "gitdir, name, foreground, getall, writeback, passthrough, syncinterval, numversions, copies, cachesize, notifycmd, allow_other, " +
-  "ro, rw, noexec, exec, noatime, atime, relatime, sync, async, dirsync, nosuid, nodev, uid, gid, umask, fsname, subtype, default_permissions"
+  "ro, rw, noexec, exec, noatime, atime, relatime, strictatime, sync, async, dirsync, nosuid, nodev, uid, gid, umask, fsname, subtype, default_permissions"
 
 /** A user or group id: a whole number the kernel can show (not -1, which chown reads as "unchanged"). */
 const parseId = (v: string | undefined): number | undefined => {
@@ -132,7 +139,8 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
     syncInterval: 0,
     readonly: false,
     umask: 0,
-    kernel: { noexec: false, noatime: false, sync: false, dirsync: false },
+    kernel: { noexec: false, sync: false, dirsync: false },
+    atime: "relatime",
     warnings: []
   }
   const notHonoured: Array<string> = []
@@ -232,6 +240,11 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         const flag = FLAG_PAIRS.get(k)
         if (flag && v === undefined) {
           o.kernel = { ...o.kernel, [flag[0]]: flag[1] }
+          break
+        }
+        const atime = ATIMES.get(k)
+        if (atime && v === undefined) {
+          o.atime = atime
           break
         }
         if ((FOR_MOUNT.has(k) && v === undefined) || k.startsWith("x-") || k === "comment") break

@@ -130,6 +130,7 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     fsname: o.fsname ?? (source !== undefined ? gitdir : "sharebox"),
     subtype: o.subtype ?? "sharebox",
     kernel: o.kernel,
+    atime: o.atime,
     settings: {
       numVersions: o.numVersions ?? DEFAULT_NUMVERSIONS,
       copies: o.copies ?? 1,

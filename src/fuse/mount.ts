@@ -18,6 +18,7 @@ import { run } from "../effects/proc.js"
 import { type Settings, saveSettings } from "../effects/content.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { VIRTUAL_ROOT } from "../domain/paths.js"
+import type { AtimePolicy } from "../domain/times.js"
 import { type CreatedHere, type CreatesHere, type Passthrough, XATTR_PREFIX, noPassthrough } from "./binding.js"
 import { makeOperations } from "./ops.js"
 import type { FailureTag, Ports } from "./ports.js"
@@ -63,10 +64,9 @@ const portsOf = (host: HostServices): Ports => ({
 
 const require = createRequire(import.meta.url)
 
-/** Mount flags the kernel enforces, as libfuse 2 passes them (its mount.c knows no relatime or strictatime). */
+/** Mount flags the kernel enforces, as libfuse 2 passes them. */
 export interface KernelFlags {
   readonly noexec: boolean
-  readonly noatime: boolean
   readonly sync: boolean
   readonly dirsync: boolean
 }
@@ -95,6 +95,12 @@ export interface DaemonConfig {
   readonly fsname: string
   readonly subtype: string
   readonly kernel: KernelFlags
+  /**
+   * What reads do to atimes, which the daemon keeps (fuse/times.ts); noatime is the kernel's flag
+   * too. libfuse 2 cannot hand the kernel relatime or strictatime: the mount table shows relatime
+   * for both, the kernel's default, and the atimes stat shows follow the policy.
+   */
+  readonly atime: AtimePolicy
 }
 
 /** A value inside libfuse's `-o` list: its option parser reads `\,` as a comma and `\\` as a backslash. */
@@ -125,7 +131,7 @@ export const fuseOptionsOf = (cfg: DaemonConfig): string =>
     "nodev",
     ...(cfg.readonly ? ["ro"] : []),
     ...(cfg.kernel.noexec ? ["noexec"] : []),
-    ...(cfg.kernel.noatime ? ["noatime"] : []),
+    ...(cfg.atime === "noatime" ? ["noatime"] : []),
     ...(cfg.kernel.sync ? ["sync"] : []),
     ...(cfg.kernel.dirsync ? ["dirsync"] : []),
     ...(cfg.allowOther ? ["allow_other"] : [])
@@ -252,7 +258,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   binding.fuse_native_kernel_passthrough?.(cfg.passthrough ? 1 : 0)
   const passthrough = passthroughOf(binding, cfg.passthrough)
   const creates = createsOf(binding)
-  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly })
+  // a read-only mount changes no time either, as Linux leaves atimes on one
+  const atime: AtimePolicy = cfg.readonly ? "noatime" : cfg.atime
+  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime })
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
   const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, debug: false })

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, type Run, exec, execAsync, BIN, eventually, isMounted, read, sharebox, useWorld, write } from "./harness.js"
+import { type HostDirs, type Run, exec, execAsync, BIN, eventually, isMounted, read, sharebox, sleep, useWorld, write } from "./harness.js"
 
 /** OPTIONS, FSTYPE and SOURCE of the mount at `mnt`, as findmnt shows them. */
 const findmnt = (mnt: string): { options: Array<string>; fstype: string; source: string } => {
@@ -105,6 +105,34 @@ describe("mount options reach the kernel", () => {
     expect(read(path.join(h.mnt, "a.txt"))).toBe("synchronous\n")
   })
 
+  it("noatime, relatime and strictatime decide what reads do to the atimes stat shows", async () => {
+    const hosts = { noatime: w.host("noatime"), relatime: w.host("relatime"), strictatime: w.host("strictatime") }
+    const atimes: Record<string, Array<number>> = {}
+    for (const [policy, h] of Object.entries(hosts)) {
+      w.mount(h, policy)
+      write(path.join(h.mnt, "f.txt"), "read me\n")
+      atimes[policy] = [fs.statSync(path.join(h.mnt, "f.txt")).atimeMs]
+    }
+    // libfuse 2 hands the kernel noatime only: relatime, its default, shows for the other two
+    expect(findmnt(hosts.noatime.mnt).options).toContain("noatime")
+    expect(findmnt(hosts.strictatime.mnt).options).toContain("relatime")
+    for (let i = 0; i < 2; i++) {
+      await sleep(1100) // past the kernel's attribute cache, and a visible step in the time
+      for (const [policy, h] of Object.entries(hosts)) {
+        read(path.join(h.mnt, "f.txt"))
+        await sleep(1100)
+        atimes[policy]!.push(fs.statSync(path.join(h.mnt, "f.txt")).atimeMs)
+      }
+    }
+    const moved = (ts: Array<number>) => ts.slice(1).map((t, i) => t > ts[i]!)
+    // noatime never; relatime at the first read after the write, not again the same day; strict at every read
+    expect(Object.fromEntries(Object.entries(atimes).map(([p, ts]) => [p, moved(ts)]))).toEqual({
+      noatime: [false, false],
+      relatime: [true, false],
+      strictatime: [true, true]
+    })
+  })
+
   it("suid and dev (which mount.fuse adds to fstab mounts) are not honoured, and say so in one line", () => {
     const h = w.host("suid")
     const r = w.mount(h, "suid", "dev")
@@ -138,7 +166,7 @@ describe("mount options reach the kernel", () => {
       ["fsname=", /option fsname needs a name/],
       ["subtype=a/b", /option subtype needs a name/],
       ["ro=yes", /option ro takes no value/],
-      ["strictatime", /^sharebox: unknown option 'strictatime' \(known: [^\n]*\)\n$/],
+      ["nodiratime", /^sharebox: unknown option 'nodiratime' \(known: [^\n]*\)\n$/],
       ["frobnicate", /^sharebox: unknown option 'frobnicate'/]
     ]
     for (const [opt, message] of cases) {
@@ -204,6 +232,15 @@ describe("ro: a read-only mount that still brings peers' changes", () => {
     expect(read(f)).toBe("old\n")
     expect(fs.readdirSync(r("")).sort()).toEqual([".sharebox", "dir"])
     expect(fs.readdirSync(r("dir"))).toEqual(["old.txt"])
+  })
+
+  it("leaves atimes as they are, as Linux does on a read-only mount", async () => {
+    const f = r("dir/old.txt")
+    const before = fs.statSync(f).atimeMs
+    await sleep(1100)
+    read(f)
+    await sleep(1100)
+    expect(fs.statSync(f).atimeMs).toBe(before)
   })
 
   it("refuses a restore, which would change the tree, in one line", () => {

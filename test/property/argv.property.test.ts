@@ -49,26 +49,31 @@ describe("the plain mount form", () => {
 })
 
 describe("mount options", () => {
-  const pairs: ReadonlyArray<[string, "noexec" | "noatime" | "sync", boolean]> = [
+  const pairs: ReadonlyArray<[string, "noexec" | "sync", boolean]> = [
     ["noexec", "noexec", true],
     ["exec", "noexec", false],
-    ["noatime", "noatime", true],
-    ["atime", "noatime", false],
-    ["relatime", "noatime", false],
     ["sync", "sync", true],
     ["async", "sync", false]
   ]
+  const atimes: ReadonlyArray<[string, string]> = [
+    ["noatime", "noatime"],
+    ["atime", "relatime"],
+    ["relatime", "relatime"],
+    ["strictatime", "strict"]
+  ]
   const forMount = fc.constantFrom("_netdev", "nofail", "auto", "noauto", "user", "users", "nouser", "defaults", "x-systemd.automount", "comment=x")
 
-  it("of each pair of mount flags, the last one given wins, as with mount(8)", () => {
+  it("of each pair of mount flags, and of the atime options, the last one given wins, as with mount(8)", () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...pairs), { maxLength: 8 }), (given) => {
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...pairs), fc.constantFrom(...atimes)), { maxLength: 8 }), (given) => {
         const o = parseMountOptions(["gitdir=g", given.map(([w]) => w).join(",")])
         if (typeof o === "string") throw new Error(o)
-        for (const flag of ["noexec", "noatime", "sync"] as const) {
-          const last = given.filter(([, f]) => f === flag).pop()
+        for (const flag of ["noexec", "sync"] as const) {
+          const last = given.filter((g) => g.length === 3 && g[1] === flag).pop()
           expect(o.kernel[flag], flag).toBe(last ? last[2] : false)
         }
+        const atime = given.filter((g) => g.length === 2).pop()
+        expect(o.atime).toBe(atime ? atime[1] : "relatime")
       })
     )
   })

@@ -19,7 +19,7 @@ export const mountCmd = Command.make(
           "passthrough=on|off (on, the default: the kernel reads open files itself where it can), " +
           "syncinterval=SECONDS (sync on its own), numversions=N, copies=N, cachesize=SIZE, notifycmd=CMD, " +
           "allow_other (other users get what the modes allow), ro (read-only; syncs still bring peers' changes), " +
-          "noexec, noatime, sync, dirsync (mount flags; exec, atime, relatime, async undo them), " +
+          "noexec, sync, dirsync (mount flags; exec, async undo them), noatime, relatime (the default), strictatime (what reads do to atimes; atime means relatime), " +
           "uid=N, gid=N (the owner every file shows), umask=OOO (mode bits no file shows), " +
           "fsname=NAME, subtype=NAME (the source and type fuse.NAME the mount table shows). " +
           "Always on: default_permissions (the kernel checks the modes), nosuid, nodev; suid and dev are not honoured. " +
