@@ -46,13 +46,14 @@ const inMount = (mount: string, p: string): string | undefined => (isTreePath(p)
 export const resolveInMount = async (mount: string, c: { readonly path: string; readonly copy: string }, keep: Keep): Promise<string> => {
   const { op, outcome } = resolutionOf(c, keep)
   const from = inMount(mount, op.path)
-  const to = op.op === "rename" ? inMount(mount, op.to) : undefined
+  const toPath = op.op === "rename" ? op.to : undefined
+  const to = toPath === undefined ? undefined : inMount(mount, toPath)
   if (from === undefined || (op.op === "rename" && to === undefined)) throw new UsageError({ message: `cannot resolve ${printable(c.path)}: not a path in the tree`, exitCode: 1 })
   try {
     if (op.op === "unlink") await fs.unlink(from)
     else {
       if (keep === "both" && (await fs.lstat(to!).then(() => true, () => false))) {
-        throw new UsageError({ message: `cannot keep both: ${printable(c.copy.replace(/\.conflict-/, "."))} exists`, exitCode: 73 })
+        throw new UsageError({ message: `cannot keep both: ${printable(toPath!)} exists`, exitCode: 73 })
       }
       await fs.rename(from, to!)
     }

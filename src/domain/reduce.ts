@@ -4,7 +4,7 @@
  */
 import type { Event, Operation } from "./events.js"
 import { isTreePath, isWithin, parentOf } from "./paths.js"
-import { type Tree, dirWithMode, fileModeFields, withFileMode } from "./tree.js"
+import { DEFAULT_DIR_MODE, type Tree, dirWithMode, fileMode, fileModeFields, withFileMode } from "./tree.js"
 
 /** Why an operation does not apply: one tag per case (the FUSE adapter's errno table is keyed on them). */
 export type Refusal = { readonly _tag: RefusalTag }
@@ -62,7 +62,7 @@ export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string)
       if (!parentIsDir(t, e.path)) return Refused.ParentNotDirectory
       if (t.get(e.path)?.type === "dir") return Refused.IsDirectory
       const writer = writerOf(e, host)
-      const mode = fileModeFields(e.mode ?? (e.executable ? 0o755 : 0o644))
+      const mode = fileModeFields(fileMode(e))
       t.set(
         e.path,
         writer === undefined ? { type: "file", content: e.content, ...mode, mtime: time } : { type: "file", content: e.content, ...mode, mtime: time, host: writer }
@@ -78,7 +78,7 @@ export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string)
     case "mkdir": {
       if (!parentIsDir(t, e.path)) return Refused.ParentNotDirectory
       if (t.has(e.path)) return Refused.AlreadyExists
-      t.set(e.path, dirWithMode(e.mode ?? 0o755))
+      t.set(e.path, dirWithMode(e.mode ?? DEFAULT_DIR_MODE))
       return undefined
     }
     case "rmdir": {
@@ -115,7 +115,7 @@ export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string)
       if (!n) return Refused.NoSuchFile
       // each kind's chmod applies to that kind only; a symlink's mode is always 0777 (chmod follows
       // symlinks: none reaches here from a mount)
-      const mode = e.mode ?? (e.executable ? 0o755 : 0o644)
+      const mode = fileMode(e)
       if (e.dir === true ? n.type === "dir" : n.type === "file") t.set(e.path, n.type === "file" ? withFileMode(n, mode) : dirWithMode(mode))
       return undefined
     }

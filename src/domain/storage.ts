@@ -16,7 +16,7 @@
 import { keyOfAnnexLink, parsePointer, pointerText } from "./key.js"
 import { DIR_MARKER, baseName, decodePath, encodeName, encodePath, joinPath, parentOf, viewPathProblem } from "./paths.js"
 import { isSaneTime } from "./time.js"
-import { type Node, Tree, dirMode, dirNode, dirWithMode, executableMode, fileMode, fileModeFields } from "./tree.js"
+import { type Node, Tree, dirNode, dirWithMode, executableMode, fileMode, fileModeFields } from "./tree.js"
 
 export type GitMode = "100644" | "100755" | "120000"
 
@@ -97,7 +97,7 @@ export const storableHost = (host: string | undefined): host is string =>
 const MODE_LINE = "/mode\t"
 
 /** The mode a marker's mode line keeps for a node, when it is not the default. */
-const storedMode = (n: Node): number | undefined => (n.type === "file" ? n.mode : n.type === "dir" ? n.mode : undefined)
+const storedMode = (n: Node): number | undefined => (n.type === "symlink" ? undefined : n.mode)
 
 /**
  * The marker of a directory: its files' and symlinks' mtimes, the writers of its files, and the
@@ -195,7 +195,7 @@ const parseMarker = (text: string): Marker => {
  * peer's `chmod +x` is a change of mode): execute bits are added where the mode reads, or taken away.
  */
 const agreeingMode = (marked: number | undefined, executable: boolean): number => {
-  if (marked === undefined || executableMode(marked) === executable) return marked ?? (executable ? 0o755 : 0o644)
+  if (marked === undefined || executableMode(marked) === executable) return fileMode({ executable, mode: marked })
   return executable ? marked | 0o100 | ((marked & 0o044) >> 2) : marked & ~0o111
 }
 

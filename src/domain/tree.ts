@@ -68,9 +68,6 @@ export const fileMode = (n: { readonly executable: boolean; readonly mode?: numb
 /** A directory's permission bits. */
 export const dirMode = (n: DirNode): number => n.mode ?? DEFAULT_DIR_MODE
 
-/** A node's permission bits (a symlink's are always 0777). */
-export const modeOf = (n: Node): number => (n.type === "dir" ? dirMode(n) : n.type === "symlink" ? 0o777 : fileMode(n))
-
 /** The fields of a file node that say its mode: `mode` only where it is not the default. */
 export const fileModeFields = (mode: number): { readonly executable: boolean; readonly mode?: number } => {
   const m = mode & KEPT_MODE

@@ -20,7 +20,7 @@
  */
 import { type AtimePolicy, type Times, atimeAfterRead } from "../domain/times.js"
 import { joinPath, parentOf } from "../domain/paths.js"
-import { type Node, type Tree, contentId, dirMode, fileMode } from "../domain/tree.js"
+import { type Node, type Tree, fileMode, sameNode } from "../domain/tree.js"
 import type { ViewSource, WriteSession } from "./ports.js"
 
 /** What differs from the defaults (atime = ctime = mtime, a folder's mtime as it first shows). */
@@ -36,19 +36,9 @@ interface Local {
  * staged content into a key is no change.
  */
 const changedNode = (a: Node, b: Node): boolean => {
-  if (a === b) return false
-  if (a.type !== b.type) return true
-  switch (a.type) {
-    case "dir":
-      return dirMode(a) !== dirMode(b as typeof a)
-    case "symlink":
-      return a.target !== (b as typeof a).target || a.mtime !== (b as typeof a).mtime
-    case "file": {
-      const f = b as typeof a
-      if (a.mtime !== f.mtime || fileMode(a) !== fileMode(f)) return true
-      return a.content.kind !== "staged" && f.content.kind !== "staged" && contentId(a.content) !== contentId(f.content)
-    }
-  }
+  if (sameNode(a, b)) return false
+  if (a.type !== "file" || b.type !== "file" || (a.content.kind !== "staged" && b.content.kind !== "staged")) return true
+  return a.mtime !== b.mtime || fileMode(a) !== fileMode(b)
 }
 
 export class LocalTimes {
