@@ -42,9 +42,11 @@ describe("atimeAfterRead", () => {
     fc.assert(
       fc.property(times, time, fc.integer({ min: 0, max: DAY_MS - 1 }), (t, first, later) => {
         fc.pre(t.mtime < first && t.ctime < first)
+        // A day counts from the atime the first read left: the read's own time when it moved it,
+        // the older atime when it did not.
         const afterFirst = atimeAfterRead("relatime", t, first)
         const second = { ...t, atime: afterFirst }
-        expect(atimeAfterRead("relatime", second, Math.max(afterFirst, first) + later)).toBe(afterFirst)
+        expect(atimeAfterRead("relatime", second, afterFirst + later)).toBe(afterFirst)
       })
     )
   })
@@ -63,5 +65,10 @@ describe("atimeAfterRead", () => {
     expect(atimeAfterRead("relatime", { ...t, mtime: 1_500 }, 2_000)).toBe(2_000)
     expect(atimeAfterRead("relatime", { ...t, ctime: 1_000 }, 2_000)).toBe(2_000)
     expect(atimeAfterRead("relatime", t, 1_000 + DAY_MS)).toBe(1_000 + DAY_MS)
+    // Regression: a read that left the atime (1) counts the day from it, not from its own time (13).
+    const kept = { atime: 1, mtime: 0, ctime: 0 }
+    expect(atimeAfterRead("relatime", kept, 13)).toBe(1)
+    expect(atimeAfterRead("relatime", kept, 1 + DAY_MS - 1)).toBe(1)
+    expect(atimeAfterRead("relatime", kept, 1 + DAY_MS)).toBe(1 + DAY_MS)
   })
 })
