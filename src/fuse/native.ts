@@ -1,5 +1,5 @@
 /**
- * How fuse-native (as scripts/fuse-native.patch leaves it) calls the operations sharebox answers,
+ * How fuse-native (as packages/fuse-native/fuse-native.c leaves it) calls the operations sharebox answers,
  * and how it takes their answers; the package ships no types. An errno is negated; 0 is success.
  */
 
@@ -60,7 +60,7 @@ export interface Statfs {
 
 /**
  * The operations sharebox implements, as fuse-native calls them; the binding tells the kernel
- * only these exist. `utimens` gets UTIME_OMIT / UTIME_NOW as sentinels (the patch). No `access`:
+ * only these exist. `utimens` gets UTIME_OMIT / UTIME_NOW as sentinels (the fork). No `access`:
  * every mount has default_permissions, with which the kernel answers access(2) from the modes.
  */
 export interface FuseOperations {
