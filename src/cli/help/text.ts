@@ -19,9 +19,10 @@ const wrap = (text: string, indent: number, first = indent): Array<string> => {
   return lines.map((l, i) => " ".repeat(i === 0 ? first : indent) + l)
 }
 
-/** Terms and their meanings: the meaning beside a short term, below a long one. */
+/** Terms and their meanings: the meaning beside a short term, below a long one, all at one column. */
 const definitions = (items: ReadonlyArray<readonly [string, string]>, bullet = ""): Array<string> => {
-  const column = Math.min(Math.max(...items.map(([t]) => t.length)) + bullet.length + 4, 26)
+  const short = items.map(([t]) => bullet.length + t.length).filter((n) => n <= 22)
+  const column = short.length ? Math.max(...short) + 4 : 8
   return items.flatMap(([term, text]) => {
     const head = `  ${bullet}${term}`
     if (head.length > WIDTH) return [...wrap(term, 2), ...wrap(text, column)]
@@ -43,7 +44,7 @@ const args = (as: ReadonlyArray<ArgHelp>) => section("Arguments:", definitions(a
 const options = (os: ReadonlyArray<OptionHelp>) => section("Options:", os.length ? definitions(os.map((o) => [optionTerm(o, " "), o.text])) : [])
 
 const values = (v: ValueList | undefined) =>
-  v ? section(`${v.title} (-o):`, [...wrap(v.intro, 2), ...definitions(v.items.map((o) => [optionTerm(o, "="), o.text])), ...wrap(v.outro, 2)]) : []
+  v ? section(`${v.title} (-o):`, [...wrap(v.intro, 2), "", ...definitions(v.items.map((o) => [optionTerm(o, "="), o.text])), "", ...wrap(v.outro, 2)]) : []
 
 // "Exit codes: 0, 75, 1" first: the codes at a glance, then what each means
 const exits = (es: ReadonlyArray<ExitHelp>) => ["", `Exit codes: ${es.map((e) => e.code).join(", ")}`, ...definitions(es.map((e) => [String(e.code), e.text]))]
