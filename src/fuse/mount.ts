@@ -158,7 +158,7 @@ export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" |
 /** fuse-native's native module, loaded as fuse-native itself loads it. */
 const bindingOf = (fuseNativeMain: string): any => createRequire(fuseNativeMain)("node-gyp-build")(path.dirname(fuseNativeMain))
 
-/** The binding's fast path (packages/fuse-native/fuse-native.c); a binding built without it has none. */
+/** The binding's fast path (packages/fuse-native/src/fastpath.c); a binding without it has none. */
 const passthroughOf = (binding: any, kernelWanted: boolean): Passthrough =>
   typeof binding.fuse_native_passthrough_open === "function"
     ? {
@@ -171,7 +171,7 @@ const passthroughOf = (binding: any, kernelWanted: boolean): Passthrough =>
 
 const EPERM = constants.errno.EPERM
 
-/** The binding's figures for the kernel's passthrough (packages/fuse-native/fuse-native.c), in words. */
+/** The binding's figures for the kernel's passthrough (packages/fuse-native/src/passthrough.c). */
 export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unprivileged]: ReadonlyArray<number>, wanted = true): string => {
   if (!wanted) return "off (-o passthrough=off)"
   if (!offered) return "off (this kernel does not offer it: Linux 6.9 or later with CONFIG_FUSE_PASSTHROUGH)"
@@ -182,8 +182,9 @@ export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unp
 }
 
 /**
- * The binding's table of names that may exist (packages/fuse-native/fuse-native.c): a lookup of any other
- * name, such as the one every new file starts with, is answered there without waking JavaScript.
+ * The binding's table of names that may exist (packages/fuse-native/src/names.c): a lookup of any
+ * other name, such as the one every new file starts with, is answered there without waking
+ * JavaScript.
  * The virtual folder's paths are always asked here.
  */
 const namesMirrorOf = (binding: any): ViewMirror | undefined =>
@@ -194,7 +195,7 @@ const namesMirrorOf = (binding: any): ViewMirror | undefined =>
       }
     : undefined
 
-/** The binding's creates of new files on its own threads (packages/fuse-native/fuse-native.c). */
+/** The binding's creates of new files on its own threads (packages/fuse-native/src/creates.c). */
 const createsOf = (binding: any): CreatesHere | undefined => {
   if (typeof binding.fuse_native_created_take !== "function") return undefined
   const waiting = new Int32Array(1)
@@ -254,7 +255,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const owner = { uid: cfg.uid ?? process.getuid?.() ?? 0, gid: cfg.gid ?? process.getgid?.() ?? 0, umask: cfg.umask }
   // whose files the binding's creates show (it creates none until told)
   binding.fuse_native_owner?.(owner.uid, owner.gid, owner.umask)
-  // the kernel's passthrough of reads (packages/fuse-native/fuse-native.c), asked for at INIT
+  // the kernel's passthrough of reads (packages/fuse-native/src/passthrough.c), asked for at INIT
   binding.fuse_native_kernel_passthrough?.(cfg.passthrough ? 1 : 0)
   const passthrough = passthroughOf(binding, cfg.passthrough)
   const creates = createsOf(binding)

@@ -1,5 +1,5 @@
 /**
- * How fuse-native (as packages/fuse-native/fuse-native.c leaves it) calls the operations sharebox answers,
+ * How fuse-native (sharebox's fork, packages/fuse-native) calls the operations sharebox answers,
  * and how it takes their answers; the package ships no types. An errno is negated; 0 is success.
  */
 
