@@ -40,9 +40,10 @@ tgz="$scratch/$tgz"
 [ -f "$tgz" ] || die "npm pack made no tarball"
 listing=$(tar tzf "$tgz")
 for f in package/bin/sharebox package/man/sharebox.1 package/dist/bundle/main.js package/dist/bundle/daemon.js \
-  package/node_modules/fuse-native/package.json package/node_modules/fuse-native/binding.gyp package/node_modules/fuse-native/fuse-native.c; do
+  package/node_modules/fuse-native/package.json package/node_modules/fuse-native/binding.gyp; do
   grep -qx "$f" <<<"$listing" || die "$(basename "$tgz") lacks $f"
 done
+grep -q '^package/node_modules/fuse-native/.*\.c$' <<<"$listing" || die "$(basename "$tgz") holds no C source of fuse-native"
 # what is built here, sources and tests stay out: the binding is compiled where it is installed
 if bad=$(grep -E '^package/(src|test|scripts|packages|docs|bench)/|\.map$|\.node$|/build/' <<<"$listing" | grep -v '^package/node_modules/fuse-shared-library'); then
   die "$(basename "$tgz") holds what it should not: $(head -3 <<<"$bad" | tr '\n' ' ')"
