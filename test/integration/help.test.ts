@@ -159,7 +159,7 @@ describe("man sharebox", () => {
   const file = path.join(ROOT, "man", "sharebox.1")
 
   it("the checked-in man/sharebox.1 is what the help pages make now (npm run man)", () => {
-    expect(fs.readFileSync(file, "utf8")).toBe(manPage(PROGRAM, VERSION))
+    expect(fs.readFileSync(file, "utf8"), "man/sharebox.1 is not what src/cli/help/pages.ts makes: run npm run man").toBe(manPage(PROGRAM, VERSION))
   })
 
   it("package.json installs it as sharebox(1)", () => {
