@@ -24,7 +24,7 @@ const argItems = (as: ReadonlyArray<ArgHelp>) => tagged(as.map((a) => [styled(a.
 const exitItems = (es: ReadonlyArray<ExitHelp>) => tagged(es.map((e) => [`.B ${e.code}`, e.text]))
 
 const exampleItems = (es: ReadonlyArray<ExampleHelp>): Array<string> =>
-  es.flatMap((e) => [".PP", ".RS 4", ".EX", esc(e.command), ".EE", ".RE", ...(e.text ? [".RS 4", esc(e.text), ".RE"] : [])])
+  es.flatMap((e) => [".PP", ".RS 4", ".EX", esc(e.command), ".EE", ...(e.text ? [".RS 4", esc(e.text), ".RE"] : []), ".RE"])
 
 /** A heading inside a command's section, with what follows indented under it. */
 const block = (title: string, body: ReadonlyArray<string>): Array<string> => (body.length ? [".PP", `.I ${title}`, ".RS 4", ...body, ".RE"] : [])
