@@ -40,7 +40,7 @@ missing_packages() {
   # used by the tests the way a person would use them: rsync -a into a mount, getfattr
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
   command -v getfattr >/dev/null 2>&1 || missing+=(attr)
-  # to rebuild fuse-native with its utimens fix
+  # to compile fuse-native (packages/fuse-native) with node-gyp
   command -v make >/dev/null 2>&1 || missing+=(make)
   command -v g++ >/dev/null 2>&1 || missing+=(g++)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -71,24 +71,34 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ -f package-lock.json ] || die "package-lock.json is missing; npm ci installs only from it"
 
 stamp=node_modules/.sharebox-lock-stamp
-want="$(sha256sum package-lock.json scripts/fuse-native.patch | cut -d' ' -f1 | tr '\n' ' ')node-abi-$(node -p process.versions.modules)"
+want="$(sha256sum package-lock.json | cut -d' ' -f1) node-abi-$(node -p process.versions.modules)"
+# fuse-native is sharebox's fork in packages/fuse-native, an npm workspace: npm ci links it and its
+# install script compiles it with node-gyp. A change to its sources alone compiles it again. node-gyp
+# takes node's headers from the distribution (libnode-dev) where it has them, so it works offline.
+fuse=packages/fuse-native
+fuse_stamp=$fuse/build/.sharebox-sources-stamp
+fuse_sources() {
+  find "$fuse" \( -path "$fuse/build" -o -path "$fuse/node_modules" \) -prune -o -type f \
+    \( -name '*.[ch]' -o -name '*.js' -o -name binding.gyp -o -name package.json \) -print |
+    LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1
+}
+[ -f /usr/include/node/node_api.h ] && export npm_config_nodedir=/usr
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   say "node modules up to date"
 else
-  say "installing node modules (npm ci)"
+  say "installing node modules and building fuse-native (npm ci, node-gyp)"
   quietly npm ci --no-audit --no-fund
-  # Rebuild fuse-native from its own source with scripts/fuse-native.patch: 2.2.6 hands utimens
-  # the access time as the modification time and cannot set an mtime alone (tar x, rsync -a,
-  # touch -m); and the patch adds the fast path that serves reads and writes of open files on
-  # the FUSE threads, without a round trip to JavaScript (src/fuse/binding.ts, Passthrough).
-  say "building fuse-native with sharebox's patch (node-gyp)"
-  gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
-  [ -f "$gyp" ] || die "node-gyp (bundled with npm) was not found at $gyp"
-  nodedir=()
-  [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
-  (cd node_modules/fuse-native && patch -s -p1 <../../scripts/fuse-native.patch && quietly node "$gyp" rebuild "${nodedir[@]}") ||
-    die "could not build fuse-native (needs make, g++ and python3)"
+  [ -f "$fuse/build/Release/fuse.node" ] || die "npm ci did not build $fuse (needs make, g++ and python3)"
+  fuse_sources >"$fuse_stamp"
   printf '%s\n' "$want" >"$stamp"
+fi
+if [ -f "$fuse/build/Release/fuse.node" ] && [ -f "$fuse_stamp" ] && [ "$(cat "$fuse_stamp")" = "$(fuse_sources)" ]; then
+  say "fuse-native up to date"
+else
+  say "building fuse-native (node-gyp, its sources changed)"
+  quietly npm rebuild fuse-native --no-audit --no-fund
+  [ -f "$fuse/build/Release/fuse.node" ] || die "could not build $fuse (needs make, g++ and python3)"
+  fuse_sources >"$fuse_stamp"
 fi
 
 # 3. Build: tsc writes dist/, esbuild bundles dist/bundle/ (what bin/sharebox runs). Only when a
