@@ -284,6 +284,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     host.staging.discardSpares(creates.reclaim())
     ops.adoptCreated()
   }
+
   let mounted: Mounted | undefined
   let ending = false
   const end = async (why: string) => {
