@@ -15,13 +15,15 @@
       'OTHER_CFLAGS': [
         '-g',
         '-O3',
-        '-Wall'
+        '-Wall', '-Wextra', '-Wunused-parameter', '-Werror'
       ]
     },
+    # Every warning is an error. node's common.gypi turns -Wunused-parameter off (before these
+    # flags, and a specific -Wno- outranks -Wextra), so it is named again.
     'cflags': [
       '-g',
       '-O3',
-      '-Wall'
+      '-Wall', '-Wextra', '-Wunused-parameter', '-Werror'
     ],
   }, {
     "target_name": "postinstall",

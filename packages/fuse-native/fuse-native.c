@@ -52,6 +52,7 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
 
 #define FUSE_METHOD(name, callbackArgs, signalArgs, signature, callBlk, callbackBlk, signalBlk)\
   static void fuse_native_dispatch_##name (uv_async_t* handle, fuse_thread_locals_t* l, fuse_thread_t* ft) {\
+    (void) handle;\
     uint32_t op = op_##name;\
     FUSE_NATIVE_CALLBACK(ft->handlers[op], {\
       napi_value argv[callbackArgs + 2];\
@@ -1529,6 +1530,7 @@ NAPI_METHOD(fuse_native_kernel_passthrough) {
 // renewed beside the kernel's opens, backing files refused, the errno of the last refusal,
 // offered but not asked for (this process lacks CAP_SYS_ADMIN)]
 NAPI_METHOD(fuse_native_kernel_passthrough_stats) {
+  (void) info;
   napi_value result;
   napi_create_array_with_length(env, 7, &result);
   pthread_mutex_lock(&opens_mutex);
@@ -1776,6 +1778,7 @@ NAPI_METHOD(fuse_native_spares_start) {
 // spares_reclaim(): the spares not used, as [fd, id, fd, id, ...]; no file is created here after,
 // and the maker thread stops (removing what it is making).
 NAPI_METHOD(fuse_native_spares_reclaim) {
+  (void) info;
   napi_value out;
   napi_create_array(env, &out);
   pthread_mutex_lock(&spares_mutex);
@@ -1798,6 +1801,7 @@ NAPI_METHOD(fuse_native_spares_reclaim) {
 // created_take(): the files created here since the last call, as
 // [fh, fd, id, path, mode, mtime, ...].
 NAPI_METHOD(fuse_native_created_take) {
+  (void) info;
   napi_value out;
   napi_create_array(env, &out);
   pthread_rwlock_wrlock(&names_lock);
@@ -1833,7 +1837,8 @@ NAPI_METHOD(fuse_native_passthrough_written) {
   return out;
 }
 
-static void fuse_native_dispatch_init (uv_async_t* handle, fuse_thread_locals_t* l, fuse_thread_t* ft) {\
+static void fuse_native_dispatch_init (uv_async_t* handle, fuse_thread_locals_t* l, fuse_thread_t* ft) {
+  (void) handle;
   FUSE_NATIVE_CALLBACK(ft->handlers[op_init], {
     napi_value argv[2];
 
@@ -1854,6 +1859,7 @@ NAPI_METHOD(fuse_native_signal_init) {
 }
 
 static void * fuse_native_init (struct fuse_conn_info *conn) {
+  (void) conn;
   fuse_thread_locals_t *l = get_thread_locals();
 
   l->op = op_init;
