@@ -141,7 +141,8 @@ declare namespace Fuse {
      * The `-o` options libfuse mounts with, each as libfuse reads it (a `,` inside a value escaped
      * as `\,`, a `\` as `\\`). When given, they are the whole list: the options below that name a
      * libfuse option (debug, allowOther, fsname, ...) and the DEBUG environment variable are not
-     * read. At most 1023 bytes once joined.
+     * read. The native side reads `-o` and the list joined with commas as at most 1023 bytes and
+     * cuts what is longer.
      */
     readonly mountOptions?: ReadonlyArray<string>
     /**
@@ -180,8 +181,8 @@ declare namespace Fuse {
   /**
    * The kernel's passthrough of reads as `fuse_native_kernel_passthrough_stats` counts it:
    * [offered by the kernel (0/1), on (0/1), opens handed to the kernel, inodes renewed beside the
-   * kernel's opens, backing files the kernel refused, the errno of the last refusal (negated),
-   * offered but not asked for because this process lacks CAP_SYS_ADMIN (0/1)].
+   * kernel's opens, backing files the kernel refused, the errno of the last refusal (positive,
+   * 0 for none), offered but not asked for because this process lacks CAP_SYS_ADMIN (0/1)].
    */
   type KernelPassthroughStats = [offered: number, on: number, opens: number, renewed: number, refused: number, errno: number, unprivileged: number]
 
