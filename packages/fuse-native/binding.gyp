@@ -9,7 +9,12 @@
       "<!(node -e \"require('fuse-shared-library/lib')\")",
     ],
     "sources": [
-      "fuse-native.c"
+      "src/dispatch.c",
+      "src/fastpath.c",
+      "src/passthrough.c",
+      "src/names.c",
+      "src/creates.c",
+      "src/spares.c"
     ],
     'xcode_settings': {
       'OTHER_CFLAGS': [

@@ -14,7 +14,7 @@ const UTIME_NOW = 0xffffffffffffe
 
 /**
  * Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts; the binding
- * numbers the files it creates the same way (packages/fuse-native/fuse-native.c).
+ * numbers the files it creates the same way (packages/fuse-native/src/creates.c).
  */
 export const inodeOf = (p: string): number => {
   let h = 0x811c9dc5

@@ -1,6 +1,6 @@
 /**
- * What packages/fuse-native/fuse-native.c adds to the binding, as the FUSE layer uses it: reads and writes
- * served on the FUSE thread, new files created there, and xattr names answered there.
+ * What sharebox's fork of the binding (packages/fuse-native) adds, as the FUSE layer uses it: reads
+ * and writes served on the FUSE thread, new files created there, and xattr names answered there.
  */
 
 /**
@@ -26,7 +26,7 @@ export const noPassthrough: Passthrough = { open: () => {}, close: () => {}, wri
 
 /**
  * Read-only extended attributes for scripts and file managers; no other name exists, and the
- * binding answers for those without asking (packages/fuse-native/fuse-native.c).
+ * binding answers for those without asking (packages/fuse-native/src/dispatch.c, xattr_prefix).
  */
 export const XATTR_PREFIX = "user.sharebox."
 
@@ -57,5 +57,5 @@ export interface CreatesHere {
   reclaim(): Array<{ fd: number; id: string }>
 }
 
-/** Handles at or above this number are the binding's (CREATED_BASE in packages/fuse-native/fuse-native.c). */
+/** Handles at or above this number are the binding's (CREATED_BASE, packages/fuse-native/src/fastpath.h). */
 export const BINDING_HANDLES = 0x40000000

@@ -48,7 +48,7 @@ const openSessionHandle = async (cx: FuseContext, p: string, truncate: boolean, 
  * session is answered (and the kernel drops the file's cached pages): every open of a file shares
  * one page cache, so a reader must read what the writer writes, as on any filesystem. Readers the
  * kernel reads for itself (its passthrough) are never on the same inode as a writer (see
- * packages/fuse-native/fuse-native.c, "The kernel's passthrough").
+ * packages/fuse-native/src/passthrough.c).
  */
 const followSession = (cx: FuseContext, p: string, s: WriteSession): void => {
   for (const [fh, h] of cx.handles.readersOf(p)) {

@@ -161,7 +161,7 @@ export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" |
   return (await isMounted(mnt)) ? "live" : "cleared"
 }
 
-/** The binding's fast path: reads and writes of open files served on the FUSE threads. */
+/** The binding's fast path: reads and writes of open files served on the FUSE threads (packages/fuse-native/src/fastpath.c). */
 const passthroughOf = (native: Native, kernelWanted: boolean): Passthrough => ({
   open: (fh, fd, kernel) => void native.fuse_native_passthrough_open(fh, fd, kernel ? 1 : 0),
   close: (fh) => void native.fuse_native_passthrough_open(fh, -1, 0),
@@ -171,7 +171,7 @@ const passthroughOf = (native: Native, kernelWanted: boolean): Passthrough => ({
 
 const EPERM = constants.errno.EPERM
 
-/** The binding's figures for the kernel's passthrough (fuse_native_kernel_passthrough_stats), in words. */
+/** The binding's figures for the kernel's passthrough (packages/fuse-native/src/passthrough.c), in words. */
 export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unprivileged]: ReadonlyArray<number>, wanted = true): string => {
   if (!wanted) return "off (-o passthrough=off)"
   if (!offered) return "off (this kernel does not offer it: Linux 6.9 or later with CONFIG_FUSE_PASSTHROUGH)"
@@ -182,9 +182,9 @@ export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unp
 }
 
 /**
- * The binding's table of names that may exist: a lookup of any other name, such as the one every
- * new file starts with, is answered there without waking JavaScript. The virtual folder's paths
- * are always asked here.
+ * The binding's table of names that may exist (packages/fuse-native/src/names.c): a lookup of any
+ * other name, such as the one every new file starts with, is answered there without waking
+ * JavaScript. The virtual folder's paths are always asked here.
  */
 const namesMirrorOf = (native: Native): ViewMirror => ({
   reset: (view) => native.fuse_native_names_reset(Buffer.from([...view.paths()].join("\0") + "\0", "utf8"), VIRTUAL_ROOT),
@@ -203,7 +203,7 @@ const stringAt = (flat: ReadonlyArray<number | string>, i: number): string => {
   return v
 }
 
-/** The binding's creates of new files on its own threads. */
+/** The binding's creates of new files on its own threads (packages/fuse-native/src/creates.c, spares.c). */
 const createsOf = (native: Native): CreatesHere => {
   const waiting = new Int32Array(1)
   native.fuse_native_created_init(waiting)

@@ -1,5 +1,5 @@
 /**
- * New files created by the FUSE binding on its own threads (packages/fuse-native/fuse-native.c, "Creates";
+ * New files created by the FUSE binding on its own threads (packages/fuse-native/src/creates.c;
  * src/fuse/ops.ts, CreatesHere): a name that is certainly not in the view gets one of the empty
  * staging files the binding makes ahead, and the daemon adopts the file before anything else
  * touches it. These tests

@@ -1,6 +1,6 @@
 /**
  * Reads and writes of open files are served by the FUSE threads themselves (the binding's fast
- * path, packages/fuse-native/fuse-native.c), not by the daemon's JavaScript handlers. These tests hold the
+ * path, packages/fuse-native/src/fastpath.c), not by the daemon's JavaScript handlers. These tests hold the
  * daemon to what it must still know about such writes: the size while the file is open, the
  * version at close, truncation and times set on an open file, several descriptors on one file.
  */
@@ -141,7 +141,7 @@ describe("reads and writes of open files", () => {
   })
 
   it("stats of hundreds of files at once, content absent and then known absent: each gets its own size", async () => {
-    // the binding fills reused stat arrays (packages/fuse-native/fuse-native.c): every answer must be whole.
+    // the binding fills reused stat arrays (packages/fuse-native/index.js): every answer must be whole.
     // On B the content is absent: the first round's getattrs wait for presence checks, the second
     // round's are answered at once
     const dir = path.join(A.mnt, "many-sizes")

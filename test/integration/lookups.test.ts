@@ -1,6 +1,6 @@
 /**
  * Lookups of names that do not exist are answered by the FUSE binding itself, from a table of the
- * view's names the daemon keeps there (packages/fuse-native/fuse-native.c, src/fuse/mount.ts): every new
+ * view's names the daemon keeps there (packages/fuse-native/src/names.c, src/fuse/mount.ts): every new
  * file starts with such a lookup. These tests hold the table to its one promise: a name that exists
  * is always found, however it came to exist, the moment it does.
  */

@@ -1,5 +1,5 @@
 /**
- * Reads by the kernel's own passthrough (packages/fuse-native/fuse-native.c, "The kernel's passthrough";
+ * Reads by the kernel's own passthrough (packages/fuse-native/src/passthrough.c;
  * Linux 6.9 and later, as root): an open for reading of a file is handed to the kernel, which then
  * reads the file underneath with no request to the daemon. The kernel allows one mode per inode,
  * so these tests hold the binding to what a plain file system promises around it: a file being
