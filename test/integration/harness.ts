@@ -11,6 +11,13 @@ import * as path from "node:path"
 import { afterAll, expect } from "vitest"
 
 export const ROOT = path.resolve(import.meta.dirname, "../..")
+
+/**
+ * `SHAREBOX_TEST_FULL=1 bash scripts/test.sh` is the full run: tests that repeat a race or a kill
+ * to catch it more often repeat it `full` times instead of `quick` (the README's default run,
+ * which CI makes, stays under about 25 minutes).
+ */
+export const scaled = (quick: number, full: number): number => (process.env.SHAREBOX_TEST_FULL === "1" ? full : quick)
 export const BIN = path.join(ROOT, "bin", "sharebox")
 
 export interface Run {

@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { ROOT, World } from "./harness.js"
+import { ROOT, World, scaled } from "./harness.js"
 
 const RACERS = 12
-const ROUNDS = 5
+const ROUNDS = scaled(2, 5)
 
 /**
  * One process with the built lock module: says `ready`, waits for a line on stdin, tries the lock
