@@ -304,6 +304,10 @@ export class TestFs {
     fuse._fuseOptions = () => "-o" + all.join(",")
     await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())))
     this.fuse = fuse
+    // fuse-native calls back from the init handler, before libfuse has replied to the kernel's
+    // INIT (where the binding settles the kernel's passthrough): the kernel holds every other
+    // request until that reply, so once a statfs is answered, INIT is done
+    await fs.promises.statfs(this.mnt)
   }
 
   /** Unmounts (fusermount -uz as a fallback), closes what is open, removes the folders. */
