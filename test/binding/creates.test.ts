@@ -27,6 +27,9 @@ afterAll(async () => {
 
 const reset = (paths: ReadonlyArray<string>) => native.fuse_native_names_reset(Buffer.from(paths.map((p) => p + "\0").join(""), "utf8"), ".exempt")
 
+/** created_take with nothing waiting gives nothing */
+const takeNothing = (): boolean => native.fuse_native_created_take().length === 0
+
 /** Waits (up to 10 s) for the spares folder to hold `n` files. */
 const sparesMade = async (n: (count: number) => boolean): Promise<number> => {
   for (let i = 0; i < 200; i++) {
@@ -45,6 +48,12 @@ for p, mode in ARG:
     os.close(fd)
 print("null")
 `
+
+it("created_init takes only an Int32Array (the count of files waiting to be taken)", () => {
+  expect(() => native.fuse_native_created_init(new Uint32Array(1) as unknown as Int32Array)).toThrow("created_init needs an Int32Array")
+  expect(() => native.fuse_native_created_init(new Int32Array(0))).toThrow("created_init needs an Int32Array")
+  expect(Atomics.load(waiting, 0)).toBe(0)
+})
 
 describe("spares_start", () => {
   it("makes up to 64 spares in the folder, named prefix and a number; a second start while it runs is refused", async () => {
@@ -139,9 +148,6 @@ describe("created_take", () => {
     console.log(`concurrent creates: ${byBinding.length} by the binding, ${byJs.length} by the handlers (spares ran out)`)
   })
 })
-
-/** created_take with nothing waiting gives nothing */
-const takeNothing = (): boolean => native.fuse_native_created_take().length === 0
 
 describe("spares_reclaim", () => {
   it("gives back the unused spares; after it creates ask the handlers, and no staging file is left", async () => {

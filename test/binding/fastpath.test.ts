@@ -142,7 +142,8 @@ print(json.dumps(out))
     expect(t.count("write", "/fast.bin") - before.fast, "writes of the tied file the handler saw").toBe(0)
     expect(t.count("write", "/slow.bin") - before.slow).toBeGreaterThan(1)
 
-    // what the FUSE threads wrote on the tied descriptor, once; nothing on the handler's
+    // what the FUSE threads wrote on the tied descriptor, once; nothing on the handler's (each
+    // file's second-last open is the script's pwrite one, its last the read-back)
     const fastFd = t.opened.filter((o) => o.path === "/fast.bin" && o.tied).at(-2)!.fd
     const slowFd = t.opened.filter((o) => o.path === "/slow.bin").at(-2)!.fd
     expect(native.fuse_native_passthrough_written(fastFd)).toBe(size + 100_033)
