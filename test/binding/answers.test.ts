@@ -6,7 +6,7 @@
  * (fuse-native answers fgetattr with the getattr handler, by path: the table's fgetattr is unused.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ENODATA, TestFs, native, py, run } from "./harness.js"
+import { ENODATA, TestFs, py, run, xattrPrefix } from "./harness.js"
 
 const t = new TestFs("answers")
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-/** the sentinels utimens gets (scripts/fuse-native.patch, utime_to_uint64) */
+/** the sentinels utimens gets (packages/fuse-native/src/dispatch.c, utime_to_uint64) */
 const UTIME_OMIT = 0xfffffffffffff
 const UTIME_NOW = 0xffffffffffffe
 
@@ -31,7 +31,7 @@ for name in ARG["names"]:
 print(json.dumps(out))
 `
   it("names outside the prefix are ENODATA without asking the handler; inside, the handler answers", async () => {
-    native.fuse_native_xattr_prefix("user.test.")
+    xattrPrefix("user.test.")
     const before = t.count("getxattr")
     const got = await py<Array<string | number>>(GET, { path: t.at("f.txt"), names: ["user.test.one", "user.other", "security.capability", "user.test"] })
     expect(got).toEqual(["value of user.test.one", ENODATA, ENODATA, ENODATA])
@@ -40,11 +40,11 @@ print(json.dumps(out))
   })
 
   it("an empty prefix sends every name to the handler", async () => {
-    native.fuse_native_xattr_prefix("")
+    xattrPrefix("")
     const got = await py<Array<string | number>>(GET, { path: t.at("f.txt"), names: ["user.other"] })
     expect(got).toEqual(["value of user.other"])
     expect(t.count("getxattr", "/f.txt user.other")).toBe(1)
-    native.fuse_native_xattr_prefix("user.test.")
+    xattrPrefix("user.test.")
   })
 })
 

@@ -13,43 +13,20 @@
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { FuseOperations } from "../../src/fuse/native.js"
+import Fuse from "fuse-native"
 
-const require = createRequire(import.meta.url)
-const fuseMain = require.resolve("fuse-native")
+/** The native exports the fork adds, as index.d.ts types them (the module fuse-native loaded). */
+export const native: Fuse.Native = Fuse.native
 
-/** The binding's exports these tests drive, as scripts/fuse-native.patch defines them. */
-export interface Native {
-  fuse_native_passthrough_open(fh: number, fd: number, kernel: number): number
-  fuse_native_passthrough_written(fd: number): number
-  fuse_native_kernel_passthrough(on: number): void
-  fuse_native_kernel_passthrough_stats(): Array<number>
-  fuse_native_names_reset(paths: Buffer, exempt: string): void
-  fuse_native_names_add(p: string): void
-  fuse_native_created_init(waiting: Int32Array): void
-  fuse_native_created_take(): Array<number | string>
-  fuse_native_spares_start(dir: string, prefix: string): number
-  fuse_native_spares_reclaim(): Array<number | string>
-  fuse_native_owner(uid: number, gid: number, umask: number): void
-  fuse_native_xattr_prefix(prefix: string): void
+/** Only Linux has it (index.d.ts): where it is missing the test says so rather than passing. */
+export const xattrPrefix = (prefix: string): void => {
+  if (native.fuse_native_xattr_prefix === undefined) throw new Error(`fuse-native has no fuse_native_xattr_prefix on ${os.platform()}`)
+  native.fuse_native_xattr_prefix(prefix)
 }
 
-/** The native module fuse-native loads (the same instance: node-gyp-build from its folder). */
-export const native: Native = createRequire(fuseMain)("node-gyp-build")(path.dirname(fuseMain))
-
-interface FuseInstance {
-  beforeOp: (() => void) | null
-  _fuseOptions: () => string
-  mount(cb: (err: Error | null) => void): void
-  unmount(cb: (err: Error | null) => void): void
-}
-type FuseClass = new (mnt: string, ops: object, opts: object) => FuseInstance
-const Fuse: FuseClass = require("fuse-native")
-
-/** CREATED_BASE in the patch (BINDING_HANDLES in src/fuse/binding.ts). */
+/** CREATED_BASE in packages/fuse-native/src (BINDING_HANDLES in src/fuse/binding.ts). */
 export const BINDING_HANDLES = 0x40000000
 /** PASSTHROUGH_SLOTS: handles and descriptors the binding can tie are below it. */
 export const PASSTHROUGH_SLOTS = 65536
@@ -89,11 +66,23 @@ export interface Taken {
   readonly mtime: number
 }
 
+/** An element of the binding's flat answers, of the type index.d.ts says it has. */
+const numberAt = (flat: ReadonlyArray<number | string>, i: number): number => {
+  const v = flat[i]
+  if (typeof v !== "number") throw new Error(`fuse-native answered ${String(v)} where a number belongs (element ${i})`)
+  return v
+}
+const stringAt = (flat: ReadonlyArray<number | string>, i: number): string => {
+  const v = flat[i]
+  if (typeof v !== "string") throw new Error(`fuse-native answered ${String(v)} where a string belongs (element ${i})`)
+  return v
+}
+
 export const takeCreated = (): Array<Taken> => {
   const flat = native.fuse_native_created_take()
   const out: Array<Taken> = []
   for (let i = 0; i + 5 < flat.length; i += 6) {
-    out.push({ fh: flat[i] as number, fd: flat[i + 1] as number, id: flat[i + 2] as string, path: flat[i + 3] as string, mode: flat[i + 4] as number, mtime: flat[i + 5] as number })
+    out.push({ fh: numberAt(flat, i), fd: numberAt(flat, i + 1), id: stringAt(flat, i + 2), path: stringAt(flat, i + 3), mode: numberAt(flat, i + 4), mtime: numberAt(flat, i + 5) })
   }
   return out
 }
@@ -101,11 +90,14 @@ export const takeCreated = (): Array<Taken> => {
 export const reclaimSpares = (): Array<{ fd: number; id: string }> => {
   const flat = native.fuse_native_spares_reclaim()
   const out: Array<{ fd: number; id: string }> = []
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ fd: flat[i] as number, id: flat[i + 1] as string })
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ fd: numberAt(flat, i), id: stringAt(flat, i + 1) })
   return out
 }
 
-/** The count created_init points the binding at: one per process, as the binding keeps a pointer to it. */
+/**
+ * The count the binding adds to as it creates (created_init): the binding counts in the array it
+ * was given last, so a test that gives it another gives this one back after.
+ */
 export const waiting = new Int32Array(1)
 native.fuse_native_created_init(waiting)
 
@@ -138,7 +130,7 @@ export class TestFs {
   nextFh = 1
   /** every handle opened by the handlers, with its descriptor */
   readonly opened: Array<{ path: string; fh: number; fd: number; tied: boolean }> = []
-  private fuse: FuseInstance | undefined
+  private fuse: Fuse | undefined
 
   constructor(name: string) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), `sb-binding-${name}-`))
@@ -291,17 +283,18 @@ export class TestFs {
         seen("listxattr", p)
         cb(0, ["user.test.one"])
       }
-    } satisfies Partial<FuseOperations>
+    } satisfies Fuse.Operations
   }
 
   /** Mounts with `options` (libfuse's -o list) added to the defaults here. */
   async mount(options: ReadonlyArray<string> = []): Promise<void> {
-    const fuse = new Fuse(this.mnt, this.ops(), { timeout: false })
-    fuse.beforeOp = () => {
-      if (this.autoAdopt) this.adopt()
-    }
-    const all = ["entry_timeout=0", "attr_timeout=0", "negative_timeout=0", "big_writes", "max_write=131072", "max_read=131072", ...options]
-    fuse._fuseOptions = () => "-o" + all.join(",")
+    const fuse = new Fuse(this.mnt, this.ops(), {
+      timeout: false,
+      mountOptions: ["entry_timeout=0", "attr_timeout=0", "negative_timeout=0", "big_writes", "max_write=131072", "max_read=131072", ...options],
+      beforeOp: () => {
+        if (this.autoAdopt) this.adopt()
+      }
+    })
     await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())))
     this.fuse = fuse
     // fuse-native calls back from the init handler, before libfuse has replied to the kernel's
