@@ -8,6 +8,8 @@
  * left behind.
  */
 import * as fs from "node:fs"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BINDING_HANDLES, TestFs, native, py, reclaimSpares, waiting } from "./harness.js"
 
@@ -48,6 +50,32 @@ for p, mode in ARG:
     os.close(fd)
 print("null")
 `
+
+/** A full collection, once this turn is over (a WeakRef's target is kept until then). */
+const collectGarbage = async (): Promise<void> => {
+  await new Promise((r) => setImmediate(r))
+  setFlagsFromString("--expose-gc")
+  const gc: unknown = runInNewContext("gc")
+  if (typeof gc !== "function") throw new Error("node gave no gc() with --expose-gc")
+  gc()
+}
+
+it("created_init holds the array it was given last and lets go of the one before", async () => {
+  // given and then dropped by JavaScript: the binding's reference is all that keeps it
+  const given = ((): WeakRef<Int32Array> => {
+    const a = new Int32Array(1)
+    native.fuse_native_created_init(a)
+    return new WeakRef(a)
+  })()
+  try {
+    await collectGarbage()
+    expect(given.deref(), "the array the binding counts in now").toBeDefined()
+  } finally {
+    native.fuse_native_created_init(waiting)
+  }
+  await collectGarbage()
+  expect(given.deref(), "the array given before").toBeUndefined()
+})
 
 it("created_init takes only an Int32Array (the count of files waiting to be taken)", () => {
   expect(() => native.fuse_native_created_init(new Uint32Array(1) as unknown as Int32Array)).toThrow("created_init needs an Int32Array")
@@ -120,6 +148,30 @@ describe("created_take", () => {
       await h.close()
     }
     expect(t.count("create", "/dir/late.txt")).toBe(0)
+  })
+
+  it("a file created while another array is given is counted there, and the count moves back with the next created_init", async () => {
+    const other = new Int32Array(1)
+    // not adopted until the count is back: its staging file is not at its path before
+    t.autoAdopt = false
+    native.fuse_native_created_init(other)
+    let h: fs.promises.FileHandle | undefined
+    try {
+      h = await fs.promises.open(t.at("dir/counted-elsewhere"), "wx")
+      expect(Atomics.load(other, 0)).toBe(1)
+      expect(Atomics.load(waiting, 0)).toBe(0)
+      native.fuse_native_created_init(waiting)
+      expect(Atomics.load(waiting, 0), "the file not taken yet").toBe(1)
+    } finally {
+      native.fuse_native_created_init(waiting)
+      t.autoAdopt = true
+      // its flush is a request: adopted before it
+      await h?.close()
+    }
+    expect(t.taken.at(-1)?.path).toBe("dir/counted-elsewhere")
+    expect(Atomics.load(waiting, 0)).toBe(0)
+    expect(Atomics.load(other, 0), "no longer counted in").toBe(1)
+    expect(t.count("create", "/dir/counted-elsewhere")).toBe(0)
   })
 
   it("eight processes creating 480 files at once: each made once, by the binding or the handlers, none lost, handles unique", async () => {

@@ -9,9 +9,10 @@
 //
 // Threads: a FUSE thread creates (create_here) under names_lock held for writing, which guards the
 // queue of created files, the spares and the names table together; the JavaScript thread sets the
-// owner before mounting (owner), gives the count it reads before each request (created_init) and
-// takes the queue (created_take), under the same lock. The attributes a create answers with wait
-// for libfuse's next fgetattr in the FUSE thread's own record (fuse_thread_locals_t).
+// owner before mounting (owner), gives the count it reads before each request (created_init: the
+// array given last) and takes the queue (created_take), under the same lock. The attributes a
+// create answers with wait for libfuse's next fgetattr in the FUSE thread's own record
+// (fuse_thread_locals_t).
 
 #include "binding.h"
 #include "names.h"
@@ -163,7 +164,11 @@ int fuse_native_create_or_ask (const char *path, mode_t mode, struct fuse_file_i
   return fuse_native_create(path, mode, info);
 }
 
-// created_init(Int32Array): where the count of files waiting to be adopted is kept.
+// created_init(Int32Array): where the count of files waiting to be adopted is kept. A later call
+// moves the count to its own array and lets go of the one before: every access to the count is
+// made with names_lock held for writing, so once the pointer is swapped under it no FUSE thread
+// writes to the old array, and the old reference can go. (Refusing a second call would be as safe,
+// but a process that mounts again, or a test, could not hand over a new array.)
 NAPI_METHOD(fuse_native_created_init) {
   NAPI_ARGV(1)
   void *data = NULL;
@@ -175,11 +180,19 @@ NAPI_METHOD(fuse_native_created_init) {
     napi_throw_error(env, NULL, "created_init needs an Int32Array");
     return NULL;
   }
+  // the binding writes into the array's memory: it must outlive the pointer, whatever JavaScript keeps
+  napi_ref ref = NULL;
+  if (napi_create_reference(env, argv[0], 1, &ref) != napi_ok) {
+    napi_throw_error(env, NULL, "created_init could not hold on to its Int32Array");
+    return NULL;
+  }
   pthread_rwlock_wrlock(&names_lock);
-  if (created_waiting_ref == NULL) napi_create_reference(env, argv[0], 1, &created_waiting_ref);
+  napi_ref before = created_waiting_ref;
+  created_waiting_ref = ref;
   created_waiting = (int32_t *) data;
-  *created_waiting = (int32_t) created_len;
+  __atomic_store_n(created_waiting, (int32_t) created_len, __ATOMIC_RELEASE);
   pthread_rwlock_unlock(&names_lock);
+  if (before != NULL) napi_delete_reference(env, before);
   return NULL;
 }
 
