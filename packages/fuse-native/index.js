@@ -143,8 +143,8 @@ class Fuse extends Nanoresource {
     this._force = !!opts.force
     this._mkdir = !!opts.mkdir
     this._thread = null
-    // called before every request is handed to its handler
-    this.beforeOp = null
+    // opts.beforeOp: called before every request is handed to its handler (index.d.ts, Options)
+    this.beforeOp = typeof opts.beforeOp === 'function' ? opts.beforeOp : null
     this._handlers = this._makeHandlerArray()
     this._threads = new Set()
 
@@ -169,6 +169,9 @@ class Fuse extends Nanoresource {
   }
 
   _fuseOptions () {
+    // opts.mountOptions: the whole -o list, as libfuse reads it (index.d.ts, Options)
+    if (this.opts.mountOptions) return this.opts.mountOptions.length ? '-o' + this.opts.mountOptions.join(',') : ''
+
     const options = []
 
     if ((/\*|(^,)fuse-bindings(,$)/.test(process.env.DEBUG)) || this.opts.debug) options.push('debug')
@@ -780,6 +783,24 @@ Fuse.beforeUnmount = beforeUnmount
 Fuse.configure = configure
 Fuse.unconfigure = unconfigure
 Fuse.isConfigured = isConfigured
+
+// What the fork's native module adds (index.d.ts, Native): the fast paths' switches and tables,
+// called on the JavaScript thread. The module's other exports are this file's own.
+const NATIVE_EXPORTS = [
+  'fuse_native_passthrough_open',
+  'fuse_native_passthrough_written',
+  'fuse_native_kernel_passthrough',
+  'fuse_native_kernel_passthrough_stats',
+  'fuse_native_names_reset',
+  'fuse_native_names_add',
+  'fuse_native_created_init',
+  'fuse_native_created_take',
+  'fuse_native_spares_start',
+  'fuse_native_spares_reclaim',
+  'fuse_native_owner',
+  'fuse_native_xattr_prefix' // not on macOS
+]
+Fuse.native = Object.freeze(Object.fromEntries(NATIVE_EXPORTS.filter(name => typeof binding[name] === 'function').map(name => [name, binding[name]])))
 
 module.exports = Fuse
 

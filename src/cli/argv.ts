@@ -98,10 +98,10 @@ export const parseSize = (v: string): number | undefined => {
  * keeps x-* and comment= to itself and mount.fuse3 drops most of the rest, but a helper of another
  * make, or a person copying an fstab line, may pass them on.
  */
-const FOR_MOUNT = new Set(["auto", "noauto", "user", "nouser", "users", "owner", "group", "_netdev", "nofail", "defaults"])
+export const FOR_MOUNT = new Set(["auto", "noauto", "user", "nouser", "users", "owner", "group", "_netdev", "nofail", "defaults"])
 
 /** Mount flags as pairs: the last one given wins, as with mount(8). */
-const FLAG_PAIRS = new Map<string, readonly [keyof KernelFlags, boolean]>([
+export const FLAG_PAIRS = new Map<string, readonly [keyof KernelFlags, boolean]>([
   ["noexec", ["noexec", true]],
   ["exec", ["noexec", false]],
   ["sync", ["sync", true]],
@@ -110,7 +110,7 @@ const FLAG_PAIRS = new Map<string, readonly [keyof KernelFlags, boolean]>([
 ])
 
 /** The atime options, the last one given winning; atime is mount(8)'s "not noatime", so relatime. */
-const ATIMES = new Map<string, AtimePolicy>([
+export const ATIMES = new Map<string, AtimePolicy>([
   ["noatime", "noatime"],
   ["atime", "relatime"],
   ["relatime", "relatime"],

@@ -1,38 +1,14 @@
 /**
- * The `sharebox` command: the tree of subcommands (each defined in commands/, by concern), and how
- * the parser's output and errors reach the terminal.
+ * The `sharebox` command line through the parser (the tree of commands is commands/tree.ts), and
+ * how its output and errors reach the terminal.
  */
 import { Command, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext" // not the barrel: it loads an HTTP client too
 import { Console, Effect } from "effect"
 import { exitCodeOf, userMessage } from "../effects/errors.js"
 import { VERSION, normaliseArgv } from "./argv.js"
-import { dropCmd, getCmd, pinCmd, whereisCmd } from "./commands/content.js"
-import { conflictsCmd, resolveCmd, restoreCmd, versionsCmd } from "./commands/history.js"
-import { initCmd, mountCmd } from "./commands/mount.js"
-import { logCmd, replayCmd, statusCmd, syncCmd } from "./commands/sync.js"
+import { root } from "./commands/tree.js"
 import { setExit } from "./output.js"
-
-const root = Command.make("sharebox").pipe(
-  Command.withDescription("A distributed FUSE filesystem over git-annex that works offline."),
-  Command.withSubcommands([
-    mountCmd,
-    syncCmd,
-    replayCmd,
-    logCmd,
-    statusCmd,
-    versionsCmd,
-    restoreCmd,
-    whereisCmd,
-    getCmd,
-    dropCmd,
-    pinCmd(true),
-    pinCmd(false),
-    conflictsCmd,
-    resolveCmd,
-    initCmd
-  ])
-)
 
 const cli = Command.run(root, { name: "sharebox", version: VERSION })
 

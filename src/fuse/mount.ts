@@ -3,8 +3,6 @@
  * mount goes away (`fusermount -u`) or on SIGTERM/SIGINT.
  */
 import { promises as fs } from "node:fs"
-import { createRequire } from "node:module"
-import * as path from "node:path"
 import { getSystemErrorName } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { constants } from "node:os"
@@ -19,7 +17,9 @@ import { type Settings, saveSettings } from "../effects/content.js"
 import { makeNotifier } from "../effects/notifier.js"
 import { VIRTUAL_ROOT } from "../domain/paths.js"
 import type { AtimePolicy } from "../domain/times.js"
-import { type CreatedHere, type CreatesHere, type Passthrough, XATTR_PREFIX, noPassthrough } from "./binding.js"
+import type { CreatedHere, CreatesHere, Passthrough } from "./binding.js"
+import { XATTR_PREFIX } from "./binding.js"
+import { type Native, loadFuse } from "./native.js"
 import { makeOperations } from "./ops.js"
 import type { FailureTag, Ports } from "./ports.js"
 import type { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, JournalUnwritable, NotFound } from "../effects/errors.js"
@@ -62,7 +62,14 @@ const portsOf = (host: HostServices): Ports => ({
   }
 })
 
-const require = createRequire(import.meta.url)
+/** What was thrown, in words. */
+const messageOf = (e: unknown): string => {
+  const message = typeof e === "object" && e !== null && "message" in e ? e.message : undefined
+  return String(message ?? e)
+}
+
+/** A system error's code (ENOENT, ...), if it is one. */
+const codeOf = (e: unknown): unknown => (typeof e === "object" && e !== null && "code" in e ? e.code : undefined)
 
 /** Mount flags the kernel enforces, as libfuse 2 passes them. */
 export interface KernelFlags {
@@ -116,8 +123,7 @@ const escapeOption = (v: string): string => v.replace(/[\\,]/g, (c) => "\\" + c)
  * through the mount where they can (sharebox resolve). nosuid and nodev always: the files come
  * from peers.
  */
-export const fuseOptionsOf = (cfg: DaemonConfig): string =>
-  [
+export const fuseOptionsOf = (cfg: DaemonConfig): ReadonlyArray<string> => [
     `fsname=${escapeOption(cfg.fsname)}`,
     `subtype=${cfg.subtype}`,
     "big_writes",
@@ -135,7 +141,7 @@ export const fuseOptionsOf = (cfg: DaemonConfig): string =>
     ...(cfg.kernel.sync ? ["sync"] : []),
     ...(cfg.kernel.dirsync ? ["dirsync"] : []),
     ...(cfg.allowOther ? ["allow_other"] : [])
-  ].join(",")
+  ]
 
 export const isMounted = async (mnt: string): Promise<boolean> => (await mountTable()).some((m) => m.point === mnt)
 
@@ -148,30 +154,24 @@ export const clearStaleMount = async (mnt: string): Promise<"none" | "cleared" |
     // always goes to the daemon, and fails at once with ENOTCONN when there is none
     await fs.statfs(mnt)
     return "live"
-  } catch (e: any) {
-    if (e.code !== "ENOTCONN" && e.code !== "ECONNABORTED") return "live"
+  } catch (e: unknown) {
+    if (codeOf(e) !== "ENOTCONN" && codeOf(e) !== "ECONNABORTED") return "live"
   }
   await run("fusermount", ["-uz", mnt])
   return (await isMounted(mnt)) ? "live" : "cleared"
 }
 
-/** fuse-native's native module, loaded as fuse-native itself loads it. */
-const bindingOf = (fuseNativeMain: string): any => createRequire(fuseNativeMain)("node-gyp-build")(path.dirname(fuseNativeMain))
-
-/** The binding's fast path (packages/fuse-native/src/fastpath.c); a binding without it has none. */
-const passthroughOf = (binding: any, kernelWanted: boolean): Passthrough =>
-  typeof binding.fuse_native_passthrough_open === "function"
-    ? {
-        open: (fh, fd, kernel) => void binding.fuse_native_passthrough_open(fh, fd, kernel ? 1 : 0),
-        close: (fh) => void binding.fuse_native_passthrough_open(fh, -1, 0),
-        written: (fd) => binding.fuse_native_passthrough_written(fd),
-        kernelStatus: () => kernelStatusOf(binding.fuse_native_kernel_passthrough_stats?.() ?? [0, 0, 0, 0, 0, 0, 0], kernelWanted)
-      }
-    : noPassthrough
+/** The binding's fast path: reads and writes of open files served on the FUSE threads (packages/fuse-native/src/fastpath.c). */
+const passthroughOf = (native: Native, kernelWanted: boolean): Passthrough => ({
+  open: (fh, fd, kernel) => void native.fuse_native_passthrough_open(fh, fd, kernel ? 1 : 0),
+  close: (fh) => void native.fuse_native_passthrough_open(fh, -1, 0),
+  written: (fd) => native.fuse_native_passthrough_written(fd),
+  kernelStatus: () => kernelStatusOf(native.fuse_native_kernel_passthrough_stats(), kernelWanted)
+})
 
 const EPERM = constants.errno.EPERM
 
-/** The binding's figures for the kernel's passthrough (packages/fuse-native/src/passthrough.c). */
+/** The binding's figures for the kernel's passthrough (packages/fuse-native/src/passthrough.c), in words. */
 export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unprivileged]: ReadonlyArray<number>, wanted = true): string => {
   if (!wanted) return "off (-o passthrough=off)"
   if (!offered) return "off (this kernel does not offer it: Linux 6.9 or later with CONFIG_FUSE_PASSTHROUGH)"
@@ -184,37 +184,44 @@ export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unp
 /**
  * The binding's table of names that may exist (packages/fuse-native/src/names.c): a lookup of any
  * other name, such as the one every new file starts with, is answered there without waking
- * JavaScript.
- * The virtual folder's paths are always asked here.
+ * JavaScript. The virtual folder's paths are always asked here.
  */
-const namesMirrorOf = (binding: any): ViewMirror | undefined =>
-  typeof binding.fuse_native_names_reset === "function"
-    ? {
-        reset: (view) => binding.fuse_native_names_reset(Buffer.from([...view.paths()].join("\0") + "\0", "utf8"), VIRTUAL_ROOT),
-        add: (p) => binding.fuse_native_names_add(p)
-      }
-    : undefined
+const namesMirrorOf = (native: Native): ViewMirror => ({
+  reset: (view) => native.fuse_native_names_reset(Buffer.from([...view.paths()].join("\0") + "\0", "utf8"), VIRTUAL_ROOT),
+  add: (p) => native.fuse_native_names_add(p)
+})
 
-/** The binding's creates of new files on its own threads (packages/fuse-native/src/creates.c). */
-const createsOf = (binding: any): CreatesHere | undefined => {
-  if (typeof binding.fuse_native_created_take !== "function") return undefined
+/** An element of the binding's flat answers, which index.d.ts says the type of. */
+const numberAt = (flat: ReadonlyArray<number | string>, i: number): number => {
+  const v = flat[i]
+  if (typeof v !== "number") throw new Error(`fuse-native answered ${String(v)} where a number belongs (element ${i})`)
+  return v
+}
+const stringAt = (flat: ReadonlyArray<number | string>, i: number): string => {
+  const v = flat[i]
+  if (typeof v !== "string") throw new Error(`fuse-native answered ${String(v)} where a string belongs (element ${i})`)
+  return v
+}
+
+/** The binding's creates of new files on its own threads (packages/fuse-native/src/creates.c, spares.c). */
+const createsOf = (native: Native): CreatesHere => {
   const waiting = new Int32Array(1)
-  binding.fuse_native_created_init(waiting)
+  native.fuse_native_created_init(waiting)
   return {
     waiting,
     take: () => {
-      const flat: Array<any> = binding.fuse_native_created_take()
+      const flat = native.fuse_native_created_take()
       const out: Array<CreatedHere> = []
       for (let i = 0; i + 5 < flat.length; i += 6) {
-        out.push({ fh: flat[i], fd: flat[i + 1], id: flat[i + 2], path: flat[i + 3], mode: flat[i + 4], mtime: flat[i + 5] })
+        out.push({ fh: numberAt(flat, i), fd: numberAt(flat, i + 1), id: stringAt(flat, i + 2), path: stringAt(flat, i + 3), mode: numberAt(flat, i + 4), mtime: numberAt(flat, i + 5) })
       }
       return out
     },
-    start: (dir, prefix) => binding.fuse_native_spares_start(dir, prefix) === 1,
+    start: (dir, prefix) => native.fuse_native_spares_start(dir, prefix) === 1,
     reclaim: () => {
-      const flat: Array<any> = binding.fuse_native_spares_reclaim()
+      const flat = native.fuse_native_spares_reclaim()
       const out: Array<{ fd: number; id: string }> = []
-      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ fd: flat[i], id: flat[i + 1] })
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ fd: numberAt(flat, i), id: stringAt(flat, i + 1) })
       return out
     }
   }
@@ -245,43 +252,38 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       quietMs: cfg.quietMs,
       notify: makeNotifier(cfg.notifyCmd, warn)
     })
-  } catch (e: any) {
-    return ready(e?.message ?? String(e))
+  } catch (e: unknown) {
+    return ready(messageOf(e))
   }
   await saveSettings(host.content.host, cfg.settings)
-  const Fuse = require("fuse-native")
-  const binding = bindingOf(require.resolve("fuse-native"))
-  binding.fuse_native_xattr_prefix?.(XATTR_PREFIX)
+  const Fuse = loadFuse()
+  const native = Fuse.native
+  native.fuse_native_xattr_prefix?.(XATTR_PREFIX)
   const owner = { uid: cfg.uid ?? process.getuid?.() ?? 0, gid: cfg.gid ?? process.getgid?.() ?? 0, umask: cfg.umask }
   // whose files the binding's creates show (it creates none until told)
-  binding.fuse_native_owner?.(owner.uid, owner.gid, owner.umask)
-  // the kernel's passthrough of reads (packages/fuse-native/src/passthrough.c), asked for at INIT
-  binding.fuse_native_kernel_passthrough?.(cfg.passthrough ? 1 : 0)
-  const passthrough = passthroughOf(binding, cfg.passthrough)
-  const creates = createsOf(binding)
+  native.fuse_native_owner(owner.uid, owner.gid, owner.umask)
+  // the kernel's passthrough of reads, asked for at INIT
+  native.fuse_native_kernel_passthrough(cfg.passthrough ? 1 : 0)
+  const passthrough = passthroughOf(native, cfg.passthrough)
+  const creates = createsOf(native)
   // a read-only mount changes no time either, as Linux leaves atimes on one
   const atime: AtimePolicy = cfg.readonly ? "noatime" : cfg.atime
   const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime })
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
-  const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, debug: false })
-  if (creates) {
-    // the files the binding created are adopted first, before any request and any new view
-    fuse.beforeOp = ops.adoptCreated
-    host.views.onBeforeChange(ops.adoptCreated)
-  }
+  // the files the binding created are adopted first, before any request and any new view
+  const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, mountOptions: fuseOptionsOf(cfg), beforeOp: ops.adoptCreated })
+  host.views.onBeforeChange(ops.adoptCreated)
   /** Lets the binding create files (once the names table is there, which it needs). */
   const startCreating = () => {
     if (cfg.readonly) return // its creates would not ask the handlers, which refuse them
-    if (creates && !creates.start(host.repo.layout.staging, host.staging.bindingSparePrefix)) warn("the binding cannot make staging files: new files are created here")
+    if (!creates.start(host.repo.layout.staging, host.staging.bindingSparePrefix)) warn("the binding cannot make staging files: new files are created here")
   }
   /** Takes back the spares the binding holds and adopts what it made: before the host closes. */
   const stopCreating = () => {
-    if (!creates) return
     host.staging.discardSpares(creates.reclaim())
     ops.adoptCreated()
   }
-  fuse._fuseOptions = () => "-o" + fuseOptionsOf(cfg)
 
   let mounted: Mounted | undefined
   let ending = false
@@ -293,7 +295,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     await mounted?.close().catch(() => undefined)
     stopCreating()
     // cuts short what waits on a peer, so a sync in flight answers its command at once
-    await host.close().catch((e) => warn(`closing: ${e?.message ?? e}`))
+    await host.close().catch((e: unknown) => warn(`closing: ${messageOf(e)}`))
     await mounted?.control.drained(5000)
     if (await isMounted(cfg.mountpoint)) await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
     process.exit(0)
@@ -315,23 +317,20 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => void end(sig))
     try {
       mounted = await openMounted(host, { mountpoint: cfg.mountpoint, syncInterval: cfg.syncInterval, readonly: cfg.readonly, log, warn })
-    } catch (e: any) {
+    } catch (e: unknown) {
       // a mount the command line cannot reach would look served and answer nobody
       clearInterval(watch)
       await run("fusermount", ["-uz", cfg.mountpoint]).catch(() => undefined)
       await host.close().catch(() => undefined)
-      return ready(`control socket: ${e?.message ?? e}`)
+      return ready(`control socket: ${messageOf(e)}`)
     }
     mountedOnce = true
     log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
     ready()
     // after the mount is ready: until the table is made, every lookup asks the view here
-    const names = namesMirrorOf(binding)
-    if (names) {
-      host.views.mirrorView(names)
-      // new files are created in the binding only where it knows every name of the view
-      startCreating()
-    }
-    host.syncer.afterMount().catch((e) => warn(`getall: ${e?.message ?? e}`))
+    host.views.mirrorView(namesMirrorOf(native))
+    // new files are created in the binding only where it knows every name of the view
+    startCreating()
+    host.syncer.afterMount().catch((e: unknown) => warn(`getall: ${messageOf(e)}`))
   })
 }

@@ -1,16 +1,26 @@
 /**
- * How fuse-native (sharebox's fork, packages/fuse-native) calls the operations sharebox answers,
- * and how it takes their answers; the package ships no types. An errno is negated; 0 is success.
+ * fuse-native (sharebox's fork, packages/fuse-native) as the FUSE layer sees it, and the one module
+ * of sharebox that imports it. The package's index.d.ts describes each operation and how the
+ * binding takes its answer; here sharebox names the operations it answers, and loads the binding
+ * when the daemon mounts (not before: a command that mounts nothing never loads libfuse).
  */
+import { createRequire } from "node:module"
+import type Fuse from "fuse-native"
 
-/** Answers an operation with its errno alone. */
-export type Done = (errno: number) => void
+/** Answers an operation with its errno alone (negated; 0 is success). */
+export type Done = Fuse.Done
 /** Answers with a value on success (errno 0), or with an errno and nothing. */
-export type Reply<T> = (errno: number, value?: T) => void
+export type Reply<T> = Fuse.Reply<T>
 /** A read's or write's answer: the byte count, or an errno, both in the first argument. */
-export type Count = (bytesOrErrno: number) => void
+export type Count = Fuse.Count
 /** A create's answer: the new handle and, saving libfuse a getattr, the file's attributes. */
-export type Created = (errno: number, fh?: number, stat?: Stat) => void
+export type Created = Fuse.Created
+export type Stat = Fuse.Stat
+export type Statfs = Fuse.Statfs
+/** What fuse-native's native module adds, as the daemon's wiring uses it (mount.ts). */
+export type Native = Fuse.Native
+/** fuse-native's Fuse class. */
+export type FuseClass = typeof Fuse
 
 /**
  * A handler's answer before ops.ts replies it: a value, or a negated errno (for a handle or a byte
@@ -21,21 +31,6 @@ export type Outcome<T> = T | number
 /** An outcome now, or once the work it needs is done. */
 export type Answer<T> = Outcome<T> | Promise<Outcome<T>>
 
-/** Times in milliseconds or as Dates: the binding takes both. */
-export interface Stat {
-  readonly mode: number
-  readonly uid: number
-  readonly gid: number
-  readonly size: number
-  readonly mtime: number | Date
-  readonly atime: number | Date
-  readonly ctime: number | Date
-  readonly nlink: number
-  readonly ino?: number
-  readonly blksize?: number
-  readonly blocks?: number
-}
-
 /** Whose the files are, as getattr shows them (-o uid=, gid=, umask=): the kernel checks access by it. */
 export interface Owner {
   readonly uid: number
@@ -44,54 +39,46 @@ export interface Owner {
   readonly umask: number
 }
 
-export interface Statfs {
-  readonly bsize: number
-  readonly frsize: number
-  readonly blocks: number
-  readonly bfree: number
-  readonly bavail: number
-  readonly files: number
-  readonly ffree: number
-  readonly favail: number
-  readonly fsid: number
-  readonly flag: number
-  readonly namemax: number
-}
-
 /**
- * The operations sharebox implements, as fuse-native calls them; the binding tells the kernel
- * only these exist. `utimens` gets UTIME_OMIT / UTIME_NOW as sentinels (the fork). No `access`:
- * every mount has default_permissions, with which the kernel answers access(2) from the modes.
+ * The operations sharebox implements, each as fuse-native calls it; the binding tells the kernel
+ * only these exist. No `access`: every mount has default_permissions, with which the kernel
+ * answers access(2) from the modes. No opendir or releasedir: directories need no handle.
  */
-export interface FuseOperations {
-  init(cb: Done): void
-  statfs(path: string, cb: Reply<Statfs>): void
-  getattr(path: string, cb: Reply<Stat>): void
-  fgetattr(path: string, fh: number, cb: Reply<Stat>): void
-  readdir(path: string, cb: Reply<ReadonlyArray<string>>): void
-  readlink(path: string, cb: Reply<string>): void
-  open(path: string, flags: number, cb: Reply<number>): void
-  create(path: string, mode: number, cb: Created): void
-  read(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: Count): void
-  write(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: Count): void
-  flush(path: string, fh: number, cb: Done): void
-  fsync(path: string, datasync: boolean, fh: number, cb: Done): void
-  fsyncdir(path: string, datasync: boolean, fh: number, cb: Done): void
-  release(path: string, fh: number, cb: Done): void
-  truncate(path: string, size: number, cb: Done): void
-  ftruncate(path: string, fh: number, size: number, cb: Done): void
-  mkdir(path: string, mode: number, cb: Done): void
-  rmdir(path: string, cb: Done): void
-  unlink(path: string, cb: Done): void
-  rename(src: string, dest: string, cb: Done): void
-  symlink(target: string, path: string, cb: Done): void
-  link(src: string, dest: string, cb: Done): void
-  mknod(path: string, mode: number, dev: number, cb: Done): void
-  chmod(path: string, mode: number, cb: Done): void
-  chown(path: string, uid: number, gid: number, cb: Done): void
-  utimens(path: string, atime: number, mtime: number, cb: Done): void
-  getxattr(path: string, name: string, position: number, cb: Reply<Buffer>): void
-  listxattr(path: string, cb: Reply<ReadonlyArray<string>>): void
-  setxattr(path: string, name: string, value: Buffer, position: number, flags: number, cb: Done): void
-  removexattr(path: string, name: string, cb: Done): void
-}
+export type FuseOperations = Required<
+  Pick<
+    Fuse.Operations,
+    | "init"
+    | "statfs"
+    | "getattr"
+    | "fgetattr"
+    | "readdir"
+    | "readlink"
+    | "open"
+    | "create"
+    | "read"
+    | "write"
+    | "flush"
+    | "fsync"
+    | "fsyncdir"
+    | "release"
+    | "truncate"
+    | "ftruncate"
+    | "mkdir"
+    | "rmdir"
+    | "unlink"
+    | "rename"
+    | "symlink"
+    | "link"
+    | "mknod"
+    | "chmod"
+    | "chown"
+    | "utimens"
+    | "getxattr"
+    | "listxattr"
+    | "setxattr"
+    | "removexattr"
+  >
+>
+
+/** The binding, loaded (with libfuse) on first use; the bundle leaves it outside (scripts/bundle.mjs). */
+export const loadFuse = (): FuseClass => createRequire(import.meta.url)("fuse-native") as FuseClass

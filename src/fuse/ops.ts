@@ -12,6 +12,7 @@ import type { FuseContext } from "./context.js"
 import * as directories from "./directories.js"
 import * as files from "./files.js"
 import { Handles, readHandle } from "./handles.js"
+import { HiddenFiles } from "./hidden.js"
 import { E, errnoOf } from "./errno.js"
 import type { Answer, Count, Created, Done, FuseOperations, Owner, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
@@ -59,7 +60,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   })
   const times = new LocalTimes(ports.views, config.atime ?? "relatime")
   ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
-  const cx: FuseContext = { ...ports, handles, virtual, times, ...owner }
+  const cx: FuseContext = { ...ports, handles, virtual, times, hidden: new HiddenFiles(), ...owner }
 
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
@@ -75,18 +76,18 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   const failed = (e: unknown): number => errnoOf(e, log)
   /** a value (an object, a string) or an errno */
   const value = <T extends object | string>(cb: Reply<T>, a: Answer<T>): void => {
-    if (a instanceof Promise) a.then((r) => value(cb, r), (e) => cb(failed(e)))
+    if (a instanceof Promise) a.then((r) => value(cb, r), (e: unknown) => cb(failed(e)))
     else if (typeof a === "number") cb(a)
     else cb(0, a)
   }
   /** 0 or an errno; a byte count or an errno */
   const status = (cb: Done | Count, a: Answer<number>): void => {
     if (typeof a === "number") cb(a)
-    else a.then(cb, (e) => cb(failed(e)))
+    else a.then(cb, (e: unknown) => cb(failed(e)))
   }
   /** a handle (0 or more) or an errno */
   const handle = (cb: Reply<number>, a: Answer<number>): void => {
-    if (typeof a !== "number") a.then((r) => handle(cb, r), (e) => cb(failed(e)))
+    if (typeof a !== "number") a.then((r) => handle(cb, r), (e: unknown) => cb(failed(e)))
     else if (a < 0) cb(a)
     else cb(0, a)
   }
@@ -113,7 +114,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     create: (fp: string, mode: number, cb: Created) => {
       const a = files.create(cx, fromFusePath(fp), mode)
       if (typeof a === "number") cb(a)
-      else Promise.resolve(a).then((r) => (typeof r === "number" ? cb(r) : cb(0, r.fh, r.stat)), (e) => cb(failed(e)))
+      else Promise.resolve(a).then((r) => (typeof r === "number" ? cb(r) : cb(0, r.fh, r.stat)), (e: unknown) => cb(failed(e)))
     },
     read: (fp: string, fh: number, buf: Buffer, len: number, pos: number, cb: Count) => status(cb, files.read(cx, fromFusePath(fp), fh, buf, len, pos)),
     write: (_fp: string, fh: number, buf: Buffer, len: number, pos: number, cb: Count) => status(cb, files.write(cx, fh, buf, len, pos)),

@@ -21,23 +21,18 @@ export const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, jso
       for (const l of w.locations) out(`  ${l.uuid} -- ${l.description}${l.here ? " [here]" : ""}`)
     })
   })
-).pipe(Command.withDescription("Show which hosts and remotes have the content of each file. Example: sharebox whereis ~/Sharebox/photos"))
+)
 
 export const getCmd = Command.make("get", { paths }, ({ paths }) =>
   lift(async () => {
     await onPaths(paths, (ps) => ({ _tag: "get", paths: ps }))
   })
-).pipe(Command.withDescription("Fetch the content of files (directories: everything below) to this host. Exit 1 when some could not be fetched."))
+)
 
 export const dropCmd = Command.make("drop", { paths }, ({ paths }) =>
   lift(async () => {
     await onPaths(paths, (ps) => ({ _tag: "drop", paths: ps }))
   })
-).pipe(
-  Command.withDescription(
-    "Free space here: drop the content of files whose content enough other hosts have (-o copies=N of the mount, default 1). " +
-      "Refused, with exit 1, where that would leave too few copies. The files stay in the tree and are fetched again when read."
-  )
 )
 
 export const pinCmd = (on: boolean) =>
@@ -46,10 +41,4 @@ export const pinCmd = (on: boolean) =>
       const list = await onPaths(paths, (ps) => ({ _tag: on ? "pin" : "unpin", paths: ps }))
       if (list) for (const p of list) out(`pinned: ${p || "."}`)
     })
-  ).pipe(
-    Command.withDescription(
-      on
-        ? "Keep files or directories (present and future files) on this host: fetched at every sync, never evicted. Pins are per host."
-        : "Stop keeping files or directories on this host."
-    )
   )

@@ -20,7 +20,7 @@ export const versionsCmd = Command.make("versions", { path: Args.text({ name: "P
       out(`${v.id}  ${v.time}  ${(v.host ?? "?").padEnd(12)} ${what}`)
     })
   })
-).pipe(Command.withDescription("List the versions of a file (also of a deleted one): id, time, host, size, whether its content is here."))
+)
 
 export const restoreCmd = Command.make(
   "restore",
@@ -28,9 +28,9 @@ export const restoreCmd = Command.make(
     path: Args.text({ name: "PATH" }),
     // `--version ID` is what people type; the parser keeps `--version` for the program's version, so
     // normaliseArgv (argv.ts) rewrites it to --version-id for restore
-    version: Options.text("version-id").pipe(Options.withDescription("version id (from sharebox versions), or its name in .sharebox/history/PATH/; also given as --version ID"), Options.optional),
-    at: Options.text("at").pipe(Options.withDescription("the version current at this time, e.g. 2026-11-24T18:00"), Options.optional),
-    to: Options.text("to").pipe(Options.withDescription("write it at this path instead"), Options.optional)
+    version: Options.text("version-id").pipe(Options.optional),
+    at: Options.text("at").pipe(Options.optional),
+    to: Options.text("to").pipe(Options.optional)
   },
   ({ path: p, version, at, to }) =>
     lift(async () => {
@@ -39,11 +39,6 @@ export const restoreCmd = Command.make(
       if (dest.gitdir !== gitdir) throw new UsageError({ message: "--to must be in the same sharebox", exitCode: 64 })
       await request(gitdir, { _tag: "restore", path: tp, version: Option.getOrUndefined(version), at: Option.getOrUndefined(at), to: dest.path })
     })
-).pipe(
-  Command.withDescription(
-    "Bring back a version of a file (the newest by default), also of a deleted file; an ordinary write that syncs like any other. " +
-      "Example: sharebox restore ~/Sharebox/report.odt --at 2026-11-24T18:00"
-  )
 )
 
 export const conflictsCmd = Command.make("conflicts", { target, json }, ({ target, json }) =>
@@ -55,16 +50,13 @@ export const conflictsCmd = Command.make("conflicts", { target, json }, ({ targe
       for (const v of c.versions) out(`  ${v.path}  ${v.host ?? "?"}  ${v.time}  ${v.size ?? "?"} B`)
     })
   })
-).pipe(Command.withDescription("List open conflicts: the path, its conflict copy, and both versions' host, time and size."))
+)
 
 export const resolveCmd = Command.make(
   "resolve",
   {
-    path: Args.text({ name: "PATH" }).pipe(Args.withDescription("a conflicted file or its copy (default: every open conflict)"), Args.optional),
-    keep: Options.choice("keep", ["winner", "copy", "both"]).pipe(
-      Options.withDescription("winner: keep the file, remove the copy; copy: the copy replaces the file; both: keep both as ordinary files"),
-      Options.optional
-    )
+    path: Args.text({ name: "PATH" }).pipe(Args.optional),
+    keep: Options.choice("keep", ["winner", "copy", "both"]).pipe(Options.optional)
   },
   ({ path: p, keep }) =>
     lift(async () => {
@@ -95,10 +87,4 @@ export const resolveCmd = Command.make(
         io.close()
       }
     })
-).pipe(
-  Command.withDescription(
-    "Resolve conflicts. With --keep, without asking; otherwise walk through them and ask (a diff for text files; m opens " +
-      "$SHAREBOX_MERGETOOL or $MERGETOOL on both versions). One host's decision reaches every host at its next sync. " +
-      "Exit 1 when some conflict was left open."
-  )
 )

@@ -28,25 +28,18 @@ export const syncCmd = Command.make("sync", { target, verbose }, ({ target, verb
     printSync(report, verbose)
     setExit(code)
   })
-).pipe(
-  Command.withDescription(
-    "Replay the journal, fetch every peer (git remotes of the gitdir), merge, push, and move content as the mount options say. " +
-      "Quiet unless something needs a person; -v says more. Also callable as: sharebox --command sync MOUNTPOINT. " +
-      "Example (crontab): */5 * * * * sharebox sync ~/Sharebox. " +
-      "Exit codes: 0 every peer reached, 75 some peer unreachable (it is named on stderr), 1 error or a peer whose branch could not be chosen (said on stderr)."
-  )
 )
 
 export const replayCmd = Command.make(
   "replay",
-  { target, dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan (operations, content to add, commits) and change nothing")) },
+  { target, dryRun: Options.boolean("dry-run") },
   ({ target, dryRun }) =>
     lift(async () => {
       const gitdir = await gitdirOf(target)
       const r = await viaDaemonOr(gitdir, { _tag: "replay", dryRun }, async (h) => replaySummary(await h.replayer.replay({ dryRun })))
       if (dryRun) for (const line of r.lines) out(line)
     })
-).pipe(Command.withDescription("Replay the journal into git-annex now (no network). With --dry-run, show what replay would do."))
+)
 
 export const logCmd = Command.make("log", { target, json }, ({ target, json }) =>
   lift(async () => {
@@ -58,7 +51,7 @@ export const logCmd = Command.make("log", { target, json }, ({ target, json }) =
       out(`${e.time}  ${e.op.padEnd(7)} ${what}${size}  [${e.state}]`)
     })
   })
-).pipe(Command.withDescription("List local operations no peer is known to have yet, oldest first: still in the journal, or replayed into a local commit."))
+)
 
 export const statusCmd = Command.make("status", { target, json }, ({ target, json }) =>
   lift(async () => {
@@ -78,4 +71,4 @@ export const statusCmd = Command.make("status", { target, json }, ({ target, jso
     ]
     for (const l of lines) out(l)
   })
-).pipe(Command.withDescription("Show whether the gitdir is mounted, pending work, the last sync, conflicts and how much content is here."))
+)
