@@ -4,12 +4,11 @@
 # tests that drive the binding's own paths the hardest. Needs scripts/setup.sh to have run.
 #
 # The normal build (packages/fuse-native/build/Release) is left alone: the ASan build is a copy of
-# the package compiled in packages/fuse-native/build/asan, and every load of the binding (the
-# package's index.js and src/fuse/mount.ts, both through node-gyp-build) takes it instead while
-# FUSE_NATIVE_PREBUILD names that folder (node-gyp-build's own switch). node is not instrumented,
-# so libasan is preloaded into every process the tests start (node, git, git-annex: harmless to
-# those); leaks are not reported (node frees little at exit); the first error aborts its process
-# and its report, kept in a file, fails the run.
+# the package compiled in packages/fuse-native/build/asan, and the package's index.js loads it
+# instead while FUSE_NATIVE_PREBUILD names that folder (node-gyp-build's own switch). node is not
+# instrumented, so libasan is preloaded into every process the tests start (node, git, git-annex:
+# harmless to those); leaks are not reported (node frees little at exit); the first error aborts
+# its process and its report, kept in a file, fails the run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,9 +53,7 @@ export GIT_CONFIG_GLOBAL=/dev/null
 
 # The binding the tests load is this one and no other, in a process running ASan's runtime.
 loaded=$(node -e '
-  const main = require.resolve("fuse-native")
-  require(main)
-  require("module").createRequire(main)("node-gyp-build")(require("path").dirname(main))
+  require("fuse-native")
   const maps = require("fs").readFileSync("/proc/self/maps", "utf8")
   const addons = new Set(maps.split("\n").filter((l) => l.endsWith(".node")).map((l) => l.split(/ +/).pop()))
   console.log(/libasan\.so/.test(maps), [...addons].join(" "))
