@@ -429,7 +429,8 @@ class Fuse extends Nanoresource {
       }
       return
     }
-    this.ops.getattr(path, (err, stat) => {
+    // the table's fgetattr, with the handle (UPSTREAM.md, 4)
+    this.ops.fgetattr(path, fd, (err, stat) => {
       if (err) return signal(err)
       return signal(0, pooledStatArray(stat))
     })
@@ -509,6 +510,9 @@ class Fuse extends Nanoresource {
     this.ops.getxattr(path, name, position, (err, value) => {
       if (!err) {
         if (!value) return signal(IS_OSX ? -93 : -61, valueBuf.buffer)
+        // a value longer than the caller's buffer is ERANGE (getxattr(2)); libfuse would otherwise
+        // reply with value.length bytes read from a buffer of valueBuf.length (UPSTREAM.md, 2)
+        if (valueBuf.length > 0 && value.length > valueBuf.length) return signal(Fuse.ERANGE, valueBuf.buffer)
         value.copy(valueBuf)
         return signal(value.length, valueBuf.buffer)
       }
@@ -525,6 +529,10 @@ class Fuse extends Nanoresource {
           size += 128 // fuse yells if we do not signal room for some mac stuff also
           return signal(size, listBuf.buffer)
         }
+
+        let size = 0
+        for (const name of list) size += Buffer.byteLength(name) + 1
+        if (size > listBuf.length) return signal(Fuse.ERANGE, listBuf.buffer) // as listxattr(2)
 
         let ptr = 0
         for (const name of list) {

@@ -13,8 +13,10 @@ const UTIME_OMIT = 0xfffffffffffff
 const UTIME_NOW = 0xffffffffffffe
 
 /**
- * Stable inode numbers from the path (FNV-1a, 32 bits), so they survive remounts; the binding
- * numbers the files it creates the same way (packages/fuse-native/src/creates.c).
+ * An inode number from the path (FNV-1a, 32 bits); the binding numbers the files it creates the
+ * same way (packages/fuse-native/src/creates.c). The mount has no `use_ino`, so what stat shows is
+ * libfuse's own node number instead: unique while mounted, not kept across a remount (32 bits of
+ * hash would not be unique in a big tree).
  */
 export const inodeOf = (p: string): number => {
   let h = 0x811c9dc5

@@ -11,7 +11,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { objectPathOf } from "../../src/effects/annex.js"
-import { BIN, type HostDirs, World, daemonPids, eventually, execAsync, git, isMounted, read, sharebox, sleep, write } from "./harness.js"
+import { BIN, type HostDirs, World, daemonPids, eventually, execAsync, git, isMounted, read, scaled, sharebox, sleep, write } from "./harness.js"
 
 const straceWorks = spawnSync("strace", ["-f", "-qq", "-o", "/dev/null", "true"]).status === 0
 if (!straceWorks) console.log("durable: the system-call order checks are skipped: strace is missing or cannot trace here")
@@ -203,6 +203,8 @@ describe("kill -9 of the daemon in the middle of a big write-back replay", () =>
   const state = (f: string) => path.join(A.gitdir, ".git", "sharebox", f)
   const cursorText = () => (fs.existsSync(state("cursor")) ? read(state("cursor")) : "")
 
+  /** files written per round: enough that the replay takes long enough to be caught at each point */
+  const FILES = scaled(800, 1500)
   // each point is reached by one round; a point the replay passed too fast to catch is a kill a little later
   const points: Array<[string, (first: string, cursor: string) => boolean]> = [
     ["while content goes into the annex", (first) => fs.existsSync(path.join(A.gitdir, objectPathOf(keyOf(first))))],
@@ -218,7 +220,7 @@ describe("kill -9 of the daemon in the middle of a big write-back replay", () =>
       const dir = `r${round}`
       fs.mkdirSync(path.join(A.mnt, dir))
       const first = `round ${round} file 0\n`
-      for (let i = 0; i < 1500; i++) {
+      for (let i = 0; i < FILES; i++) {
         const p = `${dir}/f${i}.txt`
         const content = `round ${round} file ${i}\n`
         write(path.join(A.mnt, p), content)
@@ -250,7 +252,7 @@ describe("kill -9 of the daemon in the middle of a big write-back replay", () =>
       expect(s.code, s.stderr).toBe(0)
       const committed = new Set(git(A.gitdir, ["ls-files"]).stdout.split("\n"))
       expect([...expected.keys()].filter((p) => !committed.has(p)).slice(0, 10)).toEqual([])
-      for (const p of [`${dir}/f0.txt`, `${dir}/f1499.txt`]) expect(read(path.join(A.mnt, p))).toBe(expected.get(p))
+      for (const p of [`${dir}/f0.txt`, `${dir}/f${FILES - 1}.txt`]) expect(read(path.join(A.mnt, p))).toBe(expected.get(p))
       w.unmount(A)
       expect(await w.settled(A)).toBe(true)
       expect(isMounted(A.mnt)).toBe(false)
