@@ -3,7 +3,7 @@
  * (fuse_native_xattr_prefix), the attributes a create answers with (saving libfuse's fgetattr),
  * utimens with UTIME_OMIT / UTIME_NOW and atime and mtime each in its place, and stat answers from
  * reused arrays under many parallel requests. No names table here: every create asks the handlers.
- * (fuse-native answers fgetattr with the getattr handler, by path: the table's fgetattr is unused.)
+ * (fuse-native asks the table's fgetattr, with the handle, for an fstat and after a create.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ENODATA, TestFs, py, run, xattrPrefix } from "./harness.js"
@@ -54,14 +54,14 @@ fd = os.open(ARG, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
 os.close(fd)
 print("null")
 `
-  // (no fstat: with attr_timeout=0 it would ask for the attributes itself). fuse-native's fgetattr
-  // asks the getattr handler by path (index.js _op_fgetattr), so that is what is counted.
+  // (no fstat: with attr_timeout=0 it would ask for the attributes itself)
   it("the attributes the create handler answers with save libfuse's fgetattr", async () => {
     t.createStat = true
     await py(CREATE, t.at("new1.txt"))
     expect(t.count("create", "/new1.txt")).toBe(1)
     // the negative lookup before the create, and nothing after it
     expect(t.count("getattr", "/new1.txt"), "getattr requests").toBe(1)
+    expect(t.count("fgetattr", "/new1.txt"), "fgetattr requests").toBe(0)
   })
 
   it("without them, libfuse asks for the new file's attributes as before", async () => {
@@ -69,7 +69,8 @@ print("null")
     try {
       await py(CREATE, t.at("new2.txt"))
       expect(t.count("create", "/new2.txt")).toBe(1)
-      expect(t.count("getattr", "/new2.txt"), "getattr requests").toBe(2)
+      expect(t.count("getattr", "/new2.txt"), "getattr requests").toBe(1)
+      expect(t.count("fgetattr", "/new2.txt"), "fgetattr requests").toBe(1)
     } finally {
       t.createStat = true
     }

@@ -205,7 +205,7 @@ export class TestFs {
         seen("getattr", p)
         guard(cb, () => cb(0, statOf(fs.lstatSync(this.real(p)))))
       },
-      // never called: fuse-native 2.2.6 answers fgetattr with getattr (index.js _op_fgetattr)
+      // by the handle's descriptor, as fuse-native asks it (index.js _op_fgetattr)
       fgetattr: (p, fh, cb) => {
         seen("fgetattr", p)
         guard(cb, () => cb(0, statOf(fs.fstatSync(this.handle(fh).fd))))
