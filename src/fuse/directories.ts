@@ -62,6 +62,8 @@ export const rename = (cx: FuseContext, from: string, to: string): Answer<number
   if (isHiddenName(to) && isOpen(cx, from)) return hide(cx, from, to)
   const bad = checkNew(to)
   if (bad) return bad
+  // a folder holding a file removed while open, as rmdir (hidden.ts)
+  if (cx.hidden.holdsAny(to)) return E.ENOTEMPTY
   const renamed = recordOp(cx, { op: "rename", path: from, to }, () => {
     cx.staging.forgetSession(to)
     cx.staging.renameSessions(from, to)

@@ -102,6 +102,22 @@ describe("a file removed while it is open", () => {
     expect(traces()).toEqual([])
   })
 
+  it("a folder holding a file removed while open cannot be renamed over until it is closed", () => {
+    fs.mkdirSync(at("held"))
+    fs.mkdirSync(at("other"))
+    const fd = fs.openSync(at("held/f"), "w")
+    fs.writeSync(fd, "held")
+    fs.unlinkSync(at("held/f"))
+    expect(() => fs.renameSync(at("other"), at("held"))).toThrow(/ENOTEMPTY/)
+    fs.writeSync(fd, " on")
+    expect(fs.fstatSync(fd).size).toBe(7)
+    fs.closeSync(fd)
+    fs.renameSync(at("other"), at("held"))
+    expect(fs.readdirSync(at("held"))).toEqual([])
+    syncBoth()
+    expect(traces()).toEqual([])
+  })
+
   it("names of libfuse's form are reserved: no file is made or renamed to one", () => {
     write(at("plain.txt"), "plain\n")
     expect(() => fs.writeFileSync(at(".fuse_hidden0000000a00000001"), "x")).toThrow(/EPERM/)
