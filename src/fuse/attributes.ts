@@ -54,7 +54,7 @@ const attributesOf = (cx: FuseContext, p: string, n: Node, present: boolean): St
 
 export const getattr = (cx: FuseContext, p: string): Outcome<Stat> => {
   const n = cx.views.view.get(p)
-  if (!n) return cx.hidden.stat(p, (s) => cx.staging.pullWrites(s)) ?? E.ENOENT
+  if (!n) return E.ENOENT
   if (n.type === "file" && n.content.kind === "key") return statOf(cx, p, n, cx.content.isPresent(n.content.key))
   return statOf(cx, p, n, true)
 }

@@ -6,7 +6,6 @@ import type { Operation } from "../domain/events.js"
 import { viewPathProblem } from "../domain/paths.js"
 import { E, errnoOfRefusal } from "./errno.js"
 import type { Handles } from "./handles.js"
-import { type HiddenFiles, isHiddenName } from "./hidden.js"
 import type { Answer, Owner } from "./native.js"
 import type { Ports } from "./ports.js"
 import type { LocalTimes } from "./times.js"
@@ -16,13 +15,10 @@ export interface FuseContext extends Ports, Owner {
   readonly handles: Handles
   readonly virtual: VirtualDir
   readonly times: LocalTimes
-  readonly hidden: HiddenFiles
 }
 
 /** Validates a name about to be created; an errno, or 0. */
 export const checkNew = (p: string): number => {
-  // libfuse's names for files removed while open (hidden.ts)
-  if (isHiddenName(p)) return E.EPERM
   const problem = viewPathProblem(p)
   if (!problem) return 0
   if (problem === "name-too-long") return E.ENAMETOOLONG

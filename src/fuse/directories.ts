@@ -5,9 +5,7 @@
  * folders it changes and of the node it makes or moves.
  */
 import { DEFAULT_DIR_MODE, KEPT_MODE } from "../domain/tree.js"
-import { getattr } from "./attributes.js"
 import { type FuseContext, checkNew, onSuccess, recordOp } from "./context.js"
-import { isHiddenName } from "./hidden.js"
 import type { Answer, Outcome } from "./native.js"
 import { E } from "./errno.js"
 
@@ -40,14 +38,11 @@ export const mkdir = (cx: FuseContext, p: string, mode: number): Answer<number> 
 
 export const rmdir = (cx: FuseContext, p: string): Answer<number> => {
   if (cx.virtual.owns(p)) return E.EPERM
-  if (cx.hidden.holdsAny(p)) return E.ENOTEMPTY
   return onSuccess(recordOp(cx, { op: "rmdir", path: p }), () => cx.times.removed(p))
 }
 
 export const unlink = (cx: FuseContext, p: string): Answer<number> => {
   if (cx.virtual.owns(p)) return E.EPERM
-  // libfuse, at the last close of a file removed while open (hidden.ts)
-  if (cx.hidden.remove(p)) return 0
   return onSuccess(
     recordOp(cx, { op: "unlink", path: p }, () => {
       cx.staging.forgetSession(p)
@@ -59,38 +54,14 @@ export const unlink = (cx: FuseContext, p: string): Answer<number> => {
 
 export const rename = (cx: FuseContext, from: string, to: string): Answer<number> => {
   if (cx.virtual.owns(from) || cx.virtual.owns(to)) return E.EPERM
-  if (isHiddenName(to) && isOpen(cx, from)) return hide(cx, from, to)
   const bad = checkNew(to)
   if (bad) return bad
-  // a folder holding a file removed while open, as rmdir (hidden.ts)
-  if (cx.hidden.holdsAny(to)) return E.ENOTEMPTY
   const renamed = recordOp(cx, { op: "rename", path: from, to }, () => {
     cx.staging.forgetSession(to)
     cx.staging.renameSessions(from, to)
     cx.handles.renamed(from, to)
-    cx.hidden.renamed(from, to)
   })
   return onSuccess(renamed, () => cx.times.renamed(from, to))
-}
-
-const isOpen = (cx: FuseContext, p: string): boolean => cx.staging.sessionByPath.has(p) || cx.handles.readersOf(p).length > 0
-
-/**
- * libfuse keeps an open file that is removed or renamed over under a hidden name (hidden.ts): that
- * is the file's removal, journalled as one, and the hidden name is kept only here.
- */
-const hide = (cx: FuseContext, from: string, to: string): Answer<number> => {
-  const last = getattr(cx, from)
-  if (typeof last === "number") return last
-  const session = cx.staging.sessionByPath.get(from)
-  return onSuccess(
-    recordOp(cx, { op: "unlink", path: from }, () => {
-      cx.staging.forgetSession(from)
-      cx.handles.removed(from)
-      cx.hidden.add(to, last, session)
-    }),
-    () => cx.times.removed(from)
-  )
 }
 
 export const symlink = (cx: FuseContext, target: string, p: string): Answer<number> => {

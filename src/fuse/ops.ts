@@ -12,7 +12,6 @@ import type { FuseContext } from "./context.js"
 import * as directories from "./directories.js"
 import * as files from "./files.js"
 import { Handles, readHandle } from "./handles.js"
-import { HiddenFiles } from "./hidden.js"
 import { E, errnoOf } from "./errno.js"
 import type { Answer, Count, Created, Done, FuseOperations, Owner, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
@@ -60,7 +59,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   })
   const times = new LocalTimes(ports.views, config.atime ?? "relatime")
   ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
-  const cx: FuseContext = { ...ports, handles, virtual, times, hidden: new HiddenFiles(), ...owner }
+  const cx: FuseContext = { ...ports, handles, virtual, times, ...owner }
 
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return

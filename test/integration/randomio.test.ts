@@ -715,7 +715,7 @@ describe("random reads, writes, truncates and maps of open files follow a model 
       m.handles[s] = undefined
     }
     const want = expectedOf(m)
-    // a file unlinked or renamed over while open lives on, nameless (src/fuse/hidden.ts), until
+    // a file unlinked or renamed over while open lives on as .fuse_hidden* (libfuse's way) until
     // its release, which the kernel sends after close returns
     let seen: Array<string> = []
     await eventually(() => (seen = differences(path.join(setup.host.mnt, r.dir), want, `mount ${setup.host.name}: ${r.dir}`)).length === 0, 5_000, 20)

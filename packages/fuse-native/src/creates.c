@@ -76,7 +76,7 @@ static int fuse_native_create_here (const char *path, mode_t mode, struct fuse_f
   if (!__atomic_load_n(&owner_set, __ATOMIC_ACQUIRE)) return 0; // JavaScript answers until it said whose files are
   const char *p = path + 1;
   size_t n = strlen(p);
-  if (!created_plain(p, n) || libfuse_hidden_name(p)) return 0;
+  if (!created_plain(p, n)) return 0;
   size_t parent_len = 0;
   for (size_t i = 0; i < n; i++) if (p[i] == '/') parent_len = i;
   uint64_t h = names_hash(p, n);

@@ -30,11 +30,6 @@ int names_exempt_path (const char *p) {
   return names_exempt_len > 0 && strncmp(p, names_exempt, names_exempt_len) == 0 && (p[names_exempt_len] == 0 || p[names_exempt_len] == '/');
 }
 
-int libfuse_hidden_name (const char *path) {
-  const char *slash = strrchr(path, '/');
-  return strncmp(slash != NULL ? slash + 1 : path, ".fuse_hidden", 12) == 0;
-}
-
 uint64_t names_hash (const char *s, size_t n) {
   uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a
   for (size_t i = 0; i < n; i++) {
@@ -121,7 +116,7 @@ static int names_may_exist (const char *path) {
   if (path[0] != '/' || path[1] == 0) return 1;
   const char *p = path + 1;
   size_t n = strlen(p);
-  if (names_exempt_path(p) || libfuse_hidden_name(p)) return 1;
+  if (names_exempt_path(p)) return 1;
   if (!names_utf8((const unsigned char *) p, n)) return 1;
   uint64_t h = names_hash(p, n);
   int yes = 1;

@@ -11,10 +11,6 @@ extern uint64_t *names_slots;
 
 // whether p (a path without its leading slash) is the exempt folder or inside it
 int names_exempt_path (const char *p);
-// whether path's last name has the form libfuse gives a file removed while open (.fuse_hidden…):
-// JavaScript keeps those names apart from the view and refuses to make them, so they are always
-// asked there, never answered or created here
-int libfuse_hidden_name (const char *path);
 // a view path's hash as JavaScript computes it (FNV-1a, never 0)
 uint64_t names_hash (const char *s, size_t n);
 // with names_lock held for writing, and a table
