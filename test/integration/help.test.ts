@@ -17,7 +17,12 @@ import { PROGRAM, pageOf } from "../../src/cli/help/pages.js"
 import { manPage } from "../../src/cli/help/roff.js"
 import { ROOT, exec, sharebox } from "./harness.js"
 
+/** Any of the program's commands, whatever its arguments' types. */
+type AnyCommand = Command.Command<any, never, unknown, any>
+const commands = subcommands as unknown as ReadonlyArray<AnyCommand>
+
 /** The names in a parser's usage: options (`--json`, `-v`) and arguments (`<PATH>`). */
+
 const namesIn = (u: Usage.Usage): Array<string> => {
   switch (u._tag) {
     case "Named":
@@ -44,12 +49,12 @@ const expectPlainHelp = (text: string, what: string) => {
 
 describe("sharebox help", () => {
   it("the parser's commands are the help's, in the same order", () => {
-    expect(subcommands.map((c) => [...Command.getNames(c)][0])).toEqual(PROGRAM.commands.map((c) => c.name))
+    expect(commands.map((c) => [...Command.getNames(c)][0])).toEqual(PROGRAM.commands.map((c) => c.name))
     expect([...VERBS].sort()).toEqual(PROGRAM.commands.map((c) => c.name).sort())
   })
 
   it("each command's help names every option and argument the parser takes for it, and no other option", () => {
-    for (const cmd of subcommands) {
+    for (const cmd of commands) {
       const [name, ...parsed] = namesIn(Command.getUsage(cmd))
       const page = pageOf(name!)!
       const shown = sharebox([name!, "--help"])

@@ -321,7 +321,7 @@ describe("a journal left damaged by a failed append", () => {
       vi.spyOn(fsDefault, "writeSync").mockImplementation(((fd: number, buf: Uint8Array, off: number) => {
         real.write(fd, buf, off, 10)
         throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })
-      }) as typeof fsDefault.writeSync),
+      }) as unknown as typeof fsDefault.writeSync),
       vi.spyOn(fsDefault, "ftruncateSync").mockImplementation(((fd: number, len?: number) => {
         if (truncateFails) throw Object.assign(new Error("EIO: i/o error, ftruncate"), { code: "EIO" })
         real.ftruncate(fd, len)

@@ -19,7 +19,7 @@ type Edit =
   | { readonly kind: "set"; readonly path: string; readonly node: Node }
   | { readonly kind: "delete"; readonly path: string }
   | { readonly kind: "move"; readonly from: string; readonly to: string }
-  | { readonly kind: "chmod"; readonly path: string }
+  | { readonly kind: "chmod"; readonly path: string; readonly mode: number }
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("set" as const), path: mergePath, node: mergeNode }) },
