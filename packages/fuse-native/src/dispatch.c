@@ -754,8 +754,9 @@ static void* start_fuse_thread (void *data) {
   fuse_thread_t *ft = (fuse_thread_t *) data;
   fuse_loop_mt(ft->fuse);
 
+  // fuse_unmount destroys the channel, which removes it from the session first: a second
+  // removal read the freed channel (UPSTREAM.md, 5)
   fuse_unmount(ft->mnt, ft->ch);
-  fuse_session_remove_chan(ft->ch);
   fuse_destroy(ft->fuse);
 
   return NULL;
