@@ -25,9 +25,13 @@ static size_t names_count = 0;
 static char names_exempt[256]; // a top-level name always asked of JavaScript (the virtual folder)
 static size_t names_exempt_len = 0;
 
-// whether p (a path without its leading slash) is the exempt folder or inside it
+// whether p (a path without its leading slash) is the exempt folder or inside it; takes names_lock
+// for reading (names_reset sets the name under it for writing), so callers must not hold it
 int names_exempt_path (const char *p) {
-  return names_exempt_len > 0 && strncmp(p, names_exempt, names_exempt_len) == 0 && (p[names_exempt_len] == 0 || p[names_exempt_len] == '/');
+  pthread_rwlock_rdlock(&names_lock);
+  int yes = names_exempt_len > 0 && strncmp(p, names_exempt, names_exempt_len) == 0 && (p[names_exempt_len] == 0 || p[names_exempt_len] == '/');
+  pthread_rwlock_unlock(&names_lock);
+  return yes;
 }
 
 uint64_t names_hash (const char *s, size_t n) {

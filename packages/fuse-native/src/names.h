@@ -9,7 +9,8 @@ extern pthread_rwlock_t names_lock;
 // The table's slots; NULL while there is no table (every lookup goes to JavaScript). Under names_lock.
 extern uint64_t *names_slots;
 
-// whether p (a path without its leading slash) is the exempt folder or inside it
+// whether p (a path without its leading slash) is the exempt folder or inside it (takes names_lock:
+// not to be called with it held)
 int names_exempt_path (const char *p);
 // a view path's hash as JavaScript computes it (FNV-1a, never 0)
 uint64_t names_hash (const char *s, size_t n);
