@@ -54,6 +54,24 @@ describe("passthrough_open", () => {
       fs.closeSync(fd)
     }
   })
+
+  it("a descriptor past the table leaves the handle untied, whatever tie its number had before", async () => {
+    const stale = fs.openSync(t.real("fast.bin"), "r")
+    // the next handle's number, tied by hand as a handle that was never untied would be
+    const fh = t["nextFh"]
+    expect(native.fuse_native_passthrough_open(fh, stale, 0)).toBe(1)
+    t.tie = (p) => ({ thread: p === "/slow.bin", fd: 70_000 })
+    try {
+      const before = t.count("read", "/slow.bin")
+      const got = await py<Record<string, Array<string>>>(PREADS, { files: [t.at("slow.bin")], at: [[0, 4096]] })
+      expect(Buffer.from(got[t.at("slow.bin")]![0]!, "hex").equals(data.subarray(0, 4096))).toBe(true)
+      expect(t.opened.at(-1)).toMatchObject({ path: "/slow.bin", fh, tied: false })
+      expect(t.count("read", "/slow.bin") - before, "reads the handler served").toBeGreaterThan(0)
+    } finally {
+      t.tie = (p) => ({ thread: p.startsWith("/fast") })
+      fs.closeSync(stale)
+    }
+  })
 })
 
 describe("reads", () => {

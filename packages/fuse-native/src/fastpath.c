@@ -98,10 +98,13 @@ NAPI_METHOD(fuse_native_passthrough_open) {
   NAPI_ARGV_UINT32(fh, 0)
   NAPI_ARGV_INT32(fd, 1)
   NAPI_ARGV_UINT32(kernel, 2)
-  int ok = fd < PASSTHROUGH_SLOTS && (fh < PASSTHROUGH_SLOTS || (fh >= CREATED_BASE && fh < CREATED_BASE + CREATED_SLOTS));
-  if (ok && fh < PASSTHROUGH_SLOTS) __atomic_store_n(&passthrough_kernel_ok[fh], fd >= 0 && kernel ? 1 : 0, __ATOMIC_RELEASE);
-  // untying a handle made here frees its slot
-  if (ok) __atomic_store_n(fh >= CREATED_BASE ? &created_fds[fh - CREATED_BASE] : &passthrough_fds[fh], fd + 1, __ATOMIC_RELEASE);
+  int slot = fh < PASSTHROUGH_SLOTS || (fh >= CREATED_BASE && fh < CREATED_BASE + CREATED_SLOTS);
+  int ok = slot && fd < PASSTHROUGH_SLOTS;
+  // a descriptor past the table unties the handle (JavaScript serves it) rather than leave a tie
+  // the handle had before in place; untying a handle made here frees its slot
+  int tie = ok ? fd : -1;
+  if (slot && fh < PASSTHROUGH_SLOTS) __atomic_store_n(&passthrough_kernel_ok[fh], tie >= 0 && kernel ? 1 : 0, __ATOMIC_RELEASE);
+  if (slot) __atomic_store_n(fh >= CREATED_BASE ? &created_fds[fh - CREATED_BASE] : &passthrough_fds[fh], tie + 1, __ATOMIC_RELEASE);
   NAPI_RETURN_INT32(ok)
 }
 
