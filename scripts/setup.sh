@@ -40,6 +40,10 @@ missing_packages() {
   # used by the tests the way a person would use them: rsync -a into a mount, getfattr
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
   command -v getfattr >/dev/null 2>&1 || missing+=(attr)
+  # the ssh tests start a real sshd on 127.0.0.2 and black-hole its port with iptables
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+  command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
   # to compile fuse-native (packages/fuse-native) with node-gyp
   command -v make >/dev/null 2>&1 || missing+=(make)
   command -v g++ >/dev/null 2>&1 || missing+=(g++)
@@ -48,7 +52,7 @@ missing_packages() {
 }
 
 if ! missing_packages; then
-  say "system packages present (git, git-annex, fuse3, libfuse2, util-linux, rsync, attr)"
+  say "system packages present (git, git-annex, fuse3, libfuse2, util-linux, rsync, attr, openssh, iptables)"
 elif [ "$(id -u)" -ne 0 ]; then
   die "run 'sudo apt-get install -y ${missing[*]}' first"
 else

@@ -9,14 +9,9 @@ import { type BatchAnswer, type BatchRecord, AnnexBatch } from "./annexbatch.js"
 import { CommandFailed, CommandTimedOut, userMessage } from "./errors.js"
 import { logPresent } from "../domain/locationlog.js"
 import { Git, gitEnv, quotePath } from "./git.js"
+import { peerEnv } from "./gitenv.js"
 import { check, run } from "./proc.js"
 
-/** Talking to peers never prompts, and an unreachable ssh peer is given up on quickly. */
-export const peerEnv = (): NodeJS.ProcessEnv => ({
-  ...process.env,
-  GIT_TERMINAL_PROMPT: "0",
-  GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? "ssh -o BatchMode=yes -o ConnectTimeout=10"
-})
 
 const MIXED = "0123456789zqjxkmvwgpfZQJXKMVWGPF"
 
@@ -88,7 +83,7 @@ export class Annex {
   }
 
   annex(args: ReadonlyArray<string>, opts: { input?: string; timeoutSeconds?: number } = {}) {
-    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: gitEnv(peerEnv()) })
+    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: gitEnv(peerEnv(this.top)) })
   }
 
   async uuid(): Promise<string> {
@@ -238,7 +233,7 @@ export class Annex {
     const id = args.join("\0")
     let b = this.batches.get(id)
     if (!b) {
-      b = new AnnexBatch(this.top, args, () => gitEnv(peerEnv()), this.stallSeconds)
+      b = new AnnexBatch(this.top, args, () => gitEnv(peerEnv(this.top)), this.stallSeconds)
       this.batches.set(id, b)
     }
     return b

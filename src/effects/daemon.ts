@@ -39,8 +39,8 @@ const handlersOf = (host: HostServices, { mountpoint, readonly }: DaemonSettings
   replay: async (req, out) => ({ code: 0, result: replaySummary(await host.replayer.replay({ dryRun: req.dryRun, report: out })) }),
   status: async () => ({ code: 0, result: await statusOf(host, mountpoint) }),
   log: async () => ({ code: 0, result: await logOf(host) }),
-  sync: async (_, out) => {
-    const r = await host.syncer.sync(out)
+  sync: async (req, out) => {
+    const r = await host.syncer.sync(out, req.ssh)
     return { code: syncExitCode(r), result: r }
   },
   ...contentHandlers(host),

@@ -1,4 +1,11 @@
 /**
+ * The environment of git and git-annex processes: glibc's heap trim (gitEnv), and how peers are
+ * talked to (peerEnv): one ssh command for git and git-annex alike.
+ */
+import { execFileSync } from "node:child_process"
+import { sshCommand } from "../domain/peers.js"
+
+/**
  * The environment of git processes. glibc gives the top of the heap back to the kernel whenever
  * 128 KiB of it is free; git deflates every object with a fresh zlib stream (a quarter of a MiB,
  * allocated and freed), so `fast-import` of 10,000 small blobs made 55,000 `brk` calls, each
@@ -9,4 +16,35 @@
 export const gitEnv = (base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => {
   const keep = "glibc.malloc.trim_threshold=67108864"
   return { ...base, GLIBC_TUNABLES: base.GLIBC_TUNABLES ? `${keep}:${base.GLIBC_TUNABLES}` : keep }
+}
+
+/** core.sshCommand of each repository, read once per process. */
+const configured = new Map<string, string | undefined>()
+
+const configuredSsh = (top: string): string | undefined => {
+  if (!configured.has(top)) {
+    let value: string | undefined
+    try {
+      value = execFileSync("git", ["-C", top, "config", "--get", "core.sshCommand"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined
+    } catch {
+      value = undefined // not set (git exits 1)
+    }
+    configured.set(top, value)
+  }
+  return configured.get(top)
+}
+
+/**
+ * How git and git-annex talk to peers: never a prompt, and one ssh command for both. git-annex
+ * runs its own ssh unless GIT_ANNEX_USE_GIT_SSH is set, so without it content moved with no
+ * connect timeout. The command is the user's (GIT_SSH_COMMAND, else the repository's
+ * core.sshCommand, which GIT_SSH_COMMAND would otherwise hide) with sharebox's options where the
+ * user set none (domain/peers.ts). A GIT_SSH program without GIT_SSH_COMMAND is the user's choice
+ * and is left alone: it need not take ssh's options. `base` is the caller's environment: a
+ * `sharebox sync` hands the daemon the GIT_SSH_COMMAND it was run with.
+ */
+export const peerEnv = (top: string | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...base, GIT_TERMINAL_PROMPT: "0", GIT_ANNEX_USE_GIT_SSH: "1" }
+  if (base.GIT_SSH && !base.GIT_SSH_COMMAND) return env
+  return { ...env, GIT_SSH_COMMAND: sshCommand(base.GIT_SSH_COMMAND ?? (top ? configuredSsh(top) : undefined)) }
 }

@@ -29,7 +29,8 @@ export type Keep = typeof Keep.Type
 
 export const Request = Schema.Union(
   Schema.TaggedStruct("ping", {}),
-  Schema.TaggedStruct("sync", {}),
+  /** `ssh`: the GIT_SSH_COMMAND `sharebox sync` was run with, for this sync's talks with peers */
+  Schema.TaggedStruct("sync", { ssh: Schema.optional(Schema.String) }),
   Schema.TaggedStruct("replay", { dryRun: Schema.Boolean }),
   Schema.TaggedStruct("status", {}),
   Schema.TaggedStruct("log", {}),

@@ -37,7 +37,7 @@ export const statusOf = async (host: HostServices, mountpoint: string | null): P
     pending: host.views.pending.length,
     unshared: (await host.replayer.unshared()).length,
     journalBytes: host.views.journalBytes,
-    lastSync: ls ? { time: new Date(ls.time).toISOString(), reached: ls.report.reached, unreachable: ls.report.unreachable } : null,
+    lastSync: ls ? { time: new Date(ls.time).toISOString(), reached: ls.report.reached, unreachable: ls.report.unreachable, failed: ls.report.failed ?? [] } : null,
     conflicts: host.syncer.openConflicts(),
     files: { total, present },
     bytes: { total: bytes, present: presentBytes },

@@ -15,6 +15,8 @@ export const SyncReport = Schema.Struct({
   unreachable: Schema.Array(Peer),
   /** peers reached whose tree could not be told apart from their other branches (see peerBranches) */
   unmerged: Schema.Array(Peer),
+  /** peers that failed in a way only a person can fix (host key, key, a rejected push), and a content policy that failed */
+  failed: Schema.optional(Schema.Array(Peer)),
   conflicts: Schema.Array(Conflict),
   merged: Schema.Number
 })
@@ -48,7 +50,7 @@ export const Status = Schema.Struct({
   pending: Schema.Number,
   unshared: Schema.Number,
   journalBytes: Schema.Number,
-  lastSync: Schema.NullOr(Schema.Struct({ time: Schema.String, reached: Schema.Array(Schema.String), unreachable: Schema.Array(Peer) })),
+  lastSync: Schema.NullOr(Schema.Struct({ time: Schema.String, reached: Schema.Array(Schema.String), unreachable: Schema.Array(Peer), failed: Schema.optional(Schema.Array(Peer)) })),
   conflicts: Schema.Array(Conflict),
   files: Count,
   bytes: Count,

@@ -9,10 +9,11 @@ import { Context, Effect, Layer } from "effect"
 import { type Conflict, openConflicts } from "../domain/merge.js"
 import { peerBranches, pushedBranches } from "../domain/peerbranch.js"
 import { printable } from "../domain/printable.js"
-import { peerEnv } from "./annex.js"
+import { classifyPeerFailure } from "../domain/peers.js"
 import { ContentPolicy, type ContentPolicyShape } from "./contentpolicy.js"
 import { askDaemon } from "./control.js"
 import { writeAtomic } from "./durable.js"
+import { peerEnv } from "./gitenv.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
 import { Merging, type Merger } from "./merging.js"
 import { Presence, type PresenceCache } from "./presence.js"
@@ -26,10 +27,14 @@ import { ViewStore, type ViewState } from "./viewstore.js"
 import type { Tree } from "../domain/tree.js"
 
 /** A SyncReport while a sync fills it in. */
-type SyncReporting = { -readonly [K in keyof SyncReport]: SyncReport[K] extends ReadonlyArray<infer E> ? Array<E> : SyncReport[K] }
+type SyncReporting = { -readonly [K in keyof SyncReport]-?: NonNullable<SyncReport[K]> extends ReadonlyArray<infer E> ? Array<E> : SyncReport[K] }
 
-/** 1 when a person must act (a peer's tree could not be chosen), 75 when a peer was unreachable, else 0. */
-export const syncExitCode = (r: Pick<SyncReport, "unreachable" | "unmerged">): number => (r.unmerged?.length ? 1 : r.unreachable.length ? 75 : 0)
+/**
+ * 1 when a person must act (a peer's tree could not be chosen, a host key or key was refused, a push
+ * rejected, the content policy failed), 75 when a peer was only unreachable (try again later), else 0.
+ */
+export const syncExitCode = (r: Pick<SyncReport, "unreachable" | "unmerged" | "failed">): number =>
+  r.unmerged?.length || r.failed?.length ? 1 : r.unreachable.length ? 75 : 0
 
 const isLocalUrl = (url: string): boolean => !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]+:/.test(url)
 
@@ -53,12 +58,19 @@ export class Syncer {
     this.lastSync = lastSync
   }
 
-  sync(progress: (line: string) => void = () => {}): Promise<SyncReport> {
+  /** `ssh`: the GIT_SSH_COMMAND of the `sharebox sync` that asked for it, when it set one. */
+  sync(progress: (line: string) => void = () => {}, ssh?: string): Promise<SyncReport> {
     const { git, gitdir, branch, annex, layout } = this.repo
     return this.replayer.replay({ report: progress }).then(() =>
       this.serial.exclusive(async () => {
-        const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], conflicts: [], merged: 0 }
-        const env = peerEnv()
+        const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], failed: [], conflicts: [], merged: 0 }
+        const env = peerEnv(gitdir, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh })
+        /** A peer that could not be talked to: unreachable for now, or in need of a person. */
+        const failedWith = (name: string, output: string, fallback: string, what = "") => {
+          const f = classifyPeerFailure(output, fallback)
+          ;(f.kind === "needs-person" ? report.failed : report.unreachable).push({ name, reason: what + f.reason })
+          return f
+        }
         for (const r of await git.remotes()) {
           if (isLocalUrl(r.url)) {
             const dir = path.resolve(gitdir, r.url.replace(/^file:\/\//, ""))
@@ -74,17 +86,18 @@ export class Syncer {
           try {
             const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
             if (f.code !== 0) {
-              const why = this.serial.signal.aborted ? "not reached: sharebox is stopping" : f.stderr.trim().split("\n").pop() || `git fetch exited ${f.code}`
-              report.unreachable.push({ name: r.name, reason: why })
+              if (this.serial.signal.aborted) report.unreachable.push({ name: r.name, reason: "not reached: sharebox is stopping" })
+              else failedWith(r.name, f.stderr, `git fetch exited ${f.code}`)
               continue
             }
           } catch (e: any) {
-            report.unreachable.push({ name: r.name, reason: e?.message ?? String(e) })
+            failedWith(r.name, e?.message ?? String(e), "git fetch failed")
             continue
           }
           report.reached.push(r.name)
         }
         for (const u of report.unreachable) progress(`peer ${printable(u.name)} unreachable: ${printable(u.reason)}`)
+        for (const u of report.failed) progress(`peer ${printable(u.name)} needs attention: ${printable(u.reason)}`)
         const candidates: Array<[string, string]> = (await this.pushedRefs()).map((r) => [r.slice("refs/heads/".length), r])
         const pushTo = new Map<string, string>()
         for (const name of report.reached) {
@@ -117,12 +130,19 @@ export class Syncer {
             const p = await git
               .push(name, refspecs, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
               .catch((e) => ({ code: 1, stderr: String(e?.message ?? e) }))
-            if (p.code !== 0) progress(`push to ${name} incomplete: ${p.stderr.trim().split("\n").pop()}`)
+            if (p.code !== 0) {
+              const f = failedWith(name, p.stderr, `git push exited ${p.code}`, "push: ")
+              progress(`push to ${printable(name)} ${f.kind === "needs-person" ? "refused" : "incomplete"}: ${printable(f.reason)}`)
+            }
           }
         }
         this.views.recompute()
         await this.notifyNew().catch((e) => progress(`notify: ${e?.message ?? e}`))
-        await this.content.run(progress).catch((e) => progress(`content policy: ${e?.message ?? e}`))
+        await this.content.run(progress).catch((e) => {
+          const reason = String(e?.message ?? e)
+          report.failed.push({ name: "content policy", reason })
+          progress(`content policy: ${reason}`)
+        })
         this.lastSync = { time: Date.now(), report }
         await writeAtomic(layout.lastSync, JSON.stringify(this.lastSync))
         await this.presence.saveReads()

@@ -17,7 +17,9 @@ const printSync = (r: SyncReport, verbose: boolean) => {
 export const syncCmd = Command.make("sync", { target, verbose }, ({ target, verbose }) =>
   lift(async () => {
     const gitdir = await gitdirOf(target)
-    const viaDaemon = await askDaemon(gitdir, { _tag: "sync" }, 3600, say)
+    // the daemon syncs: the GIT_SSH_COMMAND this command was run with goes with the request
+    const ssh = process.env.GIT_SSH_COMMAND
+    const viaDaemon = await askDaemon(gitdir, { _tag: "sync", ...(ssh !== undefined ? { ssh } : {}) }, 3600, say)
     if (viaDaemon) {
       // a failed sync's answer is the error message: say it (one line), not just the exit code
       if ("error" in viaDaemon) say(viaDaemon.error.split("\n").filter(Boolean).join(" "))
@@ -63,7 +65,10 @@ export const statusCmd = Command.make("status", { target, json }, ({ target, jso
       `gitdir:     ${st.gitdir}`,
       `mounted:    ${st.mountpoint ?? "no"}`,
       `pending:    ${st.pending} operation(s) in the journal (${st.journalBytes} bytes), ${st.unshared} replayed but not on any peer yet`,
-      `last sync:  ${st.lastSync ? `${st.lastSync.time}, reached ${st.lastSync.reached.join(", ") || "no peer"}${st.lastSync.unreachable.length ? `; unreachable: ${st.lastSync.unreachable.map((u) => u.name).join(", ")}` : ""}` : "never"}`,
+      `last sync:  ${st.lastSync ? `${st.lastSync.time}, reached ${st.lastSync.reached.join(", ") || "no peer"}` : "never"}`,
+      // the last reason per peer, as git or ssh gave it
+      ...(st.lastSync?.unreachable ?? []).map((u) => `  ${u.name}: unreachable: ${u.reason}`),
+      ...(st.lastSync?.failed ?? []).map((u) => `  ${u.name}: needs attention: ${u.reason}`),
       `conflicts:  ${st.conflicts.length}`,
       ...st.conflicts.map((c) => `  ${c.path} (other version: ${c.copy})`),
       `content:    ${st.files.present} of ${st.files.total} files here, ${mib(st.bytes.present)} of ${mib(st.bytes.total)}`,

@@ -50,14 +50,15 @@ const sync: CommandHelp = {
   summary: "replay the journal, fetch every peer, merge and push",
   description: [
     "Replay the journal, fetch every peer (the git remotes of the gitdir), merge their changes with this host's, push, and move content as the mount options say (getall, numversions, cachesize). A mounted gitdir is synced by its daemon; an unmounted one directly.",
-    "Quiet unless something needs a person, so that it fits a crontab; an unreachable peer is named on stderr and the others are still synced."
+    "Quiet unless something needs a person, so that it fits a crontab; an unreachable peer is named on stderr with ssh's or git's reason, and the others are still synced. sharebox status shows the last reason per peer.",
+    "A mounted gitdir's daemon syncs with the GIT_SSH_COMMAND this command was run with, when it was run with one."
   ],
   args: [TARGET],
   options: [{ names: ["-v", "--verbose"], text: "say more: each peer reached, how many heads were merged and how many conflicts came of it." }],
   exit: [
     { code: 0, text: "every peer was reached." },
-    { code: 75, text: "some peer was unreachable (named on stderr); the others were synced." },
-    { code: 1, text: "an error, or a peer whose branch could not be chosen (said on stderr)." },
+    { code: 75, text: "some peer was unreachable (stopped, black-holed, offline: named on stderr); the others were synced. Trying again later can help." },
+    { code: 1, text: "a person must act: a peer's host key changed or is unknown, a key was refused, a push was rejected, a peer's branch could not be chosen, the content policy failed (said on stderr); or another error." },
     USAGE,
     NO_TARGET
   ],
@@ -268,7 +269,7 @@ export const PROGRAM: ProgramHelp = {
   ],
   environment: [
     { name: "SHAREBOX_MERGETOOL, MERGETOOL", text: "the command sharebox resolve runs, with both versions' paths, when asked to merge." },
-    { name: "GIT_SSH_COMMAND", text: "how git reaches ssh peers (default: ssh -o BatchMode=yes -o ConnectTimeout=10)." },
+    { name: "GIT_SSH_COMMAND", text: "how git and git-annex reach ssh peers (else git's core.sshCommand, else ssh). sharebox adds -o BatchMode=yes, ConnectTimeout=10, ServerAliveInterval=5 and ServerAliveCountMax=3, each only where the command sets no value of its own, and has git-annex use the same command (GIT_ANNEX_USE_GIT_SSH=1). A GIT_SSH program without GIT_SSH_COMMAND is used as it is." },
     { name: "NO_COLOR", text: "no escape codes in any output (none are written off a terminal either)." }
   ],
   files: [

@@ -1,0 +1,96 @@
+/**
+ * Talking to peers, as pure rules: how ssh is run for git and git-annex alike (the user's own
+ * command, with sharebox's options only where the user set none), and what a failure to reach a
+ * peer means: the line of git's or ssh's output that says why, and whether trying again later can
+ * help (unreachable: exit 75, cron retries) or a person must act (host key, key, a rejected push:
+ * exit 1).
+ */
+
+/**
+ * sharebox's ssh options, each added only where the user's command does not set it: never prompt
+ * (a daemon has no terminal), give up a connection in 10 s, and a connection that stops answering
+ * after 3 missed keep-alives 5 s apart.
+ */
+export const SSH_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
+  ["BatchMode", "yes"],
+  ["ConnectTimeout", "10"],
+  ["ServerAliveInterval", "5"],
+  ["ServerAliveCountMax", "3"]
+]
+
+/** The ssh options (`-o Name=value`, `-oName value`, `-o "Name value"`) a command line sets, lower-cased. */
+export const sshOptionsIn = (command: string): ReadonlySet<string> => {
+  const names = new Set<string>()
+  for (const m of command.matchAll(/(?:^|\s)-o\s*["']?([A-Za-z]+)/g)) names.add(m[1]!.toLowerCase())
+  return names
+}
+
+/**
+ * The ssh command git and git-annex run: the user's (from GIT_SSH_COMMAND, else git's
+ * core.sshCommand, else plain `ssh`) followed by each of SSH_DEFAULTS it does not set. ssh takes the
+ * first value it is given for an option, so even an option this does not recognise as set keeps the
+ * user's value.
+ */
+export const sshCommand = (user: string | undefined): string => {
+  const base = user?.trim() || "ssh"
+  const given = sshOptionsIn(base)
+  const added = SSH_DEFAULTS.filter(([name]) => !given.has(name.toLowerCase())).map(([name, value]) => `-o ${name}=${value}`)
+  return [base, ...added].join(" ")
+}
+
+/** What stopped a peer from being reached, and whether waiting can help. */
+export interface PeerFailure {
+  /** "unreachable": try again later (exit 75); "needs-person": it will fail again until someone acts (exit 1) */
+  readonly kind: "unreachable" | "needs-person"
+  /** the line that says why, as git or ssh wrote it */
+  readonly reason: string
+}
+
+/** Lines that say a person must act: waiting will not help. Checked before UNREACHABLE, best first. */
+const NEEDS_PERSON: ReadonlyArray<RegExp> = [
+  /Host key verification failed/i,
+  /REMOTE HOST IDENTIFICATION HAS CHANGED/i,
+  /No (?:ED25519|RSA|ECDSA|[A-Z0-9-]+ )?host key is known/i,
+  /Permission denied/i,
+  /Too many authentication failures/i,
+  /\[remote rejected\]/i,
+  /does not appear to be a git repository/i,
+  /Repository not found/i,
+  /git-annex-shell: .*not found|git-annex-shell: command not found/i,
+  /Bad configuration option|Bad owner or permissions/i
+]
+
+/** Lines that say the peer could not be reached now, best first. */
+const UNREACHABLE: ReadonlyArray<RegExp> = [
+  /Connection timed out|Operation timed out|timed out/i,
+  /Connection refused/i,
+  /No route to host|Network is unreachable|Host is down/i,
+  /Connection reset|Connection closed|Broken pipe|kex_exchange_identification/i,
+  /Timeout, server .* not responding/i,
+  /Could not resolve hostname|Temporary failure in name resolution/i,
+  /is not there|gave no answer/i,
+  // a push that lost a race with another host's: the next sync fetches first
+  /\[rejected\]|non-fast-forward|\(fetch first\)/i
+]
+
+const lines = (text: string): Array<string> =>
+  text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^[\s@]+|[\s@]+$/g, "")) // ssh frames its warnings in @
+    .filter((l) => l.length > 0)
+
+/**
+ * A failed talk with a peer, from what git, git-annex or ssh wrote: the first line that says a
+ * person must act, else the first that says the peer is out of reach, else git's first `fatal:` or
+ * `error:` line, else its last line. A failure nobody recognises counts as unreachable: trying
+ * again is harmless, and a person still reads the reason.
+ */
+export const classifyPeerFailure = (output: string, fallback = "no reason given"): PeerFailure => {
+  const ls = lines(output)
+  // patterns in order of how well they say it: ssh's banner of a changed host key says less than
+  // its "Host key verification failed."
+  for (const r of NEEDS_PERSON) for (const l of ls) if (r.test(l)) return { kind: "needs-person", reason: l }
+  for (const r of UNREACHABLE) for (const l of ls) if (r.test(l)) return { kind: "unreachable", reason: l }
+  const told = ls.find((l) => /^(fatal|error):/i.test(l)) ?? ls[ls.length - 1]
+  return { kind: "unreachable", reason: told ?? fallback }
+}

@@ -1,0 +1,127 @@
+/**
+ * A peer over ssh, through a real sshd on 127.0.0.2: git and git-annex run the same ssh command
+ * (the user's, with sharebox's options where the user set none), and a failure keeps ssh's reason
+ * and its class: unreachable (exit 75: stopped, black-holed) or in need of a person (exit 1: host
+ * key, key).
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type HostDirs, type Run, World, eventually, exec, git, read, sharebox, snapshot, write } from "./harness.js"
+import { Sshd, sshdMissing } from "./sshd.js"
+
+const missing = sshdMissing()
+if (missing) console.log(`ssh tests skipped: ${missing}`)
+
+const timed = (f: () => Run): Run & { ms: number } => {
+  const t = Date.now()
+  const r = f()
+  return { ...r, ms: Date.now() - t }
+}
+
+describe.skipIf(missing !== undefined)("a peer over ssh", () => {
+  const w = new World("sharebox-ssh")
+  let sshd: Sshd
+  let A: HostDirs
+  let B: HostDirs
+  let env: NodeJS.ProcessEnv
+  const sync = (extra: NodeJS.ProcessEnv = {}) => timed(() => sharebox(["sync", A.mnt], { env: { ...env, ...extra }, timeoutMs: 120_000 }))
+  const status = () => sharebox(["status", A.mnt], { env }).stdout
+
+  beforeAll(async () => {
+    sshd = new Sshd(path.join(w.root, "sshd"))
+    await sshd.setup()
+    // what a user would have in ~/.ssh: their key and the peer's host key, given as GIT_SSH_COMMAND
+    env = { GIT_SSH_COMMAND: sshd.sshCommand }
+    A = w.host("A")
+    B = w.host("B")
+    for (const h of [A, B]) {
+      const r = sharebox([h.mnt, "-o", `gitdir=${h.gitdir},name=${h.name}`], { env })
+      if (r.code !== 0) throw new Error(`mount of ${h.name}: ${r.stderr}`)
+    }
+    git(A.gitdir, ["remote", "add", "B", sshd.url(B.gitdir)])
+  }, 60_000)
+
+  afterAll(async () => {
+    await sshd?.close()
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("syncs over ssh, and git-annex fetches content with the user's ssh command (their key)", () => {
+    write(path.join(B.mnt, "fromB.txt"), "made on B\n")
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    write(path.join(A.mnt, "fromA.txt"), "made on A\n")
+    const r = sync()
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toBe("")
+    // the content is on B only: reading it on A runs git-annex over ssh, which has the user's key
+    // only through GIT_SSH_COMMAND (git-annex runs its own ssh unless told to use git's)
+    expect(read(path.join(A.mnt, "fromB.txt"))).toBe("made on B\n")
+    expect(git(B.gitdir, ["log", "--oneline", "synced/main"]).code).toBe(0)
+    expect(status()).not.toContain("unreachable")
+  }, 120_000)
+
+  it("a stopped sshd: exit 75 within 15 s, the peer named with ssh's reason, in status too; nothing lost", async () => {
+    await sshd.stop()
+    try {
+      write(path.join(A.mnt, "while-stopped.txt"), "kept\n")
+      const before = snapshot(A.mnt)
+      const r = sync()
+      expect(r.code, r.stderr).toBe(75)
+      expect(r.ms).toBeLessThan(15_000)
+      expect(r.stderr).toMatch(/peer B unreachable: .*Connection refused/)
+      expect(r.stderr).not.toContain("and the repository exists")
+      expect(status()).toMatch(/B: unreachable: .*Connection refused/)
+      expect(snapshot(A.mnt)).toEqual(before)
+    } finally {
+      await sshd.start()
+    }
+  }, 60_000)
+
+  it("a black-holed port: exit 75 after sharebox's connect timeout (10 s), or the user's own, which reaches the daemon's sync", () => {
+    sshd.blackhole()
+    try {
+      const r = sync()
+      expect(r.code, r.stderr).toBe(75)
+      expect(r.stderr).toMatch(/peer B unreachable: .*timed out/i)
+      expect(r.ms).toBeGreaterThanOrEqual(9_000)
+      expect(r.ms).toBeLessThan(20_000)
+      // the user's ConnectTimeout wins over sharebox's, though the daemon was started without it
+      const quick = sync({ GIT_SSH_COMMAND: `${sshd.sshCommand} -o ConnectTimeout=2` })
+      expect(quick.code, quick.stderr).toBe(75)
+      expect(quick.ms).toBeLessThan(7_000)
+    } finally {
+      sshd.unblackhole()
+    }
+  }, 90_000)
+
+  it("a host key that changed: exit 1 (a person must look), ssh's reason in the output and in status", () => {
+    sshd.distrustHostKey()
+    try {
+      const r = sync()
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toMatch(/peer B needs attention: .*Host key verification failed/)
+      expect(status()).toMatch(/B: needs attention: .*Host key verification failed/)
+    } finally {
+      sshd.trustHostKey()
+    }
+  }, 60_000)
+
+  it("a key the peer does not accept: exit 1, 'Permission denied'", () => {
+    const other = path.join(sshd.dir, "stranger")
+    fs.rmSync(other, { force: true })
+    const keygen = exec("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other])
+    expect(keygen.code, keygen.stderr).toBe(0)
+    const r = sync({ GIT_SSH_COMMAND: sshd.sshCommand.replace(`-i ${sshd.key}`, `-i ${other}`) })
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toMatch(/peer B needs attention: .*Permission denied/)
+  }, 60_000)
+
+  it("back to normal: exit 0, and what was written meanwhile reaches B", async () => {
+    const r = sync()
+    expect(r.code, r.stderr).toBe(0)
+    expect(status()).not.toMatch(/unreachable|needs attention/)
+    expect(await eventually(() => fs.existsSync(path.join(B.mnt, "while-stopped.txt")), 15_000)).toBe(true)
+  }, 60_000)
+})
+
