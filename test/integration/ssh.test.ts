@@ -117,6 +117,46 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     expect(r.stderr).toMatch(/peer B needs attention: .*Permission denied/)
   }, 60_000)
 
+  it("100 small files over ssh: sharebox get through one git-annex batch process, in seconds", () => {
+    fs.mkdirSync(path.join(B.mnt, "many"))
+    for (let i = 0; i < 100; i++) write(path.join(B.mnt, "many", `f${i}.txt`), `${i}\n`.repeat(1000))
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    const s = sync()
+    expect(s.code, s.stderr).toBe(0)
+    const get = timed(() => sharebox(["get", path.join(A.mnt, "many")], { env, timeoutMs: 300_000 }))
+    expect(get.code, get.stderr).toBe(0)
+    console.log(`sharebox get of 100 files of 2 KB over ssh: ${(get.ms / 1000).toFixed(2)} s`)
+    expect(read(path.join(A.mnt, "many", "f42.txt"))).toBe("42\n".repeat(1000))
+    expect(get.ms).toBeLessThan(20_000)
+  }, 300_000)
+
+  it("an open of content only on a black-holed peer fails with EIO within 15 s, and ls and stat do not wait", () => {
+    write(path.join(B.mnt, "far.txt"), "only on B\n")
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    expect(sync().code).toBe(0)
+    sshd.blackhole()
+    try {
+      const t0 = Date.now()
+      expect(fs.readdirSync(A.mnt)).toContain("far.txt")
+      expect(fs.statSync(path.join(A.mnt, "far.txt")).size).toBe(10)
+      expect(Date.now() - t0).toBeLessThan(1_000)
+      const t1 = Date.now()
+      let code = ""
+      try {
+        fs.readFileSync(path.join(A.mnt, "far.txt"))
+      } catch (e: unknown) {
+        code = (e as NodeJS.ErrnoException).code ?? ""
+      }
+      const ms = Date.now() - t1
+      console.log(`open of content on a black-holed peer failed (${code}) after ${(ms / 1000).toFixed(2)} s`)
+      expect(code).toBe("EIO")
+      expect(ms).toBeLessThan(15_000)
+    } finally {
+      sshd.unblackhole()
+    }
+    expect(read(path.join(A.mnt, "far.txt"))).toBe("only on B\n")
+  }, 90_000)
+
   it("back to normal: exit 0, and what was written meanwhile reaches B", async () => {
     const r = sync()
     expect(r.code, r.stderr).toBe(0)
