@@ -7,7 +7,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, type Run, World, eventually, exec, git, read, sharebox, snapshot, write } from "./harness.js"
+import { BIN, type HostDirs, type Run, World, eventually, exec, execAsync, git, read, sharebox, snapshot, write } from "./harness.js"
 import { Sshd, sshdMissing } from "./sshd.js"
 
 const missing = sshdMissing()
@@ -156,6 +156,45 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     }
     expect(read(path.join(A.mnt, "far.txt"))).toBe("only on B\n")
   }, 90_000)
+
+  it("a flaky link (the port black-holed on and off) during a sync and a get of 300 files and a large one: afterwards both hosts hold the same files", async () => {
+    const dir = path.join(B.mnt, "flaky")
+    fs.mkdirSync(dir)
+    for (let i = 0; i < 300; i++) write(path.join(dir, `f${i}.txt`), `flaky ${i}\n`.repeat(1 + (i % 50)))
+    fs.writeFileSync(path.join(dir, "big.bin"), Buffer.alloc(30 * 1024 * 1024, 7))
+    expect(sharebox(["replay", B.mnt], { timeoutMs: 300_000 }).code).toBe(0)
+    const steps: Array<string> = []
+    let toggling = true
+    const toggles = (async () => {
+      // a link that drops for 0.3-1.5 s at a time, for 40 s at most
+      const until = Date.now() + 40_000
+      while (toggling && Date.now() < until) {
+        sshd.blackhole()
+        await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200))
+        sshd.unblackhole()
+        await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200))
+      }
+      sshd.unblackhole()
+    })()
+    try {
+      for (let round = 0; round < 6; round++) {
+        const s = await execAsync(BIN, ["sync", A.mnt], { env, timeoutMs: 120_000 })
+        const g = await execAsync(BIN, ["get", path.join(A.mnt, "flaky")], { env, timeoutMs: 120_000 })
+        steps.push(`sync ${s.code}, get ${g.code}`)
+        if (s.code === 0 && g.code === 0 && fs.existsSync(path.join(A.mnt, "flaky", "big.bin"))) break
+      }
+    } finally {
+      toggling = false
+      await toggles
+    }
+    console.log(`flaky link: ${steps.join("; ")}`)
+    // the link is good again: one more of each ends it
+    const s = await execAsync(BIN, ["sync", A.mnt], { env, timeoutMs: 120_000 })
+    expect(s.code, s.stderr).toBe(0)
+    const g = await execAsync(BIN, ["get", path.join(A.mnt, "flaky")], { env, timeoutMs: 120_000 })
+    expect(g.code, g.stderr).toBe(0)
+    expect(snapshot(path.join(A.mnt, "flaky"), { mtimes: false })).toEqual(snapshot(dir, { mtimes: false }))
+  }, 400_000)
 
   it("back to normal: exit 0, and what was written meanwhile reaches B", async () => {
     const r = sync()
