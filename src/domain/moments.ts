@@ -13,7 +13,12 @@
  */
 import { MAX_TIME_MS, isSaneTime } from "./time.js"
 
-export type TimeParse = { readonly ok: true; readonly time: number } | { readonly ok: false; readonly reason: string }
+/**
+ * A time read: the instant, and whether it was given to the millisecond (`exact`); any other time
+ * counts to the second, as git keeps commit times and as states are named: what was saved within
+ * that second is at or before it.
+ */
+export type TimeParse = { readonly ok: true; readonly time: number; readonly exact: boolean } | { readonly ok: false; readonly reason: string }
 
 /** The local time zone: its offset from UTC in minutes at an instant (east positive: +60 for CET). */
 export type OffsetAt = (ms: number) => number
@@ -57,7 +62,7 @@ export const parseTime = (input: string, now: number, offsetAt: OffsetAt = UTC):
   const text = input.trim()
   if (text === "") return refuse(input, `empty; give ${FORMS}`)
   const lower = text.toLowerCase()
-  if (lower === "now") return { ok: true, time: now }
+  if (lower === "now") return checked(input, now)
   if (lower === "yesterday") return checked(input, now - DAY)
   const rel = RELATIVE.exec(text)
   if (rel) {
@@ -75,18 +80,27 @@ export const parseTime = (input: string, now: number, offsetAt: OffsetAt = UTC):
   const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms)
   // Date.UTC reads years 0-99 as 1900-1999
   const fixed = y < 100 ? new Date(wall).setUTCFullYear(y) : wall
+  const exact = abs[7] !== undefined
   const zone = abs[8]
-  if (zone === undefined) return checked(input, fromLocal(fixed, offsetAt))
-  if (zone.toUpperCase() === "Z") return checked(input, fixed)
+  if (zone === undefined) return checked(input, fromLocal(fixed, offsetAt), exact)
+  if (zone.toUpperCase() === "Z") return checked(input, fixed, exact)
   const digits = zone.replace(":", "")
   const oh = Number(digits.slice(1, 3))
   const om = Number(digits.slice(3, 5))
   if (oh > 23 || om > 59) return refuse(input, `no zone ${zone}`)
   const offset = (oh * 60 + om) * (zone[0] === "-" ? -1 : 1)
-  return checked(input, fixed - offset * MINUTE)
+  return checked(input, fixed - offset * MINUTE, exact)
 }
 
-const checked = (input: string, t: number): TimeParse => (isSaneTime(t) ? { ok: true, time: t } : refuse(input, "out of range"))
+const checked = (input: string, t: number, exact = false): TimeParse =>
+  isSaneTime(t) ? { ok: true, time: exact ? t : Math.floor(t / SECOND) * SECOND, exact } : refuse(input, "out of range")
+
+/** Whether something saved at `saved` (milliseconds) is at or before a time read by `parseTime`. */
+export const atOrBefore = (saved: number, t: { readonly time: number; readonly exact: boolean }): boolean =>
+  (t.exact ? saved : Math.floor(saved / SECOND) * SECOND) <= t.time
+
+/** A time read by `parseTime`, written so that it reads back the same (to send it on). */
+export const timeText = (t: { readonly time: number; readonly exact: boolean }): string => (t.exact ? new Date(t.time).toISOString() : momentName(t.time))
 
 /** The name a state is listed under: its time in UTC, to the second (a valid input of `parseTime`). */
 export const momentName = (time: number): string => new Date(Math.floor(Math.min(Math.max(time, 0), MAX_TIME_MS) / SECOND) * SECOND).toISOString().replace(/\.000Z$/, "Z")

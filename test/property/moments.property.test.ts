@@ -4,7 +4,7 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { type Moment, listedMoments, momentAt, momentName, orderedMoments, parseTime } from "../../src/domain/moments.js"
+import { type Moment, atOrBefore, listedMoments, momentAt, momentName, orderedMoments, parseTime, timeText } from "../../src/domain/moments.js"
 
 const NOW = Date.UTC(2026, 11, 7, 12, 0, 0)
 const HOUR = 3600_000
@@ -25,6 +25,20 @@ describe("parseTime", () => {
     fc.assert(
       fc.property(time, (t) => {
         expect(ok(momentName(t))).toBe(Math.floor(t / 1000) * 1000)
+      })
+    )
+  })
+
+  it("a time sent on (timeText) reads back as the same time, to the millisecond or to the second", () => {
+    const typed = fc.oneof(time.map(momentName), time.map((t) => new Date(t).toISOString()), fc.integer({ min: 0, max: 100_000 }).map((n) => `${n}s`))
+    fc.assert(
+      fc.property(typed, (text) => {
+        const t = parseTime(text, NOW + 123)
+        if (!t.ok) throw new Error(t.reason)
+        expect(parseTime(timeText(t), 0)).toEqual(t)
+        // what was saved within a second typed to the second is at or before it; not so to the millisecond
+        if (!t.exact) expect(atOrBefore(t.time + 999, t)).toBe(true)
+        else expect(atOrBefore(t.time + 1, t)).toBe(false)
       })
     )
   })
