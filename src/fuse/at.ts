@@ -12,7 +12,7 @@
  */
 import * as fs from "node:fs"
 import { keySize } from "../domain/key.js"
-import { type OffsetAt, listedMoments, momentAt, parseTime } from "../domain/moments.js"
+import { type Moment, type OffsetAt, listedMoments, momentAt, parseTime } from "../domain/moments.js"
 import { joinPath } from "../domain/paths.js"
 import { type Node, type Tree, dirMode, fileMode } from "../domain/tree.js"
 import { E } from "./errno.js"
@@ -37,18 +37,20 @@ const then = <A, B>(a: A | Promise<A>, f: (a: A) => B | Promise<B>): B | Promise
 export class AtDir {
   constructor(private readonly from: AtSources) {}
 
-  /** The tree a moment's name means and the path inside it, or ENOENT. */
-  private resolve(p: string): Outcome<{ tree: Tree; path: string; time: number }> | Promise<Outcome<{ tree: Tree; path: string; time: number }>> {
-    const slash = p.indexOf("/")
-    const name = slash < 0 ? p : p.slice(0, slash)
-    const path = slash < 0 ? "" : p.slice(slash + 1)
+  /** The state a moment's name means (the last at or before it), or ENOENT. */
+  private moment(name: string): Outcome<Moment> | Promise<Outcome<Moment>> {
     const t = parseTime(name, this.from.now(), this.from.offsetAt)
     if (!t.ok) return E.ENOENT
-    return then(this.from.past.moments(), (moments) => {
-      const m = momentAt(moments, t.time)
-      if (m === undefined) return E.ENOENT
-      return then(this.from.past.tree(m.commit), (tree) => ({ tree, path, time: m.time }))
-    })
+    return then(this.from.past.moments(), (moments) => momentAt(moments, t.time) ?? E.ENOENT)
+  }
+
+  /** The tree of the moment `p` starts with, and the path inside it, or ENOENT. */
+  private resolve(p: string): Outcome<{ tree: Tree; path: string; time: number }> | Promise<Outcome<{ tree: Tree; path: string; time: number }>> {
+    const slash = p.indexOf("/")
+    const path = slash < 0 ? "" : p.slice(slash + 1)
+    return then(this.moment(slash < 0 ? p : p.slice(0, slash)), (m) =>
+      typeof m === "number" ? m : then(this.from.past.tree(m.commit), (tree) => ({ tree, path, time: m.time }))
+    )
   }
 
   private stat(n: Node, time: number): Stat {
@@ -71,6 +73,8 @@ export class AtDir {
   /** `p`: the path below `at/` ("" for at/ itself). */
   getattr(p: string, dir: () => Stat): Answer<Stat> {
     if (p === "") return dir()
+    // a moment's own folder needs no tree: \`ls -l at/\` loads none
+    if (!p.includes("/")) return then(this.moment(p), (m) => (typeof m === "number" ? m : this.stat({ type: "dir" }, m.time)))
     return then(this.resolve(p), (r) => {
       if (typeof r === "number") return r
       const n = r.tree.get(r.path)

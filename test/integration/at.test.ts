@@ -204,6 +204,34 @@ describe("the tree at a past moment", () => {
     }
   })
 
+  it("the whole tree: revert of the mount point lists what it would change across it", () => {
+    const dry = sharebox(["revert", A.mnt, "--at", first, "--dry-run"])
+    ok(dry, "revert MNT --dry-run")
+    // B's file came after the first moment
+    expect(dry.stdout.split("\n")).toContain("unlink  elsewhere.txt")
+    expect(read(path.join(A.mnt, "elsewhere.txt"))).toBe("B's edit\n")
+    // ls -l of the moments: each a folder, with its time
+    const l = exec("ls", ["-l", "--time-style=+%s", at(A)])
+    ok(l, "ls -l")
+    expect(l.stdout).toMatch(new RegExp(`^d.* ${Math.floor(timeOfName(second) / 1000)} ${second}$`, "m"))
+  })
+
+  it("with no daemon, revert works on the gitdir's work tree, and the mount shows it once mounted", async () => {
+    w.unmount(A)
+    expect(await w.settled(A)).toBe(true)
+    const r = sharebox(["revert", path.join(A.gitdir, "d"), "--at", second])
+    ok(r, "revert GITDIR/d")
+    expect(r.stdout.split("\n")).toContain("create  d/new.txt")
+    w.mount(A)
+    expect(read(path.join(A.mnt, "d", "a.txt"))).toBe("two\n")
+    expect(read(path.join(A.mnt, "d", "new.txt"))).toBe("new\n")
+    expect(fs.statSync(path.join(A.mnt, "d", "run.sh")).mode & 0o777).toBe(0o644)
+    expect(sharebox(["log", A.mnt]).stdout).toMatch(/d\/new\.txt/)
+    ok(w.sync(A), "sync A")
+    ok(w.sync(B), "sync B")
+    expect(read(path.join(B.mnt, "d", "new.txt"))).toBe("new\n")
+  })
+
   it("a bad TIME is one line and exit 64; a time before the first commit is refused", () => {
     const r = sharebox(["revert", path.join(A.mnt, "d"), "--at", "last tuesday-ish"])
     expect(r.code).toBe(64)
