@@ -32,6 +32,11 @@ export const revertPath = async (host: HostServices, path: string, at: string, d
   if (!plan.ok) throw new UsageError({ message: `cannot revert ${path || "the root"}: ${plan.reason}`, exitCode: 1 })
   const lines = revertLines(plan.ops)
   if (lines.length === 0) return [`nothing to change: ${path || "the tree"} is as it was at ${momentName(moment.time)}`]
+  // content let go everywhere (old versions past -o numversions) comes back as a name only: said, not refused
+  for (const op of plan.ops) {
+    if (op.op !== "write" || op.content.kind !== "key" || host.presence.isPresent(op.content.key)) continue
+    if ((await host.presence.whereis(op.content.key).catch(() => ["?"])).length === 0) lines.push(`note    ${op.path}: no copy of its old content is known anywhere; it will not open`)
+  }
   if (dryRun) return lines
   for (const op of plan.ops) {
     // an unlinked file's open writer writes nowhere now, as after an rm through the mount
