@@ -6,6 +6,7 @@
  * here is fetched when the file is read, as any file's.
  */
 import { momentAt, momentName, parseTime } from "../domain/moments.js"
+import { VIRTUAL_ROOT } from "../domain/paths.js"
 import { describeRefusal } from "../domain/reduce.js"
 import { revertLines, revertPlan } from "../domain/revert.js"
 import { UsageError } from "./errors.js"
@@ -23,6 +24,7 @@ export const instantOf = (at: string): { readonly time: number; readonly exact: 
 
 /** Reverts `path` (a mount path; "" is the whole tree) to `at`; what it changed (or, dry, would change), one line a path. */
 export const revertPath = async (host: HostServices, path: string, at: string, dryRun: boolean): Promise<Array<string>> => {
+  if (path === VIRTUAL_ROOT || path.startsWith(VIRTUAL_ROOT + "/")) throw new UsageError({ message: `${path}: sharebox's virtual folder has no past to revert to`, exitCode: 64 })
   const { time } = instantOf(at)
   // states are to the second: an exact time counts in the second it falls in
   const moment = momentAt(await host.versions.past.moments(), time)
@@ -31,7 +33,10 @@ export const revertPath = async (host: HostServices, path: string, at: string, d
   const plan = revertPlan(past, host.views.view, path)
   if (!plan.ok) throw new UsageError({ message: `cannot revert ${path || "the root"}: ${plan.reason}`, exitCode: 1 })
   const lines = revertLines(plan.ops)
-  if (lines.length === 0) return [`nothing to change: ${path || "the tree"} is as it was at ${momentName(moment.time)}`]
+  if (lines.length === 0) {
+    const then = momentName(moment.time)
+    return [past.has(path) ? `nothing to change: ${path || "the tree"} is as it was at ${then}` : `nothing to change: ${path} did not exist at ${then} and does not now`]
+  }
   // content let go everywhere (old versions past -o numversions) comes back as a name only: said, not refused
   for (const op of plan.ops) {
     if (op.op !== "write" || op.content.kind !== "key" || host.presence.isPresent(op.content.key)) continue
