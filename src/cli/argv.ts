@@ -10,7 +10,7 @@ import type { KernelFlags } from "../fuse/mount.js"
 
 export const VERSION = "0.1.0"
 
-export const VERBS = ["mount", "sync", "replay", "log", "status", "versions", "restore", "whereis", "get", "drop", "pin", "unpin", "conflicts", "resolve", "init"] as const
+export const VERBS = ["mount", "sync", "replay", "log", "status", "versions", "restore", "revert", "whereis", "get", "drop", "pin", "unpin", "conflicts", "resolve", "init"] as const
 
 const GLOBAL_FLAGS = new Set(["--help", "-h", "--version", "--completions", "--wizard", "--log-level"])
 

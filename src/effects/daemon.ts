@@ -20,7 +20,7 @@ export interface DaemonSettings {
   readonly mountpoint: string
   /** seconds between syncs of the daemon's own (0: none) */
   readonly syncInterval: number
-  /** -o ro: requests that would change the tree (restore, resolve) are refused */
+  /** -o ro: requests that would change the tree (restore, revert, resolve) are refused */
   readonly readonly?: boolean
   readonly log: (line: string) => void
   readonly warn: (line: string) => void
@@ -34,7 +34,9 @@ const readOnly = (mountpoint: string) => async (): Promise<never> => {
   throw new UsageError({ message: `${mountpoint} is mounted read-only (-o ro): nothing in it can change here`, exitCode: 1 })
 }
 
-const handlersOf = (host: HostServices, { mountpoint, readonly }: DaemonSettings): Handlers => ({
+const handlersOf = (host: HostServices, { mountpoint, readonly }: DaemonSettings): Handlers => {
+  const content = contentHandlers(host)
+  return {
   ping: async () => ({ code: 0, result: { pid: process.pid, mountpoint } }),
   replay: async (req, out) => ({ code: 0, result: replaySummary(await host.replayer.replay({ dryRun: req.dryRun, report: out })) }),
   status: async () => ({ code: 0, result: await statusOf(host, mountpoint) }),
@@ -43,9 +45,11 @@ const handlersOf = (host: HostServices, { mountpoint, readonly }: DaemonSettings
     const r = await host.syncer.sync(out, req.ssh)
     return { code: syncExitCode(r), result: r }
   },
-  ...contentHandlers(host),
-  ...(readonly ? { restore: readOnly(mountpoint), resolve: readOnly(mountpoint) } : {})
-})
+  ...content,
+  // a dry run changes nothing, so a read-only mount answers it too
+  ...(readonly ? { restore: readOnly(mountpoint), revert: (req, out) => (req.dryRun ? content.revert(req, out) : readOnly(mountpoint)()), resolve: readOnly(mountpoint) } : {})
+  }
+}
 
 /** The control socket, and `mountInfo` saying where the mount is. Closing stops taking requests. */
 export class Control extends Context.Tag("sharebox/Control")<Control, Served>() {

@@ -25,6 +25,13 @@ export const liveGit = (git: Git): GitPort => ({
   async firstParents(tip, since) {
     return lines(await git.check(["rev-list", "--reverse", "--first-parent", tip, ...(since ? [`^${since}`] : []), "--"]))
   },
+  async firstParentTimes(tip) {
+    return lines(await git.check(["log", "--first-parent", "--reverse", "--format=%H %ct", tip, "--"])).map((l) => {
+      const [commit, ct] = l.split(" ")
+      // a peer sets any date: one no Date can hold counts as the epoch
+      return { commit: commit!, time: saneTime(Number(ct) * 1000, 0) }
+    })
+  },
   async updateRef(ref, oid, expected) {
     await git.check(["update-ref", ref, oid, ...(expected ? [expected] : [])])
   },

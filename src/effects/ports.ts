@@ -43,6 +43,8 @@ export interface GitPort {
   writeCommits(commits: ReadonlyArray<Commit>, parent: string | undefined, ref: string): Promise<string>
   /** The commits from `since` (excluded) to `tip`, oldest first, following first parents. */
   firstParents(tip: string, since: string | undefined): Promise<Array<string>>
+  /** Every commit of `tip` following first parents, oldest first, with its commit time (whole seconds, as milliseconds). */
+  firstParentTimes(tip: string): Promise<Array<{ readonly commit: string; readonly time: number }>>
   /** Moves `ref` to `oid`, only from `expected` when given. */
   updateRef(ref: string, oid: string, expected?: string): Promise<void>
   deleteRef(ref: string): Promise<void>

@@ -47,6 +47,8 @@ export const Request = Schema.Union(
     at: Schema.optional(Schema.String),
     to: Schema.String
   }),
+  /** `at`: a time parseTime reads (the command sends the instant it resolved, in UTC); dryRun: only list */
+  Schema.TaggedStruct("revert", { path: Schema.String, at: Schema.String, dryRun: Schema.Boolean }),
   Schema.TaggedStruct("conflicts", {}),
   /** without a path: every open conflict */
   Schema.TaggedStruct("resolve", { path: Schema.optional(Schema.String), keep: Keep })
@@ -68,6 +70,7 @@ const resultSchemas = {
   unpin: Lines,
   versions: Schema.Array(VersionInfo),
   restore: Restored,
+  revert: Lines,
   conflicts: Schema.Array(ConflictInfo),
   resolve: Lines
 } satisfies { readonly [T in Tag]: Schema.Schema.AnyNoContext }

@@ -4,10 +4,12 @@
  */
 import { resolutionOf } from "../domain/conflictnames.js"
 import { keySize } from "../domain/key.js"
+import { atOrBefore } from "../domain/moments.js"
 import { baseName } from "../domain/paths.js"
 import { describeRefusal } from "../domain/reduce.js"
 import { versionFileName } from "../domain/retention.js"
 import { drop, get, loadSettings, pin, whereis } from "./content.js"
+import { instantOf, revertPath } from "./revert.js"
 import { UsageError } from "./errors.js"
 import type { PathVersion } from "./history.js"
 import type { HostServices } from "./hostlayer.js"
@@ -50,9 +52,8 @@ export const pickVersion = (versions: ReadonlyArray<PathVersion>, id?: string, a
     return v
   }
   if (at) {
-    const t = Date.parse(at)
-    if (Number.isNaN(t)) throw new UsageError({ message: `not a time: ${at}`, exitCode: 64 })
-    const v = [...candidates].reverse().find((c) => c.time <= t)
+    const t = instantOf(at)
+    const v = [...candidates].reverse().find((c) => atOrBefore(c.time, t))
     if (!v) throw new UsageError({ message: `no version at or before ${at}`, exitCode: 66 })
     return v
   }
@@ -60,7 +61,7 @@ export const pickVersion = (versions: ReadonlyArray<PathVersion>, id?: string, a
 }
 
 /** The requests that need no mount: a command working directly on a gitdir answers them too. */
-export type ContentTag = "whereis" | "get" | "drop" | "pin" | "unpin" | "versions" | "restore" | "conflicts" | "resolve"
+export type ContentTag = "whereis" | "get" | "drop" | "pin" | "unpin" | "versions" | "restore" | "revert" | "conflicts" | "resolve"
 
 export const contentHandlers = (host: HostServices): Handlers<ContentTag> => ({
   whereis: async (req) => ({ code: 0, result: await whereis(host.content.host, req.paths) }),
@@ -79,6 +80,7 @@ export const contentHandlers = (host: HostServices): Handlers<ContentTag> => ({
     await host.versions.restore(v, req.path, req.to)
     return { code: 0, result: { path: req.to, version: v.commit.slice(0, 8) } }
   },
+  revert: async (req) => ({ code: 0, result: await revertPath(host, req.path, req.at, req.dryRun) }),
   conflicts: async () => ({ code: 0, result: await conflictsOf(host) }),
   resolve: async (req) => {
     const targets = req.path !== undefined ? [req.path] : host.syncer.openConflicts().map((c) => c.copy)

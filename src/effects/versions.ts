@@ -12,6 +12,7 @@ import { type FileNode, fileMode } from "../domain/tree.js"
 import { UsageError } from "./errors.js"
 import { type History, type PathVersion, loadHistory } from "./history.js"
 import { Repo } from "./hostconfig.js"
+import { PastTrees } from "./pasttrees.js"
 import { Presence, type PresenceCache } from "./presence.js"
 import { Staging, type StagingArea } from "./staging.js"
 import { ViewStore, type ViewState } from "./viewstore.js"
@@ -20,13 +21,17 @@ const write = promisify(fsSync.write)
 
 export class VersionStore {
   private cache: { head: string | undefined; history: History } | undefined
+  /** the whole tree's past states (`.sharebox/at/`, `revert`) */
+  readonly past: PastTrees
 
   constructor(
     private readonly repo: Repo["Type"],
     private readonly views: ViewState,
     private readonly presence: PresenceCache,
     private readonly staging: StagingArea
-  ) {}
+  ) {
+    this.past = new PastTrees(repo.git, () => views.head)
+  }
 
   /** Every path's versions (committed history; pending writes are not versions yet). */
   async history(): Promise<History> {

@@ -59,7 +59,8 @@ const portsOf = (host: HostServices): Ports => ({
       return host.views.head
     },
     history: () => host.versions.history()
-  }
+  },
+  past: host.versions.past
 })
 
 /** What was thrown, in words. */

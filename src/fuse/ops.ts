@@ -51,6 +51,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   const virtual = new VirtualDir({
     status: ports.status,
     versions: ports.versions,
+    past: ports.past,
     content: ports.content,
     kernelReads: () => passthrough.kernelStatus(),
     createdInBinding: () => createdHere,
@@ -105,10 +106,13 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
       const p = fromFusePath(fp)
       value(cb, virtual.owns(p) ? virtual.readdir(p) : directories.readdir(cx, p))
     },
-    readlink: (fp: string, cb: Reply<string>) => value(cb, directories.readlink(cx, fromFusePath(fp))),
+    readlink: (fp: string, cb: Reply<string>) => {
+      const p = fromFusePath(fp)
+      value(cb, virtual.owns(p) ? virtual.readlink(p) : directories.readlink(cx, p))
+    },
     open: (fp: string, flags: number, cb: Reply<number>) => {
       const p = fromFusePath(fp)
-      handle(cb, virtual.owns(p) ? virtual.open(p, flags) : files.open(cx, p, flags))
+      handle(cb, virtual.owns(p) ? virtual.open(p, flags, files.opensForWriting(flags)) : files.open(cx, p, flags))
     },
     create: (fp: string, mode: number, cb: Created) => {
       const a = files.create(cx, fromFusePath(fp), mode)

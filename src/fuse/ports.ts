@@ -4,6 +4,7 @@
  * service. The members getattr, lookup, read, write and readdir reach are plain synchronous calls.
  */
 import type { Event, Operation } from "../domain/events.js"
+import type { Moment } from "../domain/moments.js"
 import type { Conflict } from "../domain/merge.js"
 import type { Refusal } from "../domain/reduce.js"
 import type { Version } from "../domain/retention.js"
@@ -104,6 +105,14 @@ export interface Versions {
   history(): Promise<ReadonlyMap<string, ReadonlyArray<HistoryVersion>>>
 }
 
+/** The past states of the tree, for `.sharebox/at/`: each answered at once when it is cached. */
+export interface PastStates {
+  /** the branch's states, oldest first, their times non-decreasing (domain/moments.ts) */
+  moments(): ReadonlyArray<Moment> | Promise<ReadonlyArray<Moment>>
+  /** the tree of a commit */
+  tree(commit: string): Tree | Promise<Tree>
+}
+
 /**
  * The tagged errors of the services that the errno table tells apart (src/fuse/errno.ts); any
  * other failure is an EIO, logged with its cause.
@@ -119,4 +128,5 @@ export interface Ports {
   readonly recorder: Recorder
   readonly status: HostStatus
   readonly versions: Versions
+  readonly past: PastStates
 }

@@ -5,17 +5,20 @@
  *   conflicts   one line per open conflict: PATH<TAB>COPY
  *   history/    the tree of every path that ever had content, deleted ones included; each file is a
  *               directory holding one read-only file per version, named to sort oldest first
+ *   at/         the whole tree at any past moment (at.ts)
  */
 import * as fs from "node:fs"
 import { keySize } from "../domain/key.js"
 import { VIRTUAL_ROOT, ancestorsOf, baseName, joinPath, parentOf } from "../domain/paths.js"
 import { versionFileName } from "../domain/retention.js"
 import type { FileNode } from "../domain/tree.js"
+import { AtDir } from "./at.js"
 import { E } from "./errno.js"
 import type { Answer, Outcome, Owner, Stat } from "./native.js"
-import type { Content, HistoryVersion, HostStatus, Versions } from "./ports.js"
+import type { Content, HistoryVersion, HostStatus, PastStates, Versions } from "./ports.js"
 
 const HISTORY = "history"
+const AT = "at"
 
 /** The history as directories: dir -> names, and version file -> version. */
 interface HistoryIndex {
@@ -51,6 +54,7 @@ const buildIndex = (head: string | undefined, history: ReadonlyMap<string, Reado
 export interface VirtualSources {
   readonly status: HostStatus
   readonly versions: Versions
+  readonly past: PastStates
   readonly content: Content
   /** how the kernel's passthrough of reads is doing */
   readonly kernelReads: () => string
@@ -66,8 +70,18 @@ export class VirtualDir {
   readonly name = VIRTUAL_ROOT
   private readonly started = new Date()
   private index: HistoryIndex | undefined
+  private readonly at: AtDir
 
-  constructor(private readonly from: VirtualSources) {}
+  constructor(private readonly from: VirtualSources) {
+    this.at = new AtDir({
+      past: from.past,
+      content: from.content,
+      register: from.register,
+      owner: from.owner,
+      now: Date.now,
+      offsetAt: (ms) => -new Date(ms).getTimezoneOffset()
+    })
+  }
 
   owns(p: string): boolean {
     return p === VIRTUAL_ROOT || p.startsWith(VIRTUAL_ROOT + "/")
@@ -99,7 +113,12 @@ export class VirtualDir {
 
   /** Path inside history/ ("" for history/ itself), or undefined when p is not under it. */
   private historyPath(p: string): string | undefined {
-    const prefix = `${VIRTUAL_ROOT}/${HISTORY}`
+    return this.pathIn(HISTORY, p)
+  }
+
+  /** Path inside `.sharebox/DIR/` ("" for the folder itself), or undefined when p is not under it. */
+  private pathIn(dir: string, p: string): string | undefined {
+    const prefix = `${VIRTUAL_ROOT}/${dir}`
     if (p === prefix) return ""
     return p.startsWith(prefix + "/") ? p.slice(prefix.length + 1) : undefined
   }
@@ -126,6 +145,8 @@ export class VirtualDir {
   getattr(p: string): Answer<Stat> {
     const common = this.common()
     if (p === VIRTUAL_ROOT) return { ...common, mode: this.mode("dir"), nlink: 2, size: 4096 }
+    const ap = this.pathIn(AT, p)
+    if (ap !== undefined) return this.at.getattr(ap, () => ({ ...common, mode: this.mode("dir"), nlink: 2, size: 4096 }))
     const hp = this.historyPath(p)
     if (hp !== undefined) {
       return this.historyIndex().then(
@@ -148,7 +169,9 @@ export class VirtualDir {
   }
 
   readdir(p: string): Answer<ReadonlyArray<string>> {
-    if (p === VIRTUAL_ROOT) return [...Object.keys(this.files()), HISTORY]
+    if (p === VIRTUAL_ROOT) return [...Object.keys(this.files()), HISTORY, AT]
+    const ap = this.pathIn(AT, p)
+    if (ap !== undefined) return this.at.readdir(ap)
     const hp = this.historyPath(p)
     if (hp === undefined) return E.ENOTDIR
     return this.historyIndex().then(
@@ -162,7 +185,9 @@ export class VirtualDir {
   }
 
   /** A handle (0 for the status files, read from memory), or an errno. */
-  open(p: string, flags: number): Answer<number> {
+  open(p: string, flags: number, writes: boolean): Answer<number> {
+    const ap = this.pathIn(AT, p)
+    if (ap !== undefined) return this.at.open(ap, writes)
     if ((flags & 3) !== 0) return E.EACCES
     const hp = this.historyPath(p)
     if (hp !== undefined) {
@@ -189,6 +214,13 @@ export class VirtualDir {
     }
     if (!this.content(p)) return p === VIRTUAL_ROOT ? E.EISDIR : E.ENOENT
     return 0
+  }
+
+  /** A symlink's target (only `at/` holds symlinks), or an errno. */
+  readlink(p: string): Answer<string> {
+    const ap = this.pathIn(AT, p)
+    if (ap !== undefined) return this.at.readlink(ap)
+    return this.getattr(p) === E.ENOENT ? E.ENOENT : E.EINVAL
   }
 
   /** The byte count, or an errno. */

@@ -156,6 +156,11 @@ export const memGit = (repo: MemRepo, branch = "main"): GitPort => {
       for (let c: string | undefined = tip; c && c !== since; c = net.commit(c).parents[0]) out.push(c)
       return out.reverse()
     },
+    async firstParentTimes(tip) {
+      const out: Array<{ commit: string; time: number }> = []
+      for (let c: string | undefined = tip; c; c = net.commit(c).parents[0]) out.push({ commit: c, time: Math.floor(net.commit(c).time / 1000) * 1000 })
+      return out.reverse()
+    },
     async updateRef(ref, oid, expected) {
       if (expected !== undefined && repo.refs.get(ref) !== expected) refused(`${ref} is not at ${expected}`)
       repo.refs.set(ref, oid)

@@ -13,7 +13,7 @@ import { type Handlers, dispatch } from "../../src/effects/handlers.js"
 import { PROTOCOL, Request, answer, parseAnswer, parseRequest, requestLine } from "../../src/effects/protocol.js"
 
 const request = Arbitrary.make(Request)
-const TAGS = ["ping", "sync", "replay", "status", "log", "whereis", "get", "drop", "pin", "unpin", "versions", "restore", "conflicts", "resolve"]
+const TAGS = ["ping", "sync", "replay", "status", "log", "whereis", "get", "drop", "pin", "unpin", "versions", "restore", "revert", "conflicts", "resolve"]
 
 /** The refusal of a line: a short message on one line (parseRequest must not throw to get here). */
 const refusalOf = (line: string): string => {

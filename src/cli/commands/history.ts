@@ -3,6 +3,8 @@ import { Args, Command, Options } from "@effect/cli"
 import { Option } from "effect"
 import { askDaemon } from "../../effects/control.js"
 import { UsageError } from "../../effects/errors.js"
+import { timeText } from "../../domain/moments.js"
+import { instantOf } from "../../effects/revert.js"
 import { request } from "../direct.js"
 import { locate } from "../locate.js"
 import { out, printEach, setExit } from "../output.js"
@@ -37,7 +39,21 @@ export const restoreCmd = Command.make(
       const { gitdir, path: tp } = await locate(p)
       const dest = Option.isSome(to) ? await locate(to.value) : { gitdir, path: tp }
       if (dest.gitdir !== gitdir) throw new UsageError({ message: "--to must be in the same sharebox", exitCode: 64 })
-      await request(gitdir, { _tag: "restore", path: tp, version: Option.getOrUndefined(version), at: Option.getOrUndefined(at), to: dest.path })
+      // a time is read here, with this user's clock and time zone, and sent as the instant it means
+      const when = Option.isSome(at) ? timeText(instantOf(at.value)) : undefined
+      await request(gitdir, { _tag: "restore", path: tp, version: Option.getOrUndefined(version), at: when, to: dest.path })
+    })
+)
+
+export const revertCmd = Command.make(
+  "revert",
+  { path: Args.text({ name: "PATH" }), at: Options.text("at"), dryRun: Options.boolean("dry-run") },
+  ({ path: p, at, dryRun }) =>
+    lift(async () => {
+      // refused before anything is opened: a bad TIME is a bad command line
+      const when = timeText(instantOf(at))
+      const { gitdir, path: tp } = await locate(p)
+      for (const line of (await request(gitdir, { _tag: "revert", path: tp, at: when, dryRun })) ?? []) out(line)
     })
 )
 

@@ -5,7 +5,7 @@
 import { Command } from "@effect/cli"
 import { PROGRAM, pageOf } from "../help/pages.js"
 import { dropCmd, getCmd, pinCmd, whereisCmd } from "./content.js"
-import { conflictsCmd, resolveCmd, restoreCmd, versionsCmd } from "./history.js"
+import { conflictsCmd, resolveCmd, restoreCmd, revertCmd, versionsCmd } from "./history.js"
 import { initCmd, mountCmd } from "./mount.js"
 import { logCmd, replayCmd, statusCmd, syncCmd } from "./sync.js"
 
@@ -21,6 +21,7 @@ export const subcommands = [
   described(statusCmd),
   described(versionsCmd),
   described(restoreCmd),
+  described(revertCmd),
   described(whereisCmd),
   described(getCmd),
   described(dropCmd),

@@ -127,7 +127,7 @@ const restore: CommandHelp = {
   args: [{ name: "PATH", text: "the file, through a mount or a gitdir's work tree; it need not exist any more." }],
   options: [
     { names: ["--version", "--version-id"], value: "ID", text: "the version with this id (from sharebox versions), or its name in .sharebox/history/PATH/." },
-    { names: ["--at"], value: "TIME", text: "the version current at this time, such as 2026-11-24T18:00." },
+    { names: ["--at"], value: "TIME", text: "the version current at this time, such as 2026-11-24T18:00 or 2h (as for sharebox revert)." },
     { names: ["--to"], value: "OTHERPATH", text: "write it at OTHERPATH, in the same sharebox, instead of PATH." }
   ],
   exit: [
@@ -136,7 +136,40 @@ const restore: CommandHelp = {
     { code: 66, text: "no such path, version, or version at that time." },
     { code: 1, text: "the mount is read-only, OTHERPATH is a folder, or another error." }
   ],
-  examples: [{ command: "sharebox restore ~/Sharebox/report.odt --at 2026-11-24T18:00", text: "the report as it was that evening." }]
+  examples: [
+    { command: "sharebox restore ~/Sharebox/report.odt --at 2026-11-24T18:00", text: "the report as it was that evening." },
+    { command: "sharebox restore report.odt --version 2026-11-24T17-52-10.120Z.3fa9c2d1.odt", text: "the version .sharebox/history/report.odt/ lists under that name." }
+  ]
+}
+
+const TIME_TEXT =
+  "TIME is a date (2026-12-01, its midnight), a date and time (2026-12-01T14:30, 2026-12-01 14:30:05), both in local time unless they end in Z or an offset such as +01:00, or a time ago: now, yesterday, 30min, 2h, 3d, 1w, 2 hours ago. Any name .sharebox/at/ lists is one."
+
+const revert: CommandHelp = {
+  name: "revert",
+  synopsis: ["revert PATH --at TIME [--dry-run]"],
+  summary: "bring a file or a folder back to how it was at a past time",
+  description: [
+    "Bring PATH (a file, a folder with everything below it, or the whole tree at the mount point) back to how it was at TIME: files created since are removed, deleted ones come back, changed ones get their old content and mode. Changes elsewhere in the tree are kept, and so are changes other hosts make later: the revert is one ordinary change, listed by sharebox log and synced like any other (the old content is not copied; a file whose content is not here is fetched when it is read). Files keep the time of the revert as their mtime.",
+    "The state at TIME is the last one this host's branch was in at or before it, as .sharebox/at/TIME/ shows it. " + TIME_TEXT,
+    "It prints one line per path it changes: create, write, unlink, mkdir, rmdir, symlink or chmod, and the path."
+  ],
+  args: [{ name: "PATH", text: "a file or folder, through a mount or a gitdir's work tree; it need not exist any more." }],
+  options: [
+    { names: ["--at"], value: "TIME", text: "the time to go back to." },
+    { names: ["--dry-run"], text: "list what would change, and change nothing." }
+  ],
+  exit: [
+    OK,
+    { code: 64, text: "a bad command line, or a TIME that is not a time." },
+    { code: 66, text: "the path is not in a sharebox, or nothing was committed at or before TIME." },
+    { code: 1, text: "the mount is read-only, a folder above PATH is a file now, or another error." }
+  ],
+  examples: [
+    { command: "sharebox revert ~/Sharebox/thesis --at yesterday --dry-run", text: "what bringing the folder back to yesterday would change." },
+    { command: "sharebox revert ~/Sharebox/thesis --at 2026-12-01T14:30", text: "bring it back to that afternoon." },
+    { command: "ls ~/Sharebox/.sharebox/at/", text: "the moments the tree changed, oldest first; cd into one to browse the tree as it was." }
+  ]
 }
 
 const whereis: CommandHelp = {
@@ -256,7 +289,7 @@ export const PROGRAM: ProgramHelp = {
     { names: ["--command"], value: "COMMAND", text: "run COMMAND, as the older form sharebox --command sync MOUNTPOINT does." },
     { names: ["--completions"], value: "bash|fish|sh|zsh", text: "print a completion script for that shell." }
   ],
-  commands: [mount, sync, replay, log, status, versions, restore, whereis, get, drop, pin, unpin, conflicts, resolve, init],
+  commands: [mount, sync, replay, log, status, versions, restore, revert, whereis, get, drop, pin, unpin, conflicts, resolve, init],
   exit: [
     { code: 0, text: "done." },
     { code: 1, text: "an error, said in one line on stderr." },
@@ -273,7 +306,7 @@ export const PROGRAM: ProgramHelp = {
     { name: "NO_COLOR", text: "no escape codes in any output (none are written off a terminal either)." }
   ],
   files: [
-    { name: "MOUNTPOINT/.sharebox/", text: "virtual, never synced: history/PATH/ holds a read-only file per version of PATH, conflicts the open conflicts, status a short status." },
+    { name: "MOUNTPOINT/.sharebox/", text: "virtual, never synced: history/PATH/ holds a read-only file per version of PATH, at/TIME/ the whole tree as it was at TIME (read-only; ls at/ lists the moments it changed), conflicts the open conflicts, status a short status." },
     { name: "GITDIR", text: "a valid git-annex repository; every git annex command keeps working on it." }
   ],
   examples: [
