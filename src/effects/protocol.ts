@@ -16,7 +16,7 @@ import { ConflictInfo, Lines, LogEntry, Ping, ReplaySummary, Restored, Status, S
  * Raised whenever a request or an answer changes shape, so that a command and a daemon of different
  * sharebox versions say so instead of misreading each other. 1 was `{cmd, args}`, unversioned.
  */
-export const PROTOCOL = 2
+export const PROTOCOL = 3
 
 /** Exit code of a refused request or answer (sysexits EX_USAGE, as for a bad command line). */
 export const REFUSED = 64

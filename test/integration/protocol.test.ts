@@ -45,38 +45,38 @@ describe("the control socket's protocol", () => {
 
   /** The daemon still answers, raw and to the command. */
   const stillServing = async () => {
-    expect(await ask(sock, JSON.stringify({ v: 2, _tag: "ping" }))).toEqual([{ done: 0, v: 2, result: { pid: expect.any(Number), mountpoint: A.mnt } }])
+    expect(await ask(sock, JSON.stringify({ v: 3, _tag: "ping" }))).toEqual([{ done: 0, v: 3, result: { pid: expect.any(Number), mountpoint: A.mnt } }])
     const r = sharebox(["status", "--json", A.mnt])
     expect(r.code, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout).mountpoint).toBe(A.mnt)
   }
 
   it("a request with an unknown tag gets exit code 64 and a line naming it", async () => {
-    const answer = await ask(sock, JSON.stringify({ v: 2, _tag: "frobnicate", paths: ["a.txt"] }))
-    expect(answer).toEqual([{ done: 64, v: 2, error: expect.stringMatching(/^unknown request "frobnicate" \(known: ping, sync, .*\)$/) }])
+    const answer = await ask(sock, JSON.stringify({ v: 3, _tag: "frobnicate", paths: ["a.txt"] }))
+    expect(answer).toEqual([{ done: 64, v: 3, error: expect.stringMatching(/^unknown request "frobnicate" \(known: ping, sync, .*\)$/) }])
     await stillServing()
   })
 
   it("a request of another protocol version gets exit code 64 and a line naming both", async () => {
-    const answer = await ask(sock, JSON.stringify({ v: 3, _tag: "status" }))
-    expect(answer).toEqual([{ done: 64, v: 2, error: "the daemon speaks protocol 2; this sharebox speaks 3: restart the mount" }])
+    const answer = await ask(sock, JSON.stringify({ v: 4, _tag: "status" }))
+    expect(answer).toEqual([{ done: 64, v: 3, error: "the daemon speaks protocol 3; this sharebox speaks 4: restart the mount" }])
     await stillServing()
   })
 
   it("a request of protocol 1 ({cmd, args}) gets the line as output, which its sharebox shows, and exit code 64", async () => {
     const answer = await ask(sock, JSON.stringify({ cmd: "whereis", args: { paths: ["a.txt"] } }))
-    expect(answer).toEqual([{ out: "the daemon speaks protocol 2; this sharebox speaks 1: restart the mount" }, { done: 64 }])
+    expect(answer).toEqual([{ out: "the daemon speaks protocol 3; this sharebox speaks 1: restart the mount" }, { done: 64 }])
     await stillServing()
   })
 
   it("a request missing a field, or not JSON, gets exit code 64 and a line saying what is wrong", async () => {
-    expect(await ask(sock, JSON.stringify({ v: 2, _tag: "versions" }))).toEqual([{ done: 64, v: 2, error: "bad versions request: path: is missing" }])
-    expect(await ask(sock, "{not json")).toEqual([{ done: 64, v: 2, error: "not a request: not JSON" }])
+    expect(await ask(sock, JSON.stringify({ v: 3, _tag: "versions" }))).toEqual([{ done: 64, v: 3, error: "bad versions request: path: is missing" }])
+    expect(await ask(sock, "{not json")).toEqual([{ done: 64, v: 3, error: "not a request: not JSON" }])
     await stillServing()
   })
 
   it("a request the daemon knows is answered with its result", async () => {
-    const answer = await ask(sock, JSON.stringify({ v: 2, _tag: "whereis", paths: ["a.txt"] }))
-    expect(answer).toEqual([{ done: 0, v: 2, result: [expect.objectContaining({ path: "a.txt", here: true })] }])
+    const answer = await ask(sock, JSON.stringify({ v: 3, _tag: "whereis", paths: ["a.txt"] }))
+    expect(answer).toEqual([{ done: 0, v: 3, result: [expect.objectContaining({ path: "a.txt", here: true })] }])
   })
 })

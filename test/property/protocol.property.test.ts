@@ -137,9 +137,9 @@ describe("answers on the wire", () => {
   })
 
   it("a refusal is one line with exit code 64; to a sharebox of protocol 1, an output line and the code", async () => {
-    expect((await answered('{"v":2,"_tag":"nope"}')).map((l) => JSON.parse(l))).toEqual([{ done: 64, v: 2, error: expect.stringMatching(/^unknown request "nope"/) }])
+    expect((await answered('{"v":3,"_tag":"nope"}')).map((l) => JSON.parse(l))).toEqual([{ done: 64, v: 3, error: expect.stringMatching(/^unknown request "nope"/) }])
     expect((await answered('{"cmd":"status"}')).map((l) => JSON.parse(l))).toEqual([
-      { out: "the daemon speaks protocol 2; this sharebox speaks 1: restart the mount" },
+      { out: "the daemon speaks protocol 3; this sharebox speaks 1: restart the mount" },
       { done: 64 }
     ])
   })
@@ -150,7 +150,7 @@ describe("answers on the wire", () => {
       code: 64,
       error: `the daemon speaks protocol 1; this sharebox speaks ${PROTOCOL}: restart the mount`
     })
-    expect(parseAnswer("ping", '{"done":0,"v":2,"result":{"pid":"x","mountpoint":"/m"}}')).toMatchObject({ code: 76, error: expect.stringMatching(/ping result .*pid: Expected number/) })
+    expect(parseAnswer("ping", '{"done":0,"v":3,"result":{"pid":"x","mountpoint":"/m"}}')).toMatchObject({ code: 76, error: expect.stringMatching(/ping result .*pid: Expected number/) })
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), fc.constantFrom(...TAGS), (line, tag) => {
         const a = parseAnswer(tag as Request["_tag"], line)
