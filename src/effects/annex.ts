@@ -269,6 +269,24 @@ export class Annex {
     return { ok: false, message: failureOf(a, "git-annex drop") }
   }
 
+  async remoteLog(): Promise<string> {
+    const size = Number((await this.git.run(["cat-file", "-s", "git-annex:remote.log"])).stdout.trim())
+    // a peer's making: one over this size is not read
+    if (!(size > 0 && size <= MAX_REMOTE_LOG_BYTES)) return ""
+    const r = await this.git.run(["cat-file", "-p", "git-annex:remote.log"])
+    return r.code === 0 ? r.stdout : ""
+  }
+
+  async enabledRemotes(): Promise<ReadonlySet<string>> {
+    const r = await this.git.run(["config", "--get-regexp", "^remote\\..*\\.annex-uuid$"])
+    return new Set(r.stdout.split("\n").map((l) => l.split(" ")[1] ?? "").filter(Boolean))
+  }
+
+  async enableRemote(name: string, timeoutSeconds: number): Promise<{ ok: boolean; message: string }> {
+    const r = await this.annex(["enableremote", name], { timeoutSeconds }).catch((e: unknown) => ({ code: 1, stdout: "", stderr: userMessage(e) }))
+    return { ok: r.code === 0, message: `${r.stderr}\n${r.stdout}` }
+  }
+
   /** uuid -> description of every repository git-annex knows (from its uuid.log). */
   async descriptions(): Promise<Map<string, string>> {
     const out = new Map<string, string>()
@@ -337,3 +355,6 @@ export const initRepository = async (dir: string, description: string): Promise<
   // Content of executable files lives in the work tree as a hard link, not a second copy.
   await check("git", ["-C", dir, "config", "annex.thin", "true"])
 }
+
+/** remote.log holds a line per change of a special remote's configuration. */
+const MAX_REMOTE_LOG_BYTES = 1024 * 1024

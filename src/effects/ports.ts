@@ -99,6 +99,12 @@ export interface AnnexPort {
   whereis(key: string): Promise<Array<string>>
   /** Ends the long-lived processes (those at work are killed when `now`). */
   closeBatches(now?: boolean): void
+  /** git-annex's remote.log (the special remotes its branch knows), "" when there is none to read. */
+  remoteLog(): Promise<string>
+  /** The UUIDs of the remotes enabled here. */
+  enabledRemotes(): Promise<ReadonlySet<string>>
+  /** `git annex enableremote NAME`, with git-annex's reason when it would not. */
+  enableRemote(name: string, timeoutSeconds: number): Promise<{ ok: boolean; message: string }>
 }
 
 /** The journal of pending events, as the view's owner writes it (journal.ts). */

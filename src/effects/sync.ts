@@ -21,6 +21,7 @@ import { Recovery } from "./recovery.js"
 import { Replay, type Replayer } from "./replay.js"
 import type { SyncReport } from "./results.js"
 import { Serial, type SerialWork } from "./serial.js"
+import { enableSpecialRemotes } from "./specialremotes.js"
 import { saveSnapshot } from "./treecache.js"
 import { withoutProgress } from "./progress.js"
 import { ViewStore, type ViewState } from "./viewstore.js"
@@ -124,6 +125,7 @@ export class Syncer {
         this.conflicts.push(...report.conflicts)
         // merges the peers' git-annex branches (location logs)
         await annex.commitBranch()
+        await enableSpecialRemotes(annex, gitdir, layout.state, progress, this.opts.peerTimeout).catch((e) => progress(`special remotes: ${e?.message ?? e}`))
         if (this.views.head) {
           for (const name of report.reached) {
             const refspecs = [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"]

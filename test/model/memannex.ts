@@ -73,7 +73,11 @@ export const memAnnex = (repo: MemRepo, annexes: MemAnnexes): AnnexPort => {
     descriptions: async () => new Map([...annexes].map(([name, a]) => [a.uuid, name])),
     locations: async (key) => locations(key),
     whereis: async (key) => locations(key).map((l) => l.description),
-    closeBatches: () => {}
+    closeBatches: () => {},
+    // the model's peers are repositories, never special remotes
+    remoteLog: async () => "",
+    enabledRemotes: async () => new Set(),
+    enableRemote: async (name) => ({ ok: false, message: `no special remote ${name} in the model` })
   }
 }
 
