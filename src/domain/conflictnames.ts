@@ -69,16 +69,27 @@ export const parseConflictName = (
   return { original: joinPath(parentOf(path), m[1]! + (m[5] ?? "")), label: m[2]!, tag: m[3]! }
 }
 
+/** git-annex's own conflict files, from a plain git-annex peer's merge: `stem.variant-<hex>[.ext]`. */
+const VARIANT_NAME = /^(.+)\.variant-([0-9a-f]{4,})(\.[^.]*)?$/su
+
+/** The original of one of git-annex's `.variant-` files, or undefined when the name is not one. */
+export const parseVariantName = (path: string): { readonly original: string } | undefined => {
+  const m = VARIANT_NAME.exec(baseName(path))
+  return m ? { original: joinPath(parentOf(path), m[1]! + (m[3] ?? "")) } : undefined
+}
+
 /**
- * The open conflicts of a tree: every conflict copy in it, with the path of its original (which
- * may no longer exist). Pure and derived from the tree alone, so every host lists the same ones.
- * The original of a copy whose stem was shortened to fit the name limit is the shortened name.
+ * The open conflicts of a tree: every conflict copy in it, and every `.variant-` file a plain
+ * git-annex peer's merge left, with the path of its original (which may no longer exist: git-annex
+ * gives both versions variant names). Pure and derived from the tree alone, so every host lists the
+ * same ones. The original of a copy whose stem was shortened to fit the name limit is the shortened
+ * name.
  */
 export const openConflicts = (tree: Tree): Array<{ path: string; copy: string }> => {
   const out: Array<{ path: string; copy: string }> = []
   for (const [p, n] of tree.entries()) {
     if (n.type === "dir") continue
-    const parsed = parseConflictName(p)
+    const parsed = parseConflictName(p) ?? parseVariantName(p)
     if (parsed) out.push({ path: parsed.original, copy: p })
   }
   return out.sort((a, b) => cmp(a.copy, b.copy))
@@ -98,7 +109,7 @@ export const resolutionOf = (c: { readonly path: string; readonly copy: string }
     case "copy":
       return { op: { op: "rename", path: c.copy, to: c.path }, outcome: `${c.path} now has the other version` }
     case "both": {
-      const to = c.copy.replace(/\.conflict-/, ".")
+      const to = c.copy.replace(/\.(?:conflict|variant)-(?=[^/]*$)/, ".")
       return { op: { op: "rename", path: c.copy, to }, outcome: `kept both: ${c.path} and ${to}` }
     }
   }

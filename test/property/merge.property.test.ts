@@ -398,3 +398,20 @@ describe("merge, case by case (docs/conflicts.md)", () => {
     expect(show(both.tree)).toEqual(show(tree(["secret.key", f("aaaaaa00", 1, 0o705 & 0o640 | 0o101, LAPTOP)], ["d", dirWithMode(0o751)])))
   })
 })
+
+describe("git-annex's .variant- files", () => {
+  it("are open conflicts of the name without the mark, listed with sharebox's own copies", () => {
+    const t = new Tree()
+    const file = (s: string): Node => ({ type: "file", content: { kind: "blob", oid: s.padEnd(40, "0"), size: 1 }, executable: false, mtime: 0 })
+    t.set("d", { type: "dir" })
+    t.set("d/f.variant-47da.txt", file("a"))
+    t.set("d/f.variant-ca28.txt", file("b"))
+    t.set("README.variant-0a1b", file("c"))
+    t.set("plain.variant-xyz.txt", file("d")) // not hex: a name like any other
+    expect(openConflicts(t)).toEqual([
+      { path: "README", copy: "README.variant-0a1b" },
+      { path: "d/f.txt", copy: "d/f.variant-47da.txt" },
+      { path: "d/f.txt", copy: "d/f.variant-ca28.txt" }
+    ])
+  })
+})
