@@ -107,13 +107,17 @@ describe("convergence", () => {
     )
   })
 
-  it(`${Math.ceil(RUNS / 2)} schedules with text merges (every key a text, edits of single lines): the same, and merged texts lose nothing`, () => {
+  it(`${Math.ceil(RUNS / 2)} schedules with text merges (every key a text, edits of single lines), and a quarter as many where one host makes none: the same, and merged texts lose nothing`, () => {
     const before = stats.textMerges
     fc.assert(
       fc.property(textSchedule, (s) => check(s, { text: new SimTexts() })),
       { numRuns: Math.ceil(RUNS / 2) }
     )
-    console.log(`convergence with texts: ${stats.textMerges - before} text merges`)
+    fc.assert(
+      fc.property(textSchedule, (s) => check(s, { text: new SimTexts(), noTextOn: [0] })),
+      { numRuns: Math.ceil(RUNS / 4) }
+    )
+    console.log(`convergence with texts (host 0 of each quarter run merging none): ${stats.textMerges - before} text merges`)
     expect(stats.textMerges - before).toBeGreaterThan(0)
   })
 })
@@ -190,6 +194,31 @@ describe("text merges converge", () => {
     net.round()
     expect(net.merges, "no further merge").toBe(merges)
     expect(str(net.tree(0).get("f.txt"), texts)).toBe(["ONE\n", ...LINES.slice(1, 4), "FIVE\n", ...LINES.slice(5)].join(""))
+  })
+
+  it("a host that merged the edits and one that kept a conflict copy (automerge off, or the content not to be had) settle on the copy: both edits kept", () => {
+    const texts = new SimTexts()
+    const net = new Network(2, { text: texts, noTextOn: [1] })
+    const put = (h: number, s: string, mtime: number) =>
+      net.edit(h, (t) => t.set("f.txt", { type: "file", content: { kind: "key", key: texts.keyOf(text(s), "f.txt") }, executable: false, mtime, host: UUIDS[h] }))
+    put(0, LINES.join(""), 1)
+    net.round()
+    put(0, ["ONE\n", ...LINES.slice(1)].join(""), 2)
+    put(1, [...LINES.slice(0, 4), "FIVE\n", ...LINES.slice(5)].join(""), 3)
+    const [h0, h1] = [net.heads[0]!, net.heads[1]!]
+    net.syncFrom(0, h1)
+    net.syncFrom(1, h0)
+    expect(net.textMerges).toBe(1)
+    expect(openConflicts(net.tree(0))).toEqual([])
+    expect(openConflicts(net.tree(1))).toHaveLength(1)
+    net.round()
+    net.round()
+    expect(show(net.tree(0))).toEqual(show(net.tree(1)))
+    const t = net.tree(0)
+    const [c] = openConflicts(t)
+    expect([str(t.get("f.txt"), texts), str(t.get(c!.copy), texts)].sort()).toEqual(
+      [["ONE\n", ...LINES.slice(1)].join(""), [...LINES.slice(0, 4), "FIVE\n", ...LINES.slice(5)].join("")].sort()
+    )
   })
 })
 

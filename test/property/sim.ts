@@ -138,6 +138,8 @@ export interface SimOptions {
    * it is known to be text) and the key of a merged text at a path.
    */
   readonly text?: TextSource
+  /** hosts that make no text merges (-o automerge=off, or the contents were not to be had there) */
+  readonly noTextOn?: ReadonlyArray<number>
 }
 
 export interface TextSource {
@@ -319,7 +321,7 @@ export class Network {
       return
     }
     const base = dag.mergeBase(ha, hb, this.options.base ?? "recursive", this.options.merge)
-    const { result: m, first } = this.mergeWithTexts(ha, dag.tree(base), ta, tb)
+    const { result: m, first } = this.mergeWithTexts(a, ha, dag.tree(base), ta, tb)
     this.merges++
     this.conflicts += m.conflicts.length
     heads[a] = dag.add([first, hb], m.tree)
@@ -330,9 +332,9 @@ export class Network {
    * edit / edit conflicts whose three texts merge cleanly are merged again with those texts, and the
    * merged versions get a commit of their own on `ha` (not a user commit) below the merge commit.
    */
-  private mergeWithTexts(ha: number, b: Tree, o: Tree, t: Tree): { result: MergeResult; first: number } {
+  private mergeWithTexts(a: number, ha: number, b: Tree, o: Tree, t: Tree): { result: MergeResult; first: number } {
     const plain = merge(b, o, t, this.options.merge)
-    const text = this.options.text
+    const text = this.options.noTextOn?.includes(a) ? undefined : this.options.text
     if (!text || plain.conflicts.length === 0) return { result: plain, first: ha }
     const textMerged = new Map<string, Content>()
     const edits: Array<[string, FileNode, FileNode, FileNode]> = []
