@@ -12,7 +12,7 @@
  *
  * Symmetric by construction: the two sides are put in byte order first, so the result never depends
  * on which one is "ours". The line diff is Myers' O((N+M)D) algorithm, after trimming the common
- * head and tail.
+ * head and tail, within a budget (MAX_DIFF_WORK): a diff past it makes the merge a conflict.
  */
 
 /** The largest side merged as text (bytes); larger files are left to conflict copies. */
@@ -49,10 +49,20 @@ export const splitLines = (b: Uint8Array): Array<string> => {
 const joinLines = (lines: ReadonlyArray<string>): Uint8Array => new Uint8Array(Buffer.from(lines.join(""), "latin1"))
 
 /**
- * For each line of `a`, the index of the line of `b` it is matched with in a longest common
- * subsequence, or -1 (Myers' greedy algorithm, common head and tail trimmed first).
+ * What a line diff may cost before it gives up (the merge is then a conflict): about this many line
+ * comparisons, and at most MAX_DIFF_EDITS differing lines, so a file of a million short lines
+ * rewritten, or a peer's crafted file, costs a bounded time and memory (the kept trace is at most
+ * MAX_DIFF_EDITS² numbers, 36 MB).
  */
-export const matchLines = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): Int32Array => {
+export const MAX_DIFF_WORK = 50_000_000
+export const MAX_DIFF_EDITS = 3000
+
+/**
+ * For each line of `a`, the index of the line of `b` it is matched with in a longest common
+ * subsequence, or -1 (Myers' greedy algorithm, common head and tail trimmed first); undefined when
+ * more lines differ than the budget allows.
+ */
+export const matchLines = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): Int32Array | undefined => {
   const match = new Int32Array(a.length).fill(-1)
   let head = 0
   while (head < a.length && head < b.length && a[head] === b[head]) match[head] = head++
@@ -66,14 +76,15 @@ export const matchLines = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): 
   if (n === 0 || m === 0) return match
   const at = (i: number) => a[head + i]!
   const bt = (j: number) => b[head + j]!
-  // forward Myers with the V array of each step kept, to walk the path back
   const max = n + m
+  const maxD = Math.min(max, MAX_DIFF_EDITS, Math.floor(MAX_DIFF_WORK / max))
   const off = max + 1
   const v = new Int32Array(2 * max + 3)
+  // trace[d]: the furthest x on each diagonal k in [-d, d] before step d (at index k + d)
   const trace: Array<Int32Array> = []
   let found = false
-  for (let d = 0; d <= max && !found; d++) {
-    trace.push(v.slice())
+  for (let d = 0; d <= maxD && !found; d++) {
+    trace.push(v.slice(off - d, off + d + 1))
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1
       let y = x - k
@@ -88,14 +99,16 @@ export const matchLines = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): 
       }
     }
   }
+  if (!found) return undefined
   // walk back: each step d came from a diagonal of step d-1, then followed a snake
   let x = n
   let y = m
   for (let d = trace.length - 1; d >= 0 && (x > 0 || y > 0); d--) {
     const vd = trace[d]!
+    const get = (k: number) => vd[k + d]!
     const k = x - y
-    const prevK = d === 0 ? 0 : k === -d || (k !== d && vd[off + k - 1]! < vd[off + k + 1]!) ? k + 1 : k - 1
-    const prevX = d === 0 ? 0 : vd[off + prevK]!
+    const prevK = d === 0 ? 0 : k === -d || (k !== d && get(k - 1) < get(k + 1)) ? k + 1 : k - 1
+    const prevX = d === 0 ? 0 : get(prevK)
     const prevY = prevX - prevK
     const startX = d === 0 ? 0 : prevK === k + 1 ? prevX : prevX + 1
     const startY = startX - k
@@ -117,9 +130,14 @@ export const matchLines = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): 
 export const mergeTexts = (base: Uint8Array, a: Uint8Array, b: Uint8Array): TextMerge => {
   // the two sides in byte order, so that the result cannot depend on which one is "ours"
   const [x, y] = Buffer.compare(Buffer.from(a), Buffer.from(b)) <= 0 ? [a, b] : [b, a]
+  // one side unchanged, or both alike: no diff needed (and no budget to run out of)
+  const eq = (p: Uint8Array, q: Uint8Array) => Buffer.compare(Buffer.from(p), Buffer.from(q)) === 0
+  if (eq(x, base) || eq(x, y)) return { _tag: "Merged", text: y }
+  if (eq(y, base)) return { _tag: "Merged", text: x }
   const [lb, lx, ly] = [splitLines(base), splitLines(x), splitLines(y)]
   const mx = matchLines(lb, lx)
   const my = matchLines(lb, ly)
+  if (!mx || !my) return { _tag: "Conflict" }
   const out: Array<string> = []
   const same = (p: ReadonlyArray<string>, q: ReadonlyArray<string>) => p.length === q.length && p.every((l, i) => l === q[i])
   let [i, j, k] = [0, 0, 0]

@@ -51,7 +51,7 @@ describe("the line diff", () => {
   it("matches a longest common subsequence, in order, of equal lines", () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 15 }), fc.array(line, { maxLength: 15 }), (a, b) => {
-        const m = matchLines(a, b)
+        const m = matchLines(a, b)!
         let last = -1
         let count = 0
         for (let i = 0; i < a.length; i++) {
@@ -125,6 +125,18 @@ describe("text merge laws", () => {
   it("CRLF lines and a missing last newline come back byte for byte", () => {
     expect(merged("a\r\nb\r\nc\r\nd", "A\r\nb\r\nc\r\nd", "a\r\nb\r\nc\r\nD")).toBe("A\r\nb\r\nc\r\nD")
     expect(merged("a\nb\nc\nd", "a\nb\nc\nd\n", "A\nb\nc\nd")).toBe("A\nb\nc\nd\n")
+  })
+
+  it("a diff past its budget gives up: the merge is a conflict, in bounded time; unchanged sides still merge", () => {
+    const many = (tag: string) => Array.from({ length: 200_000 }, (_, i) => `${tag}${i % 7}\n`).join("")
+    const [b, x] = [many("b"), many("x")]
+    const y = "changed\n" + b.slice(b.indexOf("\n") + 1)
+    const t0 = Date.now()
+    expect(merged(b, x, y)).toBe("conflict")
+    expect(Date.now() - t0).toBeLessThan(20_000)
+    expect(merged(b, x, b)).toBe(x)
+    expect(merged(b, x, x)).toBe(x)
+    expect(matchLines(splitLines(bytes(b)), splitLines(bytes(x)))).toBeUndefined()
   })
 
   it("text is at most 1 MiB with no NUL byte in its first 8000 bytes", () => {
