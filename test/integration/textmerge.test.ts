@@ -41,8 +41,11 @@ const versionsOf = (file: string): Array<Versions> => {
     .map((l) => JSON.parse(l) as Versions)
 }
 
-/** Two hosts with `options`, a shared base from the first, concurrent offline edits, two rounds of syncs. */
-const world = (label: string, options: ReadonlyArray<string>, files: Record<string, { base: string; a: string; b: string }>) => {
+/**
+ * Two hosts with `options`, a shared base from the first, concurrent offline edits, two rounds of
+ * syncs (`unmounted`: of the gitdirs, by `sharebox sync GITDIR` with no daemon, then mounted again).
+ */
+const world = (label: string, options: ReadonlyArray<string>, files: Record<string, { base: string; a: string; b: string }>, unmounted = false) => {
   const w = useWorld(label)
   const state = { a: undefined as unknown as HostDirs, b: undefined as unknown as HostDirs, final: {} as Snap }
   beforeAll(async () => {
@@ -56,7 +59,19 @@ const world = (label: string, options: ReadonlyArray<string>, files: Record<stri
     for (const [p, f] of Object.entries(files)) write(path.join(state.a.mnt, p), f.a)
     await sleep(50)
     for (const [p, f] of Object.entries(files)) write(path.join(state.b.mnt, p), f.b)
-    for (let i = 0; i < 2; i++) for (const h of [state.a, state.b]) syncOk(w, h)
+    if (unmounted) {
+      for (const h of [state.a, state.b]) {
+        w.unmount(h)
+        expect(await w.settled(h), `${h.name}'s daemon let go`).toBe(true)
+      }
+      for (let i = 0; i < 2; i++) {
+        for (const h of [state.a, state.b]) {
+          const r = sharebox(["sync", h.gitdir])
+          expect(r.code, `sync ${h.gitdir}: ${r.stderr}`).toBe(0)
+        }
+      }
+      for (const h of [state.a, state.b]) w.mount(h, "writeback=off", ...options)
+    } else for (let i = 0; i < 2; i++) for (const h of [state.a, state.b]) syncOk(w, h)
     state.final = snapshot(state.a.mnt, { mtimes: false })
     expect(snapshot(state.b.mnt, { mtimes: false }), "bravo shows what alpha shows").toEqual(state.final)
     const trees = [state.a, state.b].map((h) => git(h.gitdir, ["rev-parse", "HEAD^{tree}"]).stdout.trim())
@@ -131,5 +146,20 @@ describe("-o automerge=off", () => {
     expect(r.code).toBe(64)
     expect(r.stderr.trim().split("\n")).toHaveLength(1)
     expect(r.stderr).toContain("automerge must be on or off")
+  })
+})
+
+describe("`sharebox sync GITDIR` with no daemon follows the last mount's automerge setting", () => {
+  const files = { "notes.txt": { base: BASE.join(""), a: edit(BASE, 0, "alpha's first line\n"), b: edit(BASE, 7, "bravo's last line\n") } }
+  const on = world("sharebox-automerge-direct-on", [], files, true)
+  const off = world("sharebox-automerge-direct-off", ["automerge=off"], files, true)
+
+  it("mounted last with the default: merged", () => {
+    expect(copiesIn(on.final)).toEqual([])
+    expect(read(path.join(on.b.mnt, "notes.txt"))).toBe(["alpha's first line\n", ...BASE.slice(1, 7), "bravo's last line\n"].join(""))
+  })
+
+  it("mounted last with -o automerge=off: a conflict copy", () => {
+    expect(copiesIn(off.final)).toHaveLength(1)
   })
 })
