@@ -83,7 +83,8 @@ export class Merger {
       const t = this.views.base.clone()
       for (const p of paths) t.set(p, merged.get(p)!)
       const trailers = ["Sharebox-Settle: yes", ...(writers ? [`Sharebox-Writers: ${writers}`] : [])]
-      await this.checkout.commitTree(t, `sharebox: text merge of ${paths.join(", ")}`, undefined, trailers)
+      // names quoted: a name may hold a newline, and nothing in a name may read as a trailer
+      await this.checkout.commitTree(t, `sharebox: text merge of ${paths.map((p) => JSON.stringify(p)).join(", ")}`, undefined, trailers)
     }
   }
 
