@@ -327,6 +327,8 @@ const slot = fc.nat(3)
 const aPath = fc.constantFrom(...PATHS)
 
 const write = fc.tuple(host, slot, aPath, fc.constantFrom(...TEXTS), fc.boolean()).map(([h, t, p, x, e]) => new Write(h, t, p, x, e))
+/** a text of b.txt whose edits of lines apart a sync merges */
+const writeText = fc.tuple(host, slot, fc.constantFrom(...TEXTS.slice(4)), fc.boolean()).map(([h, t, x, e]) => new Write(h, t, "b.txt", x, e))
 const mkdir = fc.tuple(host, slot, fc.constantFrom("d", "e", "d/e")).map(([h, t, p]) => new Record(h, t, { op: "mkdir", path: p }))
 const rename = fc.tuple(host, slot, aPath, aPath).map(([h, t, p, q]) => new Record(h, t, { op: "rename", path: p, to: q }))
 const sync = fc.tuple(host, slot).map(([h, t]) => new SyncCmd(h, t))
@@ -336,6 +338,8 @@ const commands = [
   write,
   write,
   write,
+  writeText,
+  writeText,
   mkdir,
   rename,
   rename,
