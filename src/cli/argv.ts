@@ -56,6 +56,8 @@ export interface MountOptions {
   readonly foreground: boolean
   readonly getall: boolean
   readonly writeback: boolean
+  /** concurrent edits of a text file merge line by line where they do not overlap (-o automerge=off: a conflict copy) */
+  readonly automerge: boolean
   /** the kernel reads open files itself where it can (the default) */
   readonly passthrough: boolean
   readonly allowOther: boolean
@@ -118,7 +120,7 @@ export const ATIMES = new Map<string, AtimePolicy>([
 ])
 
 const KNOWN =
-  "gitdir, name, foreground, getall, writeback, passthrough, syncinterval, numversions, copies, cachesize, notifycmd, allow_other, " +
+  "gitdir, name, foreground, getall, writeback, passthrough, automerge, syncinterval, numversions, copies, cachesize, notifycmd, allow_other, " +
   "ro, rw, noexec, exec, noatime, atime, relatime, strictatime, sync, async, dirsync, nosuid, nodev, uid, gid, umask, fsname, subtype, default_permissions"
 
 /** A user or group id: a whole number the kernel can show (not -1, which chown reads as "unchanged"). */
@@ -133,6 +135,7 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
     foreground: false,
     getall: false,
     writeback: true,
+    automerge: true,
     passthrough: true,
     allowOther: false,
     debug: false,
@@ -194,6 +197,7 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
         o.allowOther = true
         break
       case "writeback":
+      case "automerge":
       case "passthrough":
         if (v !== "on" && v !== "off") return `option ${k} must be on or off`
         o[k] = v === "on"

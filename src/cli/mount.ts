@@ -135,7 +135,8 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
       numVersions: o.numVersions ?? DEFAULT_NUMVERSIONS,
       copies: o.copies ?? 1,
       cacheSize: o.cacheSize ?? 0,
-      getall: o.getall
+      getall: o.getall,
+      automerge: o.automerge
     }
   }
   if (o.foreground) {

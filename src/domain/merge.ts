@@ -27,7 +27,7 @@
  */
 import { cmp, conflictName, defaultHostLabel, labelOf, parseConflictName, versionTag } from "./conflictnames.js"
 import { ancestorsOf } from "./paths.js"
-import { type FileNode, type Node, Tree, contentId, dirMode, dirWithMode, fileMode, fileModeFields, sameNode } from "./tree.js"
+import { type Content, type FileNode, type Node, Tree, contentId, dirMode, dirWithMode, fileMode, fileModeFields, sameNode } from "./tree.js"
 
 // what callers and the merge laws' tests use of conflict copy names, from the module that makes merges
 export { conflictName, openConflicts, parseConflictName, sanitiseLabel, versionTag } from "./conflictnames.js"
@@ -51,6 +51,18 @@ export interface MergeOptions {
    * digits and `_`.
    */
   readonly hostLabel?: (uuid: string) => string
+  /**
+   * Text merges made of edit / edit conflicts (src/domain/textmerge.ts), by `textMergeKey` of the
+   * base's and the two sides' contents: such a pair is one file with the merged content instead of
+   * a conflict. Its writer is the writer the conflict would have kept; its mtime, the later one.
+   */
+  readonly textMerged?: ReadonlyMap<string, Content>
+}
+
+/** The key of one text merge: the base's content and the two sides' contents, in either order. */
+export const textMergeKey = (base: Content, a: Content, b: Content): string => {
+  const [x, y] = [contentId(a), contentId(b)].sort(cmp)
+  return `${contentId(base)}\0${x}\0${y}`
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,10 +135,21 @@ const join = (a: Node, b: Node): Node | undefined => {
   return undefined
 }
 
+/**
+ * Two edits of a file made one by a text merge: the merged content, the modes merged as for any two
+ * files, the later mtime, and the writer of the version that would have won the conflict.
+ */
+const textMergedNode = (b: FileNode, o: FileNode, t: FileNode, content: Content): FileNode => {
+  const mode = fileModeFields(field(fileMode(b), fileMode(o), fileMode(t), bothModes, true))
+  const host = (ranks(o, t) ? o : t).host
+  const node = { type: "file" as const, content, ...mode, mtime: Math.max(o.mtime, t.mtime) }
+  return host === undefined ? node : { ...node, host }
+}
+
 type Decision = { readonly node: Node | undefined; readonly loser?: Node }
 
 /** The three-way decision at one path. */
-const mergeNode = (b: Node | undefined, o: Node | undefined, t: Node | undefined): Decision => {
+const mergeNode = (b: Node | undefined, o: Node | undefined, t: Node | undefined, textMerged?: ReadonlyMap<string, Content>): Decision => {
   if (same(o, t)) return { node: o }
   if (same(o, b)) return { node: t }
   if (same(t, b)) return { node: o }
@@ -140,6 +163,8 @@ const mergeNode = (b: Node | undefined, o: Node | undefined, t: Node | undefined
   if (o.type === "file" && t.type === "file") {
     const f = mergeFiles(b?.type === "file" ? b : undefined, o, t)
     if (f) return { node: f }
+    const text = b?.type === "file" ? textMerged?.get(textMergeKey(b.content, o.content, t.content)) : undefined
+    if (text && b?.type === "file") return { node: textMergedNode(b, o, t, text) }
   }
   if (o.type === "symlink" && t.type === "symlink" && o.target === t.target) {
     return { node: { ...o, mtime: field(b?.type === "symlink" ? b.mtime : undefined, o.mtime, t.mtime, Math.max, b?.type === "symlink") } }
@@ -263,7 +288,7 @@ export const merge = (base: Tree, ours: Tree, theirs: Tree, options?: MergeOptio
   const out = new Map<string, Node>()
   const losers: Array<[string, Node]> = []
   for (const p of new Set<string>([...b.keys(), ...o.keys(), ...t.keys()])) {
-    const d = mergeNode(b.get(p), o.get(p), t.get(p))
+    const d = mergeNode(b.get(p), o.get(p), t.get(p), options?.textMerged)
     if (d.node) out.set(p, d.node)
     if (d.loser) losers.push([p, d.loser])
   }

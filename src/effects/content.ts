@@ -36,11 +36,13 @@ export interface Settings {
   /** bytes of present content above which least-recently-read content is dropped (0: no limit) */
   readonly cacheSize: number
   readonly getall: boolean
+  /** edits of a text file on two hosts are merged line by line where they do not overlap (effects/textmerging.ts) */
+  readonly automerge: boolean
 }
 
 export const DEFAULT_NUMVERSIONS = 10
 
-export const defaultSettings: Settings = { numVersions: DEFAULT_NUMVERSIONS, copies: 1, cacheSize: 0, getall: false }
+export const defaultSettings: Settings = { numVersions: DEFAULT_NUMVERSIONS, copies: 1, cacheSize: 0, getall: false, automerge: true }
 
 const readJson = async <A>(file: string, fallback: A): Promise<A> => {
   try {

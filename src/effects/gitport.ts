@@ -79,24 +79,38 @@ export const liveGit = (git: Git): GitPort => ({
 
 /** `git log --raw` of every non-merge commit, oldest first, read into changes. */
 const changeLog = async (git: Git, head: string): Promise<Array<LoggedChange>> => {
-  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20)", head, "--"])
+  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20) %(trailers:key=Sharebox-Writers,valueonly,separator=%x20)", head, "--"])
   const changes: Array<LoggedChange> = []
   for (const chunk of out.split("\x01")) {
     if (!chunk) continue
     const nul = chunk.indexOf("\0")
     const header = (nul < 0 ? chunk : chunk.slice(0, nul)).trim()
-    const [commit, ct, email, ms] = header.split(" ")
+    const [commit, ct, email, ms, ...named] = header.split(" ")
     // milliseconds from the commit's Sharebox-Time trailer when it is there and agrees with git's time
     // (a peer sets any date: one no Date can hold counts as the epoch)
     const time = saneTime(ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000, 0)
     const host = /^(.+)@sharebox$/.exec(email ?? "")?.[1]
+    const writers = writersOf(host, named)
     const tokens = nul < 0 ? [] : chunk.slice(nul + 1).split("\0")
     for (let i = 0; i + 1 < tokens.length; i += 2) {
       const meta = tokens[i]!.trim()
       if (!meta.startsWith(":")) continue
       const [, mode, , oid] = meta.slice(1).split(/\s+/)
-      changes.push({ commit: commit!, time, host, path: tokens[i + 1]!, mode: mode!, oid: oid && !ZERO.test(oid) ? oid : undefined })
+      const change = { commit: commit!, time, host, path: tokens[i + 1]!, mode: mode!, oid: oid && !ZERO.test(oid) ? oid : undefined }
+      changes.push(writers ? { ...change, writers } : change)
     }
   }
   return changes
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * The writers a text merge's commit names (`Sharebox-Writers`, effects/merging.ts): taken only when
+ * they are two git-annex UUIDs, one of them the committer's. Anyone may write a trailer, as anyone
+ * may write a committer's address: this names writers, it grants nothing.
+ */
+const writersOf = (host: string | undefined, named: ReadonlyArray<string>): ReadonlyArray<string> | undefined => {
+  const ws = [...new Set(named.filter(Boolean))]
+  return host !== undefined && ws.length === 2 && ws.every((w) => UUID.test(w)) && ws.includes(host) ? ws : undefined
 }

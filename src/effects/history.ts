@@ -14,6 +14,8 @@ export interface PathVersion extends Version {
   readonly mode: string
   /** the blob's size in bytes (for a plain git blob, the file's size) */
   readonly size: number
+  /** a text merge's version: the writers of the two edits it merged (`host` is one of them) */
+  readonly writers?: ReadonlyArray<string>
 }
 
 export type History = Map<string, Array<PathVersion>>
@@ -21,7 +23,7 @@ export type History = Map<string, Array<PathVersion>>
 export const loadHistory = async (git: GitPort, head: string | undefined): Promise<History> => {
   const history: History = new Map()
   if (!head) return history
-  type Raw = { path: string; commit: string; time: number; host: string | undefined; mode: string; oid: string | undefined }
+  type Raw = { path: string; commit: string; time: number; host: string | undefined; writers?: ReadonlyArray<string>; mode: string; oid: string | undefined }
   const raws: Array<Raw> = []
   for (const c of await git.changeLog(head)) {
     if (baseName(c.path) === DIR_MARKER) continue
@@ -47,7 +49,8 @@ export const loadHistory = async (git: GitPort, head: string | undefined): Promi
     // versions of a path are listed oldest first and named to sort that way (versionFileName): two
     // saved within the same millisecond (or under a skewed clock) are kept apart by a millisecond
     const time = last && r.time <= last.time ? last.time + 1 : r.time
-    versions.push({ commit: r.commit, time, key, deleted, host: r.host, oid: r.oid, mode: r.mode, size: r.oid ? (sizes.get(r.oid) ?? 0) : 0 })
+    const v: PathVersion = { commit: r.commit, time, key, deleted, host: r.host, oid: r.oid, mode: r.mode, size: r.oid ? (sizes.get(r.oid) ?? 0) : 0 }
+    versions.push(r.writers && !deleted ? { ...v, writers: r.writers } : v)
     history.set(r.path, versions)
   }
   return history

@@ -5,12 +5,13 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { type Conflict, type MergeOptions, compareTrees, merge, settle } from "../domain/merge.js"
-import { storedChanges } from "../domain/storage.js"
-import { Tree } from "../domain/tree.js"
+import { storedChanges, storableHost } from "../domain/storage.js"
+import { Tree, contentId } from "../domain/tree.js"
 import { objectPathOf } from "./annex.js"
 import { Checkout, type Checkouts, differingPaths } from "./checkout.js"
 import { HostConfig, Repo } from "./hostconfig.js"
 import { describeLeftOut, leaveOut } from "./leaveout.js"
+import { type TextEdit, automergeOn, mergeTextEdits, textEdits } from "./textmerging.js"
 import { ViewStore, type ViewState } from "./viewstore.js"
 
 export class Merger {
@@ -59,6 +60,32 @@ export class Merger {
     await this.repo.annex.commitBranch()
     const names = await this.repo.annex.descriptions()
     return { hostLabel: (uuid) => names.get(uuid) ?? uuid.slice(0, 8) }
+  }
+
+  /**
+   * The text-merged versions as a commit of their own on our head, before the merge commit: history
+   * lists versions from non-merge commits, so this is where a merged version gets its time and its
+   * writers (`Sharebox-Writers`: the writers of both edits, effects/history.ts). It is marked as a
+   * settle: it holds nothing but what the merge of two user commits derives, so two hosts that made
+   * the same text merge on their own hold the same user commits, and the same tree, and a later
+   * sync between them has nothing left to merge.
+   */
+  private async commitTextMerges(merged: Tree, edits: ReadonlyArray<TextEdit>): Promise<void> {
+    const groups = new Map<string, Array<string>>()
+    for (const e of edits) {
+      const n = merged.get(e.path)
+      const sides = [e.base, e.ours, e.theirs].map((x) => contentId(x.content))
+      if (n?.type !== "file" || sides.includes(contentId(n.content))) continue // not merged: a conflict copy
+      const writers = [...new Set([e.ours.host, e.theirs.host].filter(storableHost))].sort().join(" ")
+      groups.set(writers, [...(groups.get(writers) ?? []), e.path])
+    }
+    for (const [writers, paths] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const t = this.views.base.clone()
+      for (const p of paths) t.set(p, merged.get(p)!)
+      const trailers = ["Sharebox-Settle: yes", ...(writers ? [`Sharebox-Writers: ${writers}`] : [])]
+      // names quoted: a name may hold a newline, and nothing in a name may read as a trailer
+      await this.checkout.commitTree(t, `sharebox: text merge of ${paths.map((p) => JSON.stringify(p)).join(", ")}`, undefined, trailers)
+    }
   }
 
   /**
@@ -112,7 +139,14 @@ export class Merger {
     const labels = await this.mergeLabels()
     const tTree = await theirTree()
     const baseTree = await this.baseTree(head, theirs, labels)
-    const result = merge(baseTree, this.views.base, tTree, labels)
+    const ours = this.views.base
+    let result = merge(baseTree, ours, tTree, labels)
+    const edits = result.conflicts.length && (await automergeOn(this.repo)) ? textEdits(baseTree, ours, tTree, result.conflicts.map((c) => c.path)) : []
+    const textMerged = edits.length ? await mergeTextEdits(this.repo, edits, this.warn) : new Map()
+    if (textMerged.size > 0) {
+      result = merge(baseTree, ours, tTree, { ...labels, textMerged })
+      await this.commitTextMerges(result.tree, edits)
+    }
     const summary = result.conflicts.length ? `\n\nConflicts:\n${result.conflicts.map((c) => `  ${c.path} -> ${c.copy}`).join("\n")}` : ""
     await this.checkout.commitTree(result.tree, `sharebox: merge ${name}${summary}`, theirs)
     return result.conflicts

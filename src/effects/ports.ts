@@ -20,6 +20,8 @@ export interface LoggedChange {
   readonly time: number
   /** the writer's git-annex UUID, from the committer's address */
   readonly host: string | undefined
+  /** a text merge's two writers, the committer one of them (its `Sharebox-Writers` trailer) */
+  readonly writers?: ReadonlyArray<string>
   /** the stored path (not yet decoded to a mount path) */
   readonly path: string
   readonly mode: string

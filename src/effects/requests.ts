@@ -22,12 +22,16 @@ export const versionsOf = async (host: HostServices, path: string): Promise<Arra
   if (!versions) throw new UsageError({ message: `${path}: no history (never committed here)`, exitCode: 66 })
   const names = await host.repo.annex.descriptions()
   const out: Array<VersionInfo> = []
+  const nameOf = (uuid: string) => names.get(uuid) ?? uuid
   for (const v of versions) {
+    const writers = v.writers?.map(nameOf).sort()
     out.push({
       id: v.commit.slice(0, 8),
       name: v.deleted ? "" : versionFileName(v, baseName(path)),
       time: new Date(v.time).toISOString(),
-      host: v.host ? (names.get(v.host) ?? v.host) : null,
+      // a text merge's version names both writers
+      host: writers ? writers.join("+") : v.host ? nameOf(v.host) : null,
+      ...(writers ? { writers } : {}),
       size: v.key ? keySize(v.key) : null,
       key: v.key ?? null,
       deleted: v.deleted,

@@ -71,6 +71,8 @@ export const VersionInfo = Schema.Struct({
   name: Schema.String,
   time: Schema.String,
   host: Schema.NullOr(Schema.String),
+  /** a text merge's version: the writers of the two edits it merged, by name */
+  writers: Schema.optional(Schema.Array(Schema.String)),
   size: Schema.NullOr(Schema.Number),
   key: Schema.NullOr(Schema.String),
   deleted: Schema.Boolean,

@@ -296,3 +296,30 @@ describe("a peer's location log with junk and times past 2^53 ms", () => {
     expect(JSON.parse(where.stdout).whereis.some((x: { uuid: string; here: boolean }) => x.uuid === uuidA && x.here)).toBe(true)
   })
 })
+
+describe("a peer commit that names writers of a text merge it did not make", () => {
+  const w = useWorld("sharebox-forged-writers")
+
+  it("is listed with its own committer: Sharebox-Writers counts only where the commit's writer is one of the two", async () => {
+    const A = w.host("A")
+    w.mount(A, "writeback=off")
+    write(path.join(A.mnt, "first.txt"), "first\n")
+    ok(sharebox(["sync", A.mnt]), "sync A")
+    const P = path.join(w.root, "peer")
+    ok(exec("git", ["clone", "-q", A.gitdir, P]), "clone")
+    const uuid = git(A.gitdir, ["config", "annex.uuid"]).stdout.trim()
+    const other = "0d6c2e6e-8f43-4a10-9b1e-5a3c1c7d2b11"
+    fs.writeFileSync(path.join(P, "claimed.txt"), "claimed\n")
+    ok(git(P, ["add", "claimed.txt"]), "git add")
+    const msg = `peer change\n\nSharebox-Settle: yes\nSharebox-Writers: ${uuid} ${other}\n`
+    ok(exec("git", ["-C", P, "-c", "user.name=p", "-c", "user.email=p@p", "commit", "-q", "-m", msg]), "commit")
+    ok(git(P, ["push", "-q", "origin", "HEAD:synced/main"]), "push")
+    expect(await eventually(() => fs.existsSync(path.join(A.mnt, "claimed.txt")), 15_000)).toBe(true)
+    const r = sharebox(["versions", "--json", path.join(A.mnt, "claimed.txt")])
+    ok(r, "versions")
+    const vs = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { host: string | null; writers?: Array<string> })
+    expect(vs).toHaveLength(1)
+    expect(vs[0]!.writers).toBeUndefined()
+    expect(vs[0]!.host).toBeNull()
+  })
+})

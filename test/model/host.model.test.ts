@@ -45,9 +45,10 @@ const RUNS = Number(process.env.SHAREBOX_MODEL_RUNS ?? 30)
 const SEED = process.env.SHAREBOX_MODEL_SEED === undefined ? undefined : Number(process.env.SHAREBOX_MODEL_SEED)
 const T0 = 1_700_000_000_000
 const PATHS = ["a", "b.txt", "d", "d/a", "d/b.txt", "e", "e/c"]
-const TEXTS = ["", "one", "two\n", "three three"]
+/** the last four: edits of lines apart, which a sync merges (effects/textmerging.ts); the last is their merge */
+const TEXTS = ["", "one", "two\n", "three three", "1\n2\n3\n4\n", "one\n2\n3\n4\n", "1\n2\n3\nfour\n", "one\n2\n3\nfour\n"]
 
-const stats = { runs: 0, commands: 0, commits: 0, merges: 0, conflicts: 0, settled: 0, crashes: 0, pendingAtCrash: 0 }
+const stats = { runs: 0, commands: 0, commits: 0, merges: 0, conflicts: 0, textMerges: 0, settled: 0, crashes: 0, pendingAtCrash: 0 }
 
 /** The clock every service reads (mtimes, commit times): set by each command. */
 let clock = T0
@@ -66,8 +67,21 @@ class Model {
   /** host -> peer -> branch -> commit, as host's remote-tracking refs have them */
   readonly tracking: Array<Array<Map<string, number>>>
 
+  /** the text of every key written, for the text merges of syncs */
+  readonly texts = new Map<string, Uint8Array>()
+
   constructor(readonly hosts: number, names: ReadonlyMap<string, string>) {
-    this.net = new Network(hosts, { merge: { hostLabel: (uuid) => names.get(uuid) ?? uuid.slice(0, 8) } })
+    this.net = new Network(hosts, {
+      merge: { hostLabel: (uuid) => names.get(uuid) ?? uuid.slice(0, 8) },
+      text: {
+        textOf: (key) => this.texts.get(key),
+        keyOf: (text, p) => {
+          const key = sha256Key(sha(Buffer.from(text)), text.length, baseName(p))
+          this.texts.set(key, text)
+          return key
+        }
+      }
+    })
     this.pending = Array.from({ length: hosts }, () => [])
     this.seq = Array.from({ length: hosts }, () => 1)
     this.pushed = Array.from({ length: hosts }, () => undefined)
@@ -236,6 +250,7 @@ class Write extends OnHost {
     const node = view.get(this.path)
     const mode = fileModeFields(node?.type === "file" ? fileMode(node) : this.exec ? 0o755 : 0o644)
     const key = sha256Key(sha(this.text), Buffer.byteLength(this.text), baseName(this.path))
+    m.texts.set(key, new Uint8Array(Buffer.from(this.text)))
     m.record(h, { op: "write", path: this.path, content: { kind: "key", key }, ...mode, base: null })
   }
   toString() {
@@ -312,6 +327,8 @@ const slot = fc.nat(3)
 const aPath = fc.constantFrom(...PATHS)
 
 const write = fc.tuple(host, slot, aPath, fc.constantFrom(...TEXTS), fc.boolean()).map(([h, t, p, x, e]) => new Write(h, t, p, x, e))
+/** a text of b.txt whose edits of lines apart a sync merges */
+const writeText = fc.tuple(host, slot, fc.constantFrom(...TEXTS.slice(4)), fc.boolean()).map(([h, t, x, e]) => new Write(h, t, "b.txt", x, e))
 const mkdir = fc.tuple(host, slot, fc.constantFrom("d", "e", "d/e")).map(([h, t, p]) => new Record(h, t, { op: "mkdir", path: p }))
 const rename = fc.tuple(host, slot, aPath, aPath).map(([h, t, p, q]) => new Record(h, t, { op: "rename", path: p, to: q }))
 const sync = fc.tuple(host, slot).map(([h, t]) => new SyncCmd(h, t))
@@ -321,6 +338,8 @@ const commands = [
   write,
   write,
   write,
+  writeText,
+  writeText,
   mkdir,
   rename,
   rename,
@@ -356,9 +375,34 @@ describe("a host's services over in-memory git, git-annex and journal", () => {
     vi.restoreAllMocks()
     console.log(
       `host model: ${stats.runs} runs, ${stats.commands} commands; model commits ${stats.commits}, three-way merges ${stats.merges} ` +
-        `with ${stats.conflicts} conflict copies, settled ${stats.settled}; ${stats.crashes} crashes with ${stats.pendingAtCrash} pending events`
+        `with ${stats.conflicts} conflict copies and ${stats.textMerges} text merges, settled ${stats.settled}; ${stats.crashes} crashes with ${stats.pendingAtCrash} pending events`
     )
   })
+
+  it.effect("pinned: edits of lines apart on two hosts merge at the sync, in the services as in the model", () =>
+    Effect.promise(async () => {
+      const w = await World.create(2)
+      try {
+        const m = new Model(2, w.names())
+        const cmds: Array<Cmd> = [
+          new Write(0, 0, "b.txt", "1\n2\n3\n4\n", false),
+          new SyncCmd(0, 0),
+          new SyncCmd(1, 0),
+          new Write(0, 1, "b.txt", "one\n2\n3\n4\n", false),
+          new Write(1, 2, "b.txt", "1\n2\n3\nfour\n", false),
+          new SyncCmd(0, 2),
+          new SyncCmd(1, 3)
+        ]
+        await fc.asyncModelRun(() => ({ model: m, real: w }), cmds)
+        await converge(m, w)
+        expect(m.net.textMerges).toBe(1)
+        const node = w.hosts[0]!.views.base.get("b.txt")
+        expect(node?.type === "file" && node.content.kind === "key" ? node.content.key : undefined).toBe(sha256Key(sha("one\n2\n3\nfour\n"), 13, "b.txt"))
+      } finally {
+        await w.close()
+      }
+    })
+  )
 
   it.effect(
     `${RUNS} runs: views and committed trees follow the pure reducer and merge through writes, replays, crashes and syncs, and hosts converge`,
@@ -376,6 +420,7 @@ describe("a host's services over in-memory git, git-annex and journal", () => {
               stats.commits += m.net.dag.commits.length - 1
               stats.merges += m.net.merges
               stats.conflicts += m.net.conflicts
+              stats.textMerges += m.net.textMerges
               stats.settled += m.net.settled
             } finally {
               await w.close()

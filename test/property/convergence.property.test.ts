@@ -29,7 +29,7 @@ import { openConflicts } from "../../src/domain/merge.js"
 import { applyInPlace } from "../../src/domain/reduce.js"
 import { type Content, type Node, Tree, contentId } from "../../src/domain/tree.js"
 import { show, treeProblem } from "./arbitraries.js"
-import { Network, type Schedule, type SimOptions, schedule, simulate } from "./sim.js"
+import { Network, type Schedule, type SimOptions, type SimResult, SimTexts, UUIDS, schedule, simulate, textSchedule } from "./sim.js"
 
 const RUNS = Number(process.env.SHAREBOX_CONVERGENCE_RUNS ?? 10000)
 
@@ -39,7 +39,25 @@ const keysIn = (t: Tree): Set<string> => {
   return s
 }
 
-const stats = { schedules: 0, merges: 0, conflicts: 0, settledInSteps: 0, settledInFinal: 0, sameAfterRound1: 0, keysChecked: 0 }
+/**
+ * Whether a key a text merge took in lives on: some text merge's key it went into (or one those
+ * went into in turn) is in the final tree, or a user removed that one (the text-merge law that
+ * each side's changed lines are in the merged text is test/property/textmerge.property.test.ts).
+ */
+const inMerged = (sim: Network, present: ReadonlySet<string>, key: string): boolean => {
+  const seen = new Set<string>()
+  const todo = [...(sim.mergedInto.get(key) ?? [])]
+  while (todo.length > 0) {
+    const k = todo.pop()!
+    if (seen.has(k)) continue
+    seen.add(k)
+    if (present.has(k) || (sim as SimResult).removed.has(k)) return true
+    todo.push(...(sim.mergedInto.get(k) ?? []))
+  }
+  return false
+}
+
+const stats = { textMerges: 0, schedules: 0, merges: 0, conflicts: 0, settledInSteps: 0, settledInFinal: 0, sameAfterRound1: 0, keysChecked: 0 }
 
 /** Runs a schedule and the final rounds, asserting everything the header promises. */
 const check = (s: Schedule, options: SimOptions = {}): void => {
@@ -59,9 +77,10 @@ const check = (s: Schedule, options: SimOptions = {}): void => {
   expect(trees()).toEqual(final)
   const present = keysIn(tree)
   const kept = [...sim.written].filter((k) => !sim.removed.has(k))
-  expect(kept.filter((k) => !present.has(k))).toEqual([])
+  expect(kept.filter((k) => !present.has(k) && !inMerged(sim, present, k))).toEqual([])
   stats.schedules++
   stats.merges += sim.merges
+  stats.textMerges += sim.textMerges
   stats.conflicts += sim.conflicts
   stats.settledInSteps += settledInSteps
   stats.settledInFinal += sim.settled - settledInSteps
@@ -77,7 +96,7 @@ describe("convergence", () => {
     console.log(
       `convergence: ${stats.schedules} schedules, ${stats.merges} three-way merges with ${stats.conflicts} conflict copies, ` +
         `${stats.sameAfterRound1} already identical after one final round; settled ${stats.settledInSteps} times before the final rounds ` +
-        `and ${stats.settledInFinal} times in them; ${stats.keysChecked} kept keys checked`
+        `and ${stats.settledInFinal} times in them; ${stats.keysChecked} kept keys checked; ${stats.textMerges} text merges`
     )
   })
 
@@ -85,6 +104,120 @@ describe("convergence", () => {
     fc.assert(
       fc.property(schedule, (s) => check(s, { base: "first" })),
       { numRuns: Math.ceil(RUNS / 4) }
+    )
+  })
+
+  it(`${Math.ceil(RUNS / 2)} schedules with text merges (every key a text, edits of single lines), and a quarter as many where one host makes none: the same, and merged texts lose nothing`, () => {
+    const before = stats.textMerges
+    fc.assert(
+      fc.property(textSchedule, (s) => check(s, { text: new SimTexts() })),
+      { numRuns: Math.ceil(RUNS / 2) }
+    )
+    fc.assert(
+      fc.property(textSchedule, (s) => check(s, { text: new SimTexts(), noTextOn: [0] })),
+      { numRuns: Math.ceil(RUNS / 4) }
+    )
+    console.log(`convergence with texts (host 0 of each quarter run merging none): ${stats.textMerges - before} text merges`)
+    expect(stats.textMerges - before).toBeGreaterThan(0)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Text merges
+
+describe("text merges converge", () => {
+  const text = (s: string) => new Uint8Array(Buffer.from(s))
+  const str = (n: Node | undefined, texts: SimTexts) => (n?.type === "file" && n.content.kind === "key" ? Buffer.from(texts.textOf(n.content.key)!).toString() : undefined)
+  const LINES = ["one\n", "two\n", "three\n", "four\n", "five\n", "six\n", "seven\n", "eight\n"]
+
+  /** `hosts` hosts share f.txt; host h then writes `edits[h]` (line index -> new line) offline; all sync until quiet. */
+  const run = (hosts: number, edits: ReadonlyArray<ReadonlyArray<readonly [number, string]>>, order: ReadonlyArray<number> = []) => {
+    const texts = new SimTexts()
+    const net = new Network(hosts, { text: texts })
+    const put = (h: number, lines: ReadonlyArray<string>, mtime: number) =>
+      net.edit(h, (t) => t.set("f.txt", { type: "file", content: { kind: "key", key: texts.keyOf(text(lines.join("")), "f.txt") }, executable: false, mtime, host: UUIDS[h] }))
+    put(0, LINES, 1)
+    net.round(order)
+    edits.forEach((e, h) => {
+      const lines = [...LINES]
+      for (const [i, l] of e) lines[i] = l
+      if (e.length) put(h, lines, 10 + h)
+    })
+    net.round(order)
+    net.round([...order].reverse())
+    const trees = net.heads.map((_, h) => show(net.tree(h)).join("\n"))
+    expect(trees, "every host holds the same tree").toEqual(trees.map(() => trees[0]))
+    return { tree: net.tree(0), texts, net }
+  }
+
+  it("hosts editing different lines of one text file (lines apart) converge on the merged text, with no conflict copy", () => {
+    for (const hosts of [2, 3, 4]) {
+      for (const order of [[], [3, 1, 2, 0, 5, 4], [7, 7, 0, 1]]) {
+        // lines 1, 3, 5, 7: changes of adjacent lines touch, and conflict as in git merge-file
+        const edits = Array.from({ length: hosts }, (_, h) => [[2 * h, `host ${h}\n`] as const])
+        const { tree, texts, net } = run(hosts, edits, order)
+        const want = LINES.map((l, i) => (i % 2 === 0 && i / 2 < hosts ? `host ${i / 2}\n` : l)).join("")
+        expect(str(tree.get("f.txt"), texts), `${hosts} hosts, order ${order}`).toBe(want)
+        expect(openConflicts(tree)).toEqual([])
+        expect(net.textMerges).toBeGreaterThan(0)
+      }
+    }
+  })
+
+  it("overlapping edits give a conflict copy, the same on every host", () => {
+    const { tree, texts } = run(3, [[[1, "zero's two\n"]], [[1, "one's two\n"]], [[4, "two's five\n"]]])
+    const conflicts = openConflicts(tree)
+    expect(conflicts).toHaveLength(1)
+    const both = [str(tree.get("f.txt"), texts), str(tree.get(conflicts[0]!.copy), texts)]
+    // the two versions of line 2 meet; host 2's edit of line 5 is merged into the file (and into
+    // the copy too when the copy's version had met it first)
+    expect(both.map((t) => t!.split("\n")[1]).sort()).toEqual(["one's two", "zero's two"])
+    expect(both[0]).toContain("two's five\n")
+  })
+
+  it("hosts that made the same text merge on their own hold the same tree, and their next sync has nothing to merge", () => {
+    const texts = new SimTexts()
+    const net = new Network(2, { text: texts })
+    const put = (h: number, s: string, mtime: number) =>
+      net.edit(h, (t) => t.set("f.txt", { type: "file", content: { kind: "key", key: texts.keyOf(text(s), "f.txt") }, executable: false, mtime, host: UUIDS[h] }))
+    put(0, LINES.join(""), 1)
+    net.round()
+    put(0, ["ONE\n", ...LINES.slice(1)].join(""), 2)
+    put(1, [...LINES.slice(0, 4), "FIVE\n", ...LINES.slice(5)].join(""), 3)
+    const [h0, h1] = [net.heads[0]!, net.heads[1]!]
+    net.syncFrom(0, h1)
+    net.syncFrom(1, h0)
+    expect(net.textMerges).toBe(2)
+    expect(show(net.tree(0))).toEqual(show(net.tree(1)))
+    const merges = net.merges
+    net.round()
+    net.round()
+    expect(net.merges, "no further merge").toBe(merges)
+    expect(str(net.tree(0).get("f.txt"), texts)).toBe(["ONE\n", ...LINES.slice(1, 4), "FIVE\n", ...LINES.slice(5)].join(""))
+  })
+
+  it("a host that merged the edits and one that kept a conflict copy (automerge off, or the content not to be had) settle on the copy: both edits kept", () => {
+    const texts = new SimTexts()
+    const net = new Network(2, { text: texts, noTextOn: [1] })
+    const put = (h: number, s: string, mtime: number) =>
+      net.edit(h, (t) => t.set("f.txt", { type: "file", content: { kind: "key", key: texts.keyOf(text(s), "f.txt") }, executable: false, mtime, host: UUIDS[h] }))
+    put(0, LINES.join(""), 1)
+    net.round()
+    put(0, ["ONE\n", ...LINES.slice(1)].join(""), 2)
+    put(1, [...LINES.slice(0, 4), "FIVE\n", ...LINES.slice(5)].join(""), 3)
+    const [h0, h1] = [net.heads[0]!, net.heads[1]!]
+    net.syncFrom(0, h1)
+    net.syncFrom(1, h0)
+    expect(net.textMerges).toBe(1)
+    expect(openConflicts(net.tree(0))).toEqual([])
+    expect(openConflicts(net.tree(1))).toHaveLength(1)
+    net.round()
+    net.round()
+    expect(show(net.tree(0))).toEqual(show(net.tree(1)))
+    const t = net.tree(0)
+    const [c] = openConflicts(t)
+    expect([str(t.get("f.txt"), texts), str(t.get(c!.copy), texts)].sort()).toEqual(
+      [["ONE\n", ...LINES.slice(1)].join(""), [...LINES.slice(0, 4), "FIVE\n", ...LINES.slice(5)].join("")].sort()
     )
   })
 })

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { compareTrees, conflictName, merge, openConflicts, parseConflictName, sanitiseLabel, settle } from "../../src/domain/merge.js"
+import { compareTrees, conflictName, merge, openConflicts, parseConflictName, sanitiseLabel, settle, textMergeKey } from "../../src/domain/merge.js"
 import { baseName, isWithin, joinPath, nameProblem, parentOf, viewPathProblem } from "../../src/domain/paths.js"
 import { type Content, type FileNode, type Node, Tree, contentId, dirWithMode, withFileMode } from "../../src/domain/tree.js"
 import { anyContent, anyHost, anyMode, boundaryName, mountName, nodeOf, show, smallMtime, treeOf, treeProblem } from "./arbitraries.js"
@@ -142,6 +142,91 @@ describe("merge laws", () => {
   })
 })
 
+/**
+ * Text merges for every edit / edit conflict of files the three trees hold at one path (as
+ * effects/textmerging.ts offers them when all three are texts that merge): a content made from the
+ * triple, the same whichever side is ours.
+ */
+const allTextMerged = (b: Tree, x: Tree, y: Tree): Map<string, Content> => {
+  const out = new Map<string, Content>()
+  for (const c of merge(b, x, y).conflicts) {
+    const [n, o, t] = [b.get(c.path), x.get(c.path), y.get(c.path)]
+    if (n?.type !== "file" || o?.type !== "file" || t?.type !== "file") continue
+    const k = textMergeKey(n.content, o.content, t.content)
+    out.set(k, { kind: "key", key: `SHA256E-s1--merged-${[...k].reduce((h, ch) => (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0, 7).toString(16)}` })
+  }
+  return out
+}
+
+const textFile: fc.Arbitrary<Node> = fc
+  .tuple(anyContent, smallMtime, anyHost, fc.boolean())
+  .map(([content, mtime, host, executable]) => (host === undefined ? { type: "file", content, executable, mtime } : { type: "file", content, executable, mtime, host }))
+
+/** Three trees where both sides also changed one text, t.txt, of the base: text merges happen. */
+const withEditEdit: fc.Arbitrary<[Tree, Tree, Tree]> = fc
+  .tuple(threeTrees, textFile, textFile, textFile)
+  .map(([[b, x, y], f0, f1, f2]): [Tree, Tree, Tree] => {
+    const [b2, x2, y2] = [b.clone(), x.clone(), y.clone()]
+    b2.set("t.txt", f0)
+    x2.set("t.txt", f1)
+    y2.set("t.txt", f2)
+    return [b2, x2, y2]
+  })
+const textTrees = fc.oneof(threeTrees, withEditEdit)
+
+describe("merge laws with text merges", () => {
+  it("identity: merge(b, b, y) = y, merge(b, x, b) = x, merge(b, x, x) = x, whatever text merges are offered", () => {
+    fc.assert(
+      fc.property(textTrees, ([b, x, y]) => {
+        const textMerged = allTextMerged(b, x, y)
+        expect(show(merge(b, b, y, { textMerged }).tree)).toEqual(show(y))
+        expect(show(merge(b, x, b, { textMerged }).tree)).toEqual(show(x))
+        expect(show(merge(b, x, x, { textMerged }).tree)).toEqual(show(x))
+      }),
+      { numRuns: 1000 }
+    )
+  })
+
+  it("symmetry: the same tree and conflicts whichever side is ours", () => {
+    fc.assert(
+      fc.property(textTrees, ([b, x, y]) => {
+        const textMerged = allTextMerged(b, x, y)
+        const [xy, yx] = [merge(b, x, y, { textMerged }), merge(b, y, x, { textMerged })]
+        expect(show(xy.tree)).toEqual(show(yx.tree))
+        expect(xy.conflicts).toEqual(yx.conflicts)
+        expect(treeProblem(xy.tree)).toBeUndefined()
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("no lost write: content either side introduced is in the result, or a text merge of it is; text merges never add conflicts", () => {
+    let used = 0
+    fc.assert(
+      fc.property(textTrees, ([b, x, y]) => {
+        const textMerged = allTextMerged(b, x, y)
+        const [plain, r] = [merge(b, x, y), merge(b, x, y, { textMerged })]
+        const inResult = contentIds(r.tree)
+        const inBase = contentIds(b)
+        const mergedIds = new Set([...textMerged.values()].map(contentId))
+        const usedMerges = [...inResult].filter((id) => mergedIds.has(id))
+        for (const side of [x, y]) {
+          for (const [, n] of side.entries()) {
+            if (n.type !== "file" || inBase.has(contentId(n.content)) || inResult.has(contentId(n.content))) continue
+            // gone only into a text merge that is in the result
+            const into = [...textMerged].filter(([k]) => k.split("\0").slice(1).includes(contentId(n.content))).map(([, c]) => contentId(c))
+            expect(into.some((id) => inResult.has(id)), contentId(n.content)).toBe(true)
+          }
+        }
+        expect(r.conflicts.length).toBeLessThanOrEqual(plain.conflicts.length)
+        used += usedMerges.length
+      }),
+      { numRuns: 2000 }
+    )
+    expect(used, "text merges taken in 2000 runs").toBeGreaterThan(50)
+  })
+})
+
 describe("settle", () => {
   it("orders trees totally: antisymmetric, transitive, zero only for identical trees; settle picks the same tree from either side", () => {
     const t3 = fc.tuple(baseTree, baseTree, baseTree)
@@ -244,6 +329,18 @@ describe("merge, case by case (docs/conflicts.md)", () => {
     )
     expect(r.conflicts).toEqual([{ path: "d/report.pdf", copy: "d/report.conflict-1b4e28ba-3fa9c2.pdf" }])
     expect(openConflicts(r.tree)).toEqual([{ path: "d/report.pdf", copy: "d/report.conflict-1b4e28ba-3fa9c2.pdf" }])
+  })
+
+  it("edit/edit of a text whose edits merge: one file with the merged content, the later mtime, the later writer; no conflict", () => {
+    const b = tree(["notes.txt", file("000000aa", 1, false, LAPTOP)])
+    const [o, t] = [file("3fa9c2ff", 2, false, LAPTOP), file("bbbbbbbb", 3, true, DESKTOP)]
+    const textMerged = new Map([[textMergeKey(key("000000aa"), key("3fa9c2ff"), key("bbbbbbbb")), key("cccccccc")]])
+    const r = merged(b, tree(["notes.txt", o]), tree(["notes.txt", t]), { textMerged })
+    expect(r.conflicts).toEqual([])
+    expect(show(r.tree)).toEqual(show(tree(["notes.txt", file("cccccccc", 3, true, DESKTOP)])))
+    // a text merge of other contents changes nothing
+    const other = new Map([[textMergeKey(key("000000aa"), key("3fa9c2ff"), key("dddddddd")), key("cccccccc")]])
+    expect(merged(b, tree(["notes.txt", o]), tree(["notes.txt", t]), { textMerged: other }).conflicts).toHaveLength(1)
   })
 
   it("edit/edit with equal mtimes: the greater version wins, whichever side is ours", () => {

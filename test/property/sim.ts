@@ -13,14 +13,16 @@
  *
  * The schedule is plain data, so a shrunk counterexample can be pinned as a test case.
  */
+import { createHash } from "node:crypto"
 import fc from "fast-check"
 import type { Operation } from "../../src/domain/events.js"
-import { type MergeOptions, compareTrees, merge, openConflicts, settle } from "../../src/domain/merge.js"
+import { type MergeOptions, type MergeResult, compareTrees, merge, openConflicts, settle, textMergeKey } from "../../src/domain/merge.js"
 import { joinPath } from "../../src/domain/paths.js"
 import { applyInPlace } from "../../src/domain/reduce.js"
-import { Tree, contentId } from "../../src/domain/tree.js"
+import { isMergeableText, mergeTexts } from "../../src/domain/textmerge.js"
+import { type Content, type FileNode, Tree, contentId } from "../../src/domain/tree.js"
 
-export type OpKind = "write" | "edit" | "mkdir" | "rename" | "move-over" | "unlink" | "rmdir" | "chmod" | "touch" | "drop-copy" | "take-copy"
+export type OpKind = "write" | "edit" | "edit-line" | "mkdir" | "rename" | "move-over" | "unlink" | "rmdir" | "chmod" | "touch" | "drop-copy" | "take-copy"
 
 /** One user operation, with indices that pick paths from the host's tree when it runs. */
 export interface OpTemplate {
@@ -131,6 +133,42 @@ export interface SimOptions {
   readonly settle?: boolean
   /** how hosts are named in conflict copies */
   readonly merge?: MergeOptions
+  /**
+   * Text merges of edit / edit conflicts, as effects/merging.ts makes them: the text of a key (when
+   * it is known to be text) and the key of a merged text at a path.
+   */
+  readonly text?: TextSource
+  /** hosts that make no text merges (-o automerge=off, or the contents were not to be had there) */
+  readonly noTextOn?: ReadonlyArray<number>
+}
+
+export interface TextSource {
+  readonly textOf: (key: string) => Uint8Array | undefined
+  readonly keyOf: (text: Uint8Array, path: string) => string
+}
+
+/** The texts of a simulation's keys: every written key is a text of a few lines. */
+export class SimTexts implements TextSource {
+  readonly texts = new Map<string, Uint8Array>()
+  textOf = (key: string): Uint8Array | undefined => this.texts.get(key)
+  keyOf = (text: Uint8Array, _path: string): string => {
+    const key = `SHA256E-s${text.length}--${createHash("sha256").update(text).digest("hex")}`
+    this.texts.set(key, text)
+    return key
+  }
+  /** A fresh key's text: eight lines of its own (lines apart are edits that merge). */
+  fresh(key: string): void {
+    this.texts.set(key, new Uint8Array(Buffer.from([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${key.slice(-8)}.${i}\n`).join(""))))
+  }
+  /** The key of `key`'s text with line `line` (modulo its length) replaced by a line of `fresh`. */
+  editLine(key: string, line: number, fresh: string): string | undefined {
+    const text = this.texts.get(key)
+    if (!text) return undefined
+    const lines = Buffer.from(text).toString("latin1").split(/(?<=\n)/)
+    lines[line % lines.length] = `${fresh.slice(-8)}\n`
+    this.texts.set(fresh, new Uint8Array(Buffer.from(lines.join(""), "latin1")))
+    return fresh
+  }
 }
 
 export type SimResult = Network & {
@@ -147,7 +185,7 @@ const keysOf = (t: Tree): Map<string, number> => {
 }
 
 /** Resolves a template against a tree: the operation it stands for, or undefined. */
-export const resolveOp = (t: Tree, op: OpTemplate, freshKey: () => string): Operation | undefined => {
+export const resolveOp = (t: Tree, op: OpTemplate, freshKey: () => string, texts?: SimTexts): Operation | undefined => {
   const paths = [...t.paths()].sort()
   const files = paths.filter((p) => t.get(p)!.type === "file")
   const dirs = ["", ...paths.filter((p) => t.isDir(p))]
@@ -160,6 +198,14 @@ export const resolveOp = (t: Tree, op: OpTemplate, freshKey: () => string): Oper
     case "edit": {
       const f = pick(files, op.i)
       return f === undefined ? undefined : write(f)
+    }
+    case "edit-line": {
+      // one line of a text changed (a whole new content where texts are not modelled)
+      const f = pick(files, op.i)
+      if (f === undefined) return undefined
+      const n = t.get(f) as FileNode
+      const key = texts && n.content.kind === "key" ? texts.editLine(n.content.key, op.j, freshKey()) : undefined
+      return key === undefined ? write(f) : { op: "write", path: f, content: { kind: "key", key }, executable: n.executable, base: null }
     }
     case "mkdir":
       return { op: "mkdir", path: fresh() }
@@ -219,6 +265,10 @@ export class Network {
   conflicts = 0
   /** syncs of heads with the same user commits and different trees that moved a host */
   settled = 0
+  /** edit / edit conflicts made one file by a text merge */
+  textMerges = 0
+  /** each key a text merge took in -> the merged keys it went into */
+  readonly mergedInto = new Map<string, Set<string>>()
 
   constructor(
     hosts: number,
@@ -271,10 +321,45 @@ export class Network {
       return
     }
     const base = dag.mergeBase(ha, hb, this.options.base ?? "recursive", this.options.merge)
-    const m = merge(dag.tree(base), ta, tb, this.options.merge)
+    const { result: m, first } = this.mergeWithTexts(a, ha, dag.tree(base), ta, tb)
     this.merges++
     this.conflicts += m.conflicts.length
-    heads[a] = dag.add([ha, hb], m.tree)
+    heads[a] = dag.add([first, hb], m.tree)
+  }
+
+  /**
+   * The merge, and the first parent of its commit: with text merges (effects/merging.ts), the
+   * edit / edit conflicts whose three texts merge cleanly are merged again with those texts, and the
+   * merged versions get a commit of their own on `ha` (not a user commit) below the merge commit.
+   */
+  private mergeWithTexts(a: number, ha: number, b: Tree, o: Tree, t: Tree): { result: MergeResult; first: number } {
+    const plain = merge(b, o, t, this.options.merge)
+    const text = this.options.noTextOn?.includes(a) ? undefined : this.options.text
+    if (!text || plain.conflicts.length === 0) return { result: plain, first: ha }
+    const textMerged = new Map<string, Content>()
+    const edits: Array<[string, FileNode, FileNode, FileNode]> = []
+    for (const p of new Set(plain.conflicts.map((c) => c.path))) {
+      const [x, y, z] = [b.get(p), o.get(p), t.get(p)]
+      if (x?.type !== "file" || y?.type !== "file" || z?.type !== "file") continue
+      if (new Set([x, y, z].map((n) => contentId(n.content))).size !== 3) continue
+      const texts = [x, y, z].map((n) => (n.content.kind === "key" ? text.textOf(n.content.key) : undefined))
+      if (texts.some((s) => s === undefined || !isMergeableText(s))) continue
+      edits.push([p, x, y, z])
+      const r = mergeTexts(texts[0]!, texts[1]!, texts[2]!)
+      if (r._tag !== "Merged") continue
+      textMerged.set(textMergeKey(x.content, y.content, z.content), { kind: "key", key: text.keyOf(r.text, p) })
+    }
+    if (textMerged.size === 0) return { result: plain, first: ha }
+    const result = merge(b, o, t, { ...this.options.merge, textMerged })
+    const named = o.clone()
+    for (const [p, x, y, z] of edits) {
+      const n = result.tree.get(p)
+      if (n?.type !== "file" || [x, y, z].some((s) => contentId(s.content) === contentId(n.content))) continue
+      named.set(p, n)
+      this.textMerges++
+      for (const side of [y, z]) this.mergedInto.set(contentId(side.content), new Set([...(this.mergedInto.get(contentId(side.content)) ?? []), contentId(n.content)]))
+    }
+    return { result, first: this.dag.add([ha], named) }
   }
 
   /** Every host syncs from every other host once, in the order `order` gives. */
@@ -287,7 +372,12 @@ export class Network {
 export const simulate = (s: Schedule, options: SimOptions = {}): SimResult => {
   const net = new Network(s.hosts, options)
   let counter = 0
-  const freshKey = () => `SHA256E-s1--${hex64(counter++)}`
+  const texts = options.text instanceof SimTexts ? options.text : undefined
+  const freshKey = () => {
+    const key = `SHA256E-s1--${hex64(counter++)}`
+    texts?.fresh(key)
+    return key
+  }
   const r: SimResult = Object.assign(net, { written: new Set<string>(), removed: new Set<string>() })
   for (const step of s.steps) {
     const h = step.host % s.hosts
@@ -299,7 +389,7 @@ export const simulate = (s: Schedule, options: SimOptions = {}): SimResult => {
     const t = net.tree(h).clone()
     let changed = false
     for (const tpl of step.ops) {
-      const op = resolveOp(t, tpl, freshKey)
+      const op = resolveOp(t, tpl, freshKey, texts)
       if (!op) continue
       const before = keysOf(t)
       if (applyInPlace(t, op, 1_700_000_000_000 + tpl.time * 1000, UUIDS[h]) !== undefined) continue
@@ -319,6 +409,7 @@ export const simulate = (s: Schedule, options: SimOptions = {}): SimResult => {
 const opKinds: ReadonlyArray<[OpKind, number]> = [
   ["write", 5],
   ["edit", 5],
+  ["edit-line", 4],
   ["mkdir", 3],
   ["rename", 3],
   ["move-over", 1],
@@ -330,23 +421,31 @@ const opKinds: ReadonlyArray<[OpKind, number]> = [
   ["take-copy", 2]
 ]
 
-const opTemplate: fc.Arbitrary<OpTemplate> = fc.record({
-  kind: fc.oneof(...opKinds.map(([k, weight]) => ({ weight, arbitrary: fc.constant(k) }))),
-  i: fc.nat(20),
-  j: fc.nat(20),
-  name: fc.nat(3),
-  exec: fc.boolean(),
-  time: fc.nat(3)
-})
+/** Mostly single-line edits of few files: the schedules text merges are tested with. */
+const textOpKinds: ReadonlyArray<[OpKind, number]> = opKinds.map(([k, w]) => [k, k === "edit-line" ? 20 : k === "write" ? 3 : w])
 
-const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("edit" as const), host: fc.nat(4), ops: fc.array(opTemplate, { minLength: 1, maxLength: 6, size: "medium" }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("sync" as const), host: fc.nat(4), peer: fc.nat(4) }) }
-)
+const opTemplateOf = (kinds: ReadonlyArray<[OpKind, number]>): fc.Arbitrary<OpTemplate> =>
+  fc.record({
+    kind: fc.oneof(...kinds.map(([k, weight]) => ({ weight, arbitrary: fc.constant(k) }))),
+    i: fc.nat(20),
+    j: fc.nat(20),
+    name: fc.nat(3),
+    exec: fc.boolean(),
+    time: fc.nat(3)
+  })
 
-export const schedule: fc.Arbitrary<Schedule> = fc.record({
-  hosts: fc.integer({ min: 3, max: 5 }),
-  steps: fc.array(step, { minLength: 6, maxLength: 40, size: "medium" }),
-  finalOrder: fc.array(fc.nat(100), { minLength: 20, maxLength: 20 })
-})
+const stepOf = (kinds: ReadonlyArray<[OpKind, number]>): fc.Arbitrary<Step> =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant("edit" as const), host: fc.nat(4), ops: fc.array(opTemplateOf(kinds), { minLength: 1, maxLength: 6, size: "medium" }) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("sync" as const), host: fc.nat(4), peer: fc.nat(4) }) }
+  )
 
+const scheduleOf = (kinds: ReadonlyArray<[OpKind, number]>): fc.Arbitrary<Schedule> =>
+  fc.record({
+    hosts: fc.integer({ min: 3, max: 5 }),
+    steps: fc.array(stepOf(kinds), { minLength: 6, maxLength: 40, size: "medium" }),
+    finalOrder: fc.array(fc.nat(100), { minLength: 20, maxLength: 20 })
+  })
+
+export const schedule: fc.Arbitrary<Schedule> = scheduleOf(opKinds)
+export const textSchedule: fc.Arbitrary<Schedule> = scheduleOf(textOpKinds)

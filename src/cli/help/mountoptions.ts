@@ -15,6 +15,11 @@ export const MOUNT_OPTIONS: ValueList = {
     { names: ["getall"], text: "after every sync, fetch the content of every current file, instead of on first read." },
     { names: ["writeback"], value: "on|off", text: "off (battery mode): changes stay in the journal until sharebox sync or sharebox replay. on is the default." },
     {
+      names: ["automerge"],
+      value: "on|off",
+      text: "on (the default): when two hosts edited the same text file (at most 1 MiB, no NUL byte in its first 8000 bytes) in lines that do not overlap or touch, a sync merges the edits as git merge-file does, instead of making a conflict copy. off: a conflict copy, always. Saved for this gitdir: a sync of it unmounted follows the last mount's setting."
+    },
+    {
       names: ["passthrough"],
       value: "on|off",
       text: "on (the default): where Linux offers it (6.9 or later, the daemon running as root), the kernel reads a file opened for reading straight from the file underneath. off: the daemon serves every read."
