@@ -36,6 +36,8 @@ export class Crossing {
   private readonly warned = new Set<string>()
   /** the rule files' texts as last read, by folder */
   private texts = new Map<string, string>()
+  /** the texts of committed rule files, by path, with the key or blob they were read from */
+  private readonly committed = new Map<string, { id: string; text: string }>()
 
   constructor(
     private readonly cx: FuseContext,
@@ -143,6 +145,16 @@ export class Crossing {
   /** A rule file's text, at most MAX_IGNORE_BYTES and one more (a bigger one is refused unread). */
   private async readRules(p: string, n: Node & { type: "file" }): Promise<string | undefined> {
     if (sizeOf(n) > MAX_IGNORE_BYTES) return "#".repeat(MAX_IGNORE_BYTES + 1)
+    // a committed version's text does not change: read once (every replaced view asks again)
+    const id = n.content.kind === "key" ? n.content.key : n.content.kind === "blob" ? n.content.oid : undefined
+    const cached = id === undefined ? undefined : this.committed.get(p)
+    if (cached && cached.id === id) return cached.text
+    const text = await this.readContent(p, n)
+    if (id !== undefined && text !== undefined) this.committed.set(p, { id, text })
+    return text
+  }
+
+  private async readContent(p: string, n: Node & { type: "file" }): Promise<string | undefined> {
     try {
       const s = this.cx.staging.sessionByPath.get(p)
       const file = s ? this.cx.staging.stagingFile(s.id) : await this.cx.content.contentFile(p, n)

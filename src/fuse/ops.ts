@@ -76,10 +76,14 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     for (const c of creates.take()) {
       if (local?.takesNew(c.path, false)) {
         // made in the staging folder, as every file the binding creates; it is this host's own
-        local.adopt(c.path, ports.staging.stagingFile(c.id), c.fd, c.mode)
-        handles.adopt(c.fh, { kind: "local", fd: c.fd })
-        createdHere++
-        continue
+        try {
+          local.adopt(c.path, ports.staging.stagingFile(c.id), c.fd, c.mode)
+          handles.adopt(c.fh, { kind: "local", fd: c.fd })
+          createdHere++
+          continue
+        } catch (e: unknown) {
+          log(`${c.path} is ignored but could not be kept here (${(e as Error)?.message ?? String(e)}): it is shared`)
+        }
       }
       const session = ports.staging.adoptCreated(c.path, c.id, c.fd, c.mode, c.mtime)
       handles.adopt(c.fh, { kind: "write", session, fd: c.fd })
