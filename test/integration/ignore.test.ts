@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
 import { type HostDirs, eventually, git, read, sharebox, sleep, statusValue, useWorld, write } from "./harness.js"
 
@@ -182,5 +183,114 @@ describe(".shareboxignore: paths kept on this host only", () => {
     both()
     expect(read(at(B, "after.txt"))).toBe("after the hostile rules\n")
     expect(await eventually(() => read(path.join(A.gitdir, ".git", "sharebox", "daemon.log")).includes("huge/.shareboxignore is not used"))).toBe(true)
+  })
+})
+
+/**
+ * An ignored folder behaves as a plain one: random sequences of file operations applied to
+ * `node_modules/` in a mount and to a folder on the disk give the same outcomes (success or the
+ * same error code) and leave the same tree (names, types, modes, content, link targets).
+ */
+describe(".shareboxignore: an ignored folder behaves as a plain folder", () => {
+  const w = useWorld("sharebox-ignore-model")
+  let A: HostDirs
+  let plain: string
+
+  beforeAll(() => {
+    A = w.host("A")
+    w.mount(A)
+    fs.writeFileSync(at(A, ".shareboxignore"), "node_modules/\n")
+    plain = path.join(w.root, "plain")
+  })
+
+  const names = ["a", "b", "d/a", "d/e", "d/e/f"]
+  type Op =
+    | { readonly op: "write" | "append"; readonly p: string; readonly data: string }
+    | { readonly op: "truncate"; readonly p: string; readonly size: number }
+    | { readonly op: "mkdir" | "rmdir" | "unlink" | "read" | "readdir"; readonly p: string }
+    | { readonly op: "rename"; readonly p: string; readonly to: string }
+    | { readonly op: "symlink"; readonly p: string; readonly target: string }
+    | { readonly op: "chmod"; readonly p: string; readonly mode: number }
+  const name = fc.constantFrom(...names)
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ op: fc.constantFrom("write" as const, "append" as const), p: name, data: fc.string({ maxLength: 20 }) }),
+    fc.record({ op: fc.constant("truncate" as const), p: name, size: fc.nat(30) }),
+    fc.record({ op: fc.constantFrom("mkdir" as const, "rmdir" as const, "unlink" as const, "read" as const, "readdir" as const), p: name }),
+    fc.record({ op: fc.constant("rename" as const), p: name, to: name }),
+    fc.record({ op: fc.constant("symlink" as const), p: name, target: fc.constantFrom("a", "../b", "nowhere") }),
+    fc.record({ op: fc.constant("chmod" as const), p: name, mode: fc.constantFrom(0o600, 0o644, 0o755, 0o700) })
+  )
+
+  /** What an operation gave: its result, or its error's code. */
+  const apply = (root: string, o: Op): string => {
+    const f = path.join(root, o.p)
+    try {
+      switch (o.op) {
+        case "write":
+          fs.writeFileSync(f, o.data)
+          return "ok"
+        case "append":
+          fs.appendFileSync(f, o.data)
+          return "ok"
+        case "truncate":
+          fs.truncateSync(f, o.size)
+          return "ok"
+        case "mkdir":
+          fs.mkdirSync(f)
+          return "ok"
+        case "rmdir":
+          fs.rmdirSync(f)
+          return "ok"
+        case "unlink":
+          fs.unlinkSync(f)
+          return "ok"
+        case "read":
+          return fs.readFileSync(f, "utf8")
+        case "readdir":
+          return fs.readdirSync(f).sort().join(",")
+        case "rename":
+          fs.renameSync(f, path.join(root, o.to))
+          return "ok"
+        case "symlink":
+          fs.symlinkSync(o.target, f)
+          return "ok"
+        case "chmod":
+          fs.chmodSync(f, o.mode)
+          return "ok"
+      }
+    } catch (e: unknown) {
+      return (e as { code?: string }).code ?? String(e)
+    }
+  }
+
+  /** The tree below `root`, as a listing with each entry's type, mode and content or target. */
+  const tree = (root: string, dir = ""): Array<string> =>
+    fs.readdirSync(path.join(root, dir)).sort().flatMap((n) => {
+      const p = dir === "" ? n : `${dir}/${n}`
+      const st = fs.lstatSync(path.join(root, p))
+      if (st.isDirectory()) return [`${p}/ ${(st.mode & 0o7777).toString(8)}`, ...tree(root, p)]
+      if (st.isSymbolicLink()) return [`${p} -> ${fs.readlinkSync(path.join(root, p))}`]
+      return [`${p} ${(st.mode & 0o7777).toString(8)} ${JSON.stringify(fs.readFileSync(path.join(root, p), "utf8"))} ${st.size}`]
+    })
+
+  it("random operations give the same outcomes and the same tree as on the disk", () => {
+    let run = 0
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) => {
+        const mine = at(A, "node_modules")
+        const theirs = plain
+        for (const d of [mine, theirs]) {
+          fs.rmSync(d, { recursive: true, force: true })
+          fs.mkdirSync(d)
+        }
+        run++
+        for (const o of ops) expect([run, o, apply(mine, o)]).toEqual([run, o, apply(theirs, o)])
+        expect(tree(mine)).toEqual(tree(theirs))
+      }),
+      { numRuns: 40 }
+    )
+    // none of it reached the journal or history
+    expect(sharebox(["log", A.mnt]).stdout).not.toContain("node_modules")
+    expect(historyPaths(A)).not.toContain("node_modules")
   })
 })
