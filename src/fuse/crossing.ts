@@ -42,7 +42,9 @@ export class Crossing {
   constructor(
     private readonly cx: FuseContext,
     private readonly local: LocalStore,
-    private readonly log: (line: string) => void
+    private readonly log: (line: string) => void,
+    /** -o ro: nothing is recorded, so shared paths stay where they are */
+    private readonly readonly = false
   ) {}
 
   /**
@@ -118,6 +120,7 @@ export class Crossing {
    * empty file, then its text) must not share a whole ignored folder for a moment.
    */
   private moveSoon(): void {
+    if (this.readonly) return
     if (this.moveTimer) clearTimeout(this.moveTimer)
     this.moveTimer = setTimeout(() => {
       this.moveTimer = undefined

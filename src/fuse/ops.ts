@@ -69,7 +69,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   const times = new LocalTimes(ports.views, config.atime ?? "relatime")
   ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
   const cx: FuseContext = { ...ports, handles, virtual, times, ...owner }
-  const crossing = local && new Crossing(cx, local, log)
+  const crossing = local && new Crossing(cx, local, log, config.readonly === true)
 
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return

@@ -93,7 +93,7 @@ const log: CommandHelp = {
 const status: CommandHelp = {
   name: "status",
   synopsis: ["status [--json] [MOUNTPOINT|GITDIR]"],
-  summary: "show mount, pending work, last sync, conflicts, content and ignored paths",
+  summary: "show mount, pending work, sync, conflicts, content, ignored",
   description: [
     "Show whether the gitdir is mounted and where, how much work is pending (in the journal, and replayed but not on any peer yet), the last sync and the peers it reached, the open conflicts, how much of the content is here, what is pinned, and how many paths a .shareboxignore keeps on this host only."
   ],
