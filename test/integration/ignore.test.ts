@@ -294,3 +294,29 @@ describe(".shareboxignore: an ignored folder behaves as a plain folder", () => {
     expect(historyPaths(A)).not.toContain("node_modules")
   })
 })
+
+describe(".shareboxignore: ignored paths below shared folders", () => {
+  const w = useWorld("sharebox-ignore-shadow")
+  let A: HostDirs
+
+  beforeAll(() => {
+    A = w.host("A")
+    w.mount(A)
+    fs.writeFileSync(at(A, ".shareboxignore"), "node_modules/\n")
+  })
+
+  it("move with their shared folder's rename and go with its removal", () => {
+    put(A, "proj/a.txt", "shared\n")
+    put(A, "proj/node_modules/m.js", "local\n")
+    expect(fs.readdirSync(at(A, "proj")).sort()).toEqual(["a.txt", "node_modules"])
+    fs.renameSync(at(A, "proj"), at(A, "proj2"))
+    expect(read(at(A, "proj2/node_modules/m.js"))).toBe("local\n")
+    expect(read(at(A, "proj2/a.txt"))).toBe("shared\n")
+    expect(fs.existsSync(localStore(A, "proj"))).toBe(false)
+    expect(read(localStore(A, "proj2/node_modules/m.js"))).toBe("local\n")
+    fs.rmSync(at(A, "proj2"), { recursive: true })
+    expect(fs.existsSync(at(A, "proj2"))).toBe(false)
+    expect(fs.existsSync(localStore(A, "proj2"))).toBe(false)
+    expect(statusValue(A, "ignored")).toBe("0")
+  })
+})
