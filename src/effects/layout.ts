@@ -27,6 +27,8 @@ export interface Layout {
   readonly settings: string
   readonly pins: string
   readonly reads: string
+  /** the paths kept on this host only (.shareboxignore), as the mount shows them (src/fuse/local.ts) */
+  readonly local: string
 }
 
 export const layoutOf = (gitdir: string): Layout => {
@@ -53,7 +55,8 @@ export const layoutOf = (gitdir: string): Layout => {
     lastSync: path.join(state, "lastsync.json"),
     settings: path.join(state, "settings.json"),
     pins: path.join(state, "pins.json"),
-    reads: path.join(state, "reads.json")
+    reads: path.join(state, "reads.json"),
+    local: path.join(state, "local")
   }
 }
 

@@ -41,8 +41,24 @@ export const statusOf = async (host: HostServices, mountpoint: string | null): P
     conflicts: host.syncer.openConflicts(),
     files: { total, present },
     bytes: { total: bytes, present: presentBytes },
-    pins: await loadPins(host.content.host)
+    pins: await loadPins(host.content.host),
+    ignored: await countIgnored(host.repo.layout.local, (p) => host.views.view.isDir(p))
   }
+}
+
+/** The paths in this host's own folder (src/fuse/local.ts), less the shadows of shared folders. */
+const countIgnored = async (root: string, shared: (p: string) => boolean): Promise<number> => {
+  let n = 0
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await fs.readdir(dir === "" ? root : `${root}/${dir}`, { withFileTypes: true }).catch(() => [])
+    for (const e of entries) {
+      const p = dir === "" ? e.name : `${dir}/${e.name}`
+      if (!(e.isDirectory() && shared(p))) n++
+      if (e.isDirectory()) await walk(p)
+    }
+  }
+  await walk("")
+  return n
 }
 
 /** What a replay did (or, dry, would do). */

@@ -54,7 +54,9 @@ export const Status = Schema.Struct({
   conflicts: Schema.Array(Conflict),
   files: Count,
   bytes: Count,
-  pins: Schema.Array(Schema.String)
+  pins: Schema.Array(Schema.String),
+  /** paths kept on this host only (.shareboxignore): files, folders and symlinks of its own */
+  ignored: Schema.Number
 })
 export type Status = typeof Status.Type
 

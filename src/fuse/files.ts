@@ -112,6 +112,7 @@ export const read = (cx: FuseContext, p: string, fh: number, buf: Buffer, len: n
 /** The byte count, or an errno. */
 export const write = (cx: FuseContext, fh: number, buf: Buffer, len: number, pos: number): Answer<number> => {
   const h = cx.handles.get(fh)
+  if (h?.kind === "local") return writeAt(h.fd, buf, len, pos)
   if (!h || h.kind !== "write") return E.EBADF
   return writeAt(h.fd, buf, len, pos).then((n) => {
     cx.staging.touchSession(h.session, Math.max(h.session.size, pos + n))
@@ -131,6 +132,7 @@ export const flush = (cx: FuseContext, fh: number): Answer<number> => {
 
 export const fsync = (cx: FuseContext, fh: number): Answer<number> => {
   const h = cx.handles.get(fh)
+  if (h?.kind === "local") return fdatasync(h.fd).then(() => 0)
   if (!h || h.kind !== "write") return 0
   // the staging file's name too: a record whose content a power cut took away is a lost write
   return cx.staging
@@ -143,6 +145,7 @@ export const fsync = (cx: FuseContext, fh: number): Answer<number> => {
 export const release = (cx: FuseContext, fh: number): Answer<number> => {
   const h = cx.handles.close(fh)
   if (!h) return 0
+  if (h.kind === "local") return new Promise((resolve) => fs.close(h.fd, () => resolve(0)))
   if (h.kind === "read") {
     for (const fd of h.retired) fs.close(fd, () => undefined)
     return new Promise((resolve) => fs.close(h.fd, () => resolve(0)))
@@ -175,6 +178,7 @@ export const truncate = (cx: FuseContext, p: string, size: number): Answer<numbe
 
 export const ftruncate = (cx: FuseContext, fh: number, size: number): Answer<number> => {
   const h = cx.handles.get(fh)
+  if (h?.kind === "local") return ftruncateFile(h.fd, size).then(() => 0)
   if (!h || h.kind !== "write") return E.EBADF
   cx.staging.pullWrites(h.session)
   return ftruncateFile(h.session.fd, size).then(() => {

@@ -24,7 +24,13 @@ export interface ReadHandle {
   readonly retired: Array<number>
 }
 
-export type Handle = ReadHandle | { readonly kind: "write"; readonly session: WriteSession; readonly fd: number }
+/** A file of this host's own (local.ts): a descriptor of the real file, read and written in place. */
+export interface LocalHandle {
+  readonly kind: "local"
+  readonly fd: number
+}
+
+export type Handle = ReadHandle | { readonly kind: "write"; readonly session: WriteSession; readonly fd: number } | LocalHandle
 
 /** A read handle of `fd`, reading `path`. */
 export const readHandle = (fd: number, path: string | undefined): ReadHandle => ({ kind: "read", fd, path, session: undefined, retired: [] })

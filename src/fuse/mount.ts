@@ -20,6 +20,7 @@ import type { AtimePolicy } from "../domain/times.js"
 import type { CreatedHere, CreatesHere, Passthrough } from "./binding.js"
 import { XATTR_PREFIX } from "./binding.js"
 import { type Native, loadFuse } from "./native.js"
+import type { LocalStore } from "./local.js"
 import { makeOperations } from "./ops.js"
 import type { FailureTag, Ports } from "./ports.js"
 import type { Busy, CommandFailed, CommandTimedOut, ContentUnavailable, JournalCorrupt, JournalUnwritable, NotFound } from "../effects/errors.js"
@@ -187,8 +188,8 @@ export const kernelStatusOf = ([offered, on, opens, renewed, refused, errno, unp
  * other name, such as the one every new file starts with, is answered there without waking
  * JavaScript. The virtual folder's paths are always asked here.
  */
-const namesMirrorOf = (native: Native): ViewMirror => ({
-  reset: (view) => native.fuse_native_names_reset(Buffer.from([...view.paths()].join("\0") + "\0", "utf8"), VIRTUAL_ROOT),
+const namesMirrorOf = (native: Native, local: LocalStore | undefined): ViewMirror => ({
+  reset: (view) => native.fuse_native_names_reset(Buffer.from([...view.paths(), ...(local?.paths() ?? [])].join("\0") + "\0", "utf8"), VIRTUAL_ROOT),
   add: (p) => native.fuse_native_names_add(p)
 })
 
@@ -269,7 +270,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const creates = createsOf(native)
   // a read-only mount changes no time either, as Linux leaves atimes on one
   const atime: AtimePolicy = cfg.readonly ? "noatime" : cfg.atime
-  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime })
+  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime, localRoot: host.repo.layout.local })
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
   // the files the binding created are adopted first, before any request and any new view
@@ -329,7 +330,9 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     log(`mounted ${cfg.gitdir} on ${cfg.mountpoint}`)
     ready()
     // after the mount is ready: until the table is made, every lookup asks the view here
-    host.views.mirrorView(namesMirrorOf(native))
+    const mirror = namesMirrorOf(native, ops.local)
+    host.views.mirrorView(mirror)
+    if (ops.local) ops.local.names = mirror
     // new files are created in the binding only where it knows every name of the view
     startCreating()
     host.syncer.afterMount().catch((e: unknown) => warn(`getall: ${messageOf(e)}`))

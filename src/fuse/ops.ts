@@ -15,6 +15,9 @@ import { Handles, readHandle } from "./handles.js"
 import { E, errnoOf } from "./errno.js"
 import type { Answer, Count, Created, Done, FuseOperations, Owner, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
+import { Crossing } from "./crossing.js"
+import { withLocal } from "./ignored.js"
+import { LocalStore } from "./local.js"
 import { LocalTimes } from "./times.js"
 import { VirtualDir } from "./virtual.js"
 import * as xattrs from "./xattrs.js"
@@ -31,6 +34,8 @@ export interface OperationsConfig {
   readonly owner?: Owner
   /** -o ro: every change is refused with EROFS, here too (the kernel refuses them first) */
   readonly readonly?: boolean
+  /** the folder of the paths kept on this host only (.shareboxignore); none: nothing is ignored */
+  readonly localRoot?: string
 }
 
 export interface Operations {
@@ -40,6 +45,8 @@ export interface Operations {
    * binding's `beforeOp`) and before the view is replaced.
    */
   readonly adoptCreated: () => void
+  /** the paths kept on this host only, when there is a folder for them */
+  readonly local: LocalStore | undefined
 }
 
 export const makeOperations = (ports: Ports, config: OperationsConfig): Operations => {
@@ -48,6 +55,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   const passthrough = config.passthrough ?? noPassthrough
   const handles = new Handles(passthrough)
   let createdHere = 0
+  const local = config.localRoot === undefined ? undefined : new LocalStore(config.localRoot, () => ports.views.view)
   const virtual = new VirtualDir({
     status: ports.status,
     versions: ports.versions,
@@ -55,16 +63,29 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     content: ports.content,
     kernelReads: () => passthrough.kernelStatus(),
     createdInBinding: () => createdHere,
+    ignoredHere: () => local?.count() ?? 0,
     owner,
     register: (fd) => handles.add(readHandle(fd, undefined))
   })
   const times = new LocalTimes(ports.views, config.atime ?? "relatime")
   ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
   const cx: FuseContext = { ...ports, handles, virtual, times, ...owner }
+  const crossing = local && new Crossing(cx, local, log, config.readonly === true)
 
   const adoptCreated = () => {
     if (!creates || Atomics.load(creates.waiting, 0) === 0) return
     for (const c of creates.take()) {
+      if (local?.takesNew(c.path, false)) {
+        // made in the staging folder, as every file the binding creates; it is this host's own
+        try {
+          local.adopt(c.path, ports.staging.stagingFile(c.id), c.fd, c.mode)
+          handles.adopt(c.fh, { kind: "local", fd: c.fd })
+          createdHere++
+          continue
+        } catch (e: unknown) {
+          log(`${c.path} is ignored but could not be kept here (${(e as Error)?.message ?? String(e)}): it is shared`)
+        }
+      }
       const session = ports.staging.adoptCreated(c.path, c.id, c.fd, c.mode, c.mtime)
       handles.adopt(c.fh, { kind: "write", session, fd: c.fd })
       if (ports.staging.sessionByPath.get(c.path) === session) times.created(c.path)
@@ -166,5 +187,10 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     removexattr: (_fp: string, _name: string, cb: Done) => rofs(cb)
   } satisfies Partial<FuseOperations>
 
-  return { table: config.readonly ? { ...table, ...readOnly } : table, adoptCreated }
+  const served = local && crossing ? withLocal(table, cx, local, crossing, log) : table
+  if (crossing) {
+    ports.views.onReplaced((before) => void crossing.reload(before))
+    void crossing.reload()
+  }
+  return { table: config.readonly ? { ...served, ...readOnly } : served, adoptCreated, local }
 }

@@ -60,6 +60,8 @@ export interface VirtualSources {
   readonly kernelReads: () => string
   /** how many new files the binding created since mount */
   readonly createdInBinding: () => number
+  /** how many paths are kept on this host only (.shareboxignore) */
+  readonly ignoredHere: () => number
   /** registers an open file descriptor as a FUSE handle */
   readonly register: (fd: number) => number
   /** whose the files are, as the tree's show it */
@@ -88,7 +90,7 @@ export class VirtualDir {
   }
 
   private files(): Record<string, () => string> {
-    const { status: h, kernelReads, createdInBinding } = this.from
+    const { status: h, kernelReads, createdInBinding, ignoredHere } = this.from
     return {
       gitdir: () => h.gitdir + "\n",
       status: () =>
@@ -100,6 +102,7 @@ export class VirtualDir {
           `reads by the kernel (passthrough): ${kernelReads()}`,
           `last sync: ${h.lastSync ? new Date(h.lastSync.time).toISOString() : "never"}`,
           `conflicts: ${h.openConflicts().length}`,
+          `ignored: ${ignoredHere()}`,
           ""
         ].join("\n"),
       conflicts: () => h.openConflicts().map((c) => `${c.path}\t${c.copy}\n`).join("")

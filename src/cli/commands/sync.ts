@@ -72,7 +72,8 @@ export const statusCmd = Command.make("status", { target, json }, ({ target, jso
       `conflicts:  ${st.conflicts.length}`,
       ...st.conflicts.map((c) => `  ${c.path} (other version: ${c.copy})`),
       `content:    ${st.files.present} of ${st.files.total} files here, ${mib(st.bytes.present)} of ${mib(st.bytes.total)}`,
-      `pinned:     ${st.pins.length ? st.pins.map((p) => p || ".").join(", ") : "nothing"}`
+      `pinned:     ${st.pins.length ? st.pins.map((p) => p || ".").join(", ") : "nothing"}`,
+      `ignored:    ${st.ignored} path(s) kept on this host only (.shareboxignore)`
     ]
     for (const l of lines) out(l)
   })

@@ -94,9 +94,9 @@ const log: CommandHelp = {
 const status: CommandHelp = {
   name: "status",
   synopsis: ["status [--json] [MOUNTPOINT|GITDIR]"],
-  summary: "show mount, pending work, last sync, conflicts and content",
+  summary: "show mount, pending work, sync, conflicts, content, ignored",
   description: [
-    "Show whether the gitdir is mounted and where, how much work is pending (in the journal, and replayed but not on any peer yet), the last sync and the peers it reached, the open conflicts, how much of the content is here, and what is pinned."
+    "Show whether the gitdir is mounted and where, how much work is pending (in the journal, and replayed but not on any peer yet), the last sync and the peers it reached, the open conflicts, how much of the content is here, what is pinned, and how many paths a .shareboxignore keeps on this host only."
   ],
   args: [TARGET],
   options: [{ names: ["--json"], text: "machine-readable output: one JSON object." }],
@@ -307,6 +307,7 @@ export const PROGRAM: ProgramHelp = {
   ],
   files: [
     { name: "MOUNTPOINT/.sharebox/", text: "virtual, never synced: history/PATH/ holds a read-only file per version of PATH, at/TIME/ the whole tree as it was at TIME (read-only; ls at/ lists the moments it changed), conflicts the open conflicts, status a short status." },
+    { name: "MOUNTPOINT/.shareboxignore, MOUNTPOINT/DIR/.shareboxignore", text: "gitignore rules, synced like any file: the paths they match stay on this host only, in GITDIR/.git/sharebox/local/ (see README, \"Paths kept on this host\")." },
     { name: "GITDIR", text: "a valid git-annex repository; every git annex command keeps working on it." }
   ],
   examples: [
