@@ -17,7 +17,7 @@ if [ "$#" -eq 0 ]; then
   npm run -s check:cycles >/dev/null 2>&1 || { npm run -s check:cycles; echo "sharebox test: import cycle in src/ (above)" >&2; exit 1; }
   echo "sharebox test: no import cycles in src/"
   # the tests and benches type-check too (vitest strips types without checking them)
-  npx --no tsc -p tsconfig.test.json || { echo "sharebox test: type errors in test/ or src/ (above)" >&2; exit 1; }
+  npx --no -- tsc -p tsconfig.test.json || { echo "sharebox test: type errors in test/ or src/ (above)" >&2; exit 1; }
   echo "sharebox test: src/ and test/ type-check"
 fi
 exec npx --no vitest run "$@"
