@@ -7,7 +7,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, type HostDirs, type Run, World, eventually, exec, execAsync, git, read, sharebox, snapshot, write } from "./harness.js"
+import { BIN, type HostDirs, type Run, World, eventually, exec, execAsync, git, read, scaled, sharebox, snapshot, write } from "./harness.js"
 import { Sshd, sshdMissing } from "./sshd.js"
 
 const missing = sshdMissing()
@@ -157,17 +157,21 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     expect(read(path.join(A.mnt, "far.txt"))).toBe("only on B\n")
   }, 90_000)
 
-  it("a flaky link (the port black-holed on and off) during a sync and a get of 300 files and a large one: afterwards both hosts hold the same files", async () => {
+  // the full run (SHAREBOX_TEST_FULL=1): 300 files, 30 MB, up to 40 s of flaps
+  const FILES = scaled(120, 300)
+  const BIG_MB = scaled(10, 30)
+  const FLAPPING_MS = scaled(15_000, 40_000)
+  it(`a flaky link (the port black-holed on and off) during a sync and a get of ${FILES} files and a ${BIG_MB} MB one: afterwards both hosts hold the same files`, async () => {
     const dir = path.join(B.mnt, "flaky")
     fs.mkdirSync(dir)
-    for (let i = 0; i < 300; i++) write(path.join(dir, `f${i}.txt`), `flaky ${i}\n`.repeat(1 + (i % 50)))
-    fs.writeFileSync(path.join(dir, "big.bin"), Buffer.alloc(30 * 1024 * 1024, 7))
+    for (let i = 0; i < FILES; i++) write(path.join(dir, `f${i}.txt`), `flaky ${i}\n`.repeat(1 + (i % 50)))
+    fs.writeFileSync(path.join(dir, "big.bin"), Buffer.alloc(BIG_MB * 1024 * 1024, 7))
     expect(sharebox(["replay", B.mnt], { timeoutMs: 300_000 }).code).toBe(0)
     const steps: Array<string> = []
     let toggling = true
     const toggles = (async () => {
-      // a link that drops for 0.3-1.5 s at a time, for 40 s at most
-      const until = Date.now() + 40_000
+      // a link that drops for 0.3-1.5 s at a time, for FLAPPING_MS at most
+      const until = Date.now() + FLAPPING_MS
       while (toggling && Date.now() < until) {
         sshd.blackhole()
         await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200))

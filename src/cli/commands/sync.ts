@@ -65,7 +65,7 @@ export const statusCmd = Command.make("status", { target, json }, ({ target, jso
       `gitdir:     ${st.gitdir}`,
       `mounted:    ${st.mountpoint ?? "no"}`,
       `pending:    ${st.pending} operation(s) in the journal (${st.journalBytes} bytes), ${st.unshared} replayed but not on any peer yet`,
-      `last sync:  ${st.lastSync ? `${st.lastSync.time}, reached ${st.lastSync.reached.join(", ") || "no peer"}` : "never"}`,
+      `last sync:  ${st.lastSync ? `${st.lastSync.time}, reached ${st.lastSync.reached.join(", ") || "no peer"}${st.lastSync.unreachable.length ? `; unreachable: ${st.lastSync.unreachable.map((u) => u.name).join(", ")}` : ""}` : "never"}`,
       // the last reason per peer, as git or ssh gave it
       ...(st.lastSync?.unreachable ?? []).map((u) => `  ${u.name}: unreachable: ${u.reason}`),
       ...(st.lastSync?.failed ?? []).map((u) => `  ${u.name}: needs attention: ${u.reason}`),
