@@ -88,7 +88,9 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
     },
     rmdir: (fp: string, cb: Done) => {
       const p = serving(fp)
-      return p === undefined ? table.rmdir(fp, cb) : cb(local.rmdir(p))
+      // a shared folder listing files of this host's is not empty, whatever the tree holds
+      if (p === undefined) return local.list(fromFusePath(fp)).length > 0 ? cb(E.ENOTEMPTY) : table.rmdir(fp, cb)
+      return cb(local.rmdir(p))
     },
     unlink: (fp: string, cb: Done) => {
       const p = serving(fp)

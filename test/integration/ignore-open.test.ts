@@ -81,4 +81,11 @@ describe(".shareboxignore: files open for writing across the boundary", () => {
     fs.closeSync(fd2)
     expect(read(at(A, here ? "s.txt" : "s.swp"))).toBe("1\n2\n")
   })
+
+  it("rmdir of a shared folder that shows files of this host's is refused, as for any folder not empty", () => {
+    put(A, "proj/a.swp", "kept here\n")
+    expect(fs.readdirSync(at(A, "proj"))).toEqual(["a.swp"])
+    expect(() => fs.rmdirSync(at(A, "proj"))).toThrow(/ENOTEMPTY/)
+    expect(read(at(A, "proj/a.swp"))).toBe("kept here\n")
+  })
 })
