@@ -218,9 +218,27 @@ export class Crossing {
         this.deferred = true
         continue
       }
+      const own = this.ownBelow(p)
+      if (own !== undefined) {
+        this.warnOnce(`${p} is ignored but stays shared: this host keeps its own ${own} (in ${this.local.root}), which it would replace`)
+        continue
+      }
       const r = await this.toLocal(p, p)
       if (r !== 0) this.log(`${p} is ignored but stays shared: it could not be kept here (errno ${-r})`)
     }
+  }
+
+  /** A path of this host's own at shared `p` or below it, other than a folder matching a shared folder. */
+  private ownBelow(p: string): string | undefined {
+    const view = this.cx.views.view
+    // a path kept here has its folders here too: nothing here at p, nothing below it
+    if (!this.local.paths().has(p)) return undefined
+    if (!(view.isDir(p) && this.local.isDir(p))) return p
+    for (const c of view.list(p)) {
+      const own = this.ownBelow(joinPath(p, c))
+      if (own !== undefined) return own
+    }
+    return undefined
   }
 
   /** Paths of this host's that no rule ignores now, under a shared folder: shared again. */

@@ -89,3 +89,35 @@ describe(".shareboxignore: files open for writing across the boundary", () => {
     expect(read(at(A, "proj/a.swp"))).toBe("kept here\n")
   })
 })
+
+/**
+ * A shared path and a path of this host's of the same name: a peer without the rule yet (or a
+ * plain git-annex peer) shared a name this host keeps here. The shared one shows; when a rule
+ * change moves shared paths here, this host's own file must not be overwritten by it.
+ */
+describe(".shareboxignore: a shared path moving here where this host has its own", () => {
+  const w = useWorld("sharebox-ignore-own")
+  let A: HostDirs
+
+  beforeAll(() => {
+    A = w.host("A")
+    w.mount(A)
+    put(A, ".shareboxignore", "*.swp\n")
+  })
+
+  it("keeps this host's own file", async () => {
+    put(A, "x.dat", "shared\n")
+    put(A, "d/y.dat", "shared too\n")
+    w.unmount(A)
+    expect(await w.settled(A)).toBe(true)
+    // the state a peer's share of the same name leaves
+    fs.mkdirSync(localStore(A, "d"), { recursive: true })
+    fs.writeFileSync(localStore(A, "x.dat"), "A's own\n")
+    fs.writeFileSync(localStore(A, "d/y.dat"), "A's own too\n")
+    w.mount(A)
+    put(A, ".shareboxignore", "*.swp\n*.dat\nd/\n")
+    await moved()
+    expect(read(localStore(A, "x.dat"))).toBe("A's own\n")
+    expect(read(localStore(A, "d/y.dat"))).toBe("A's own too\n")
+  })
+})
