@@ -38,6 +38,8 @@ export class Crossing {
   private texts = new Map<string, string>()
   /** the texts of committed rule files, by path, with the key or blob they were read from */
   private readonly committed = new Map<string, { id: string; text: string }>()
+  /** a move waits for a file open for writing: the last close moves it (released) */
+  private deferred = false
 
   constructor(
     private readonly cx: FuseContext,
@@ -130,8 +132,43 @@ export class Crossing {
   }
 
   private async move(): Promise<void> {
+    this.deferred = false
     await this.exportIgnored()
     await this.importUnignored()
+  }
+
+  /** A file open for writing was closed: the moves that waited for it are made. */
+  released(): void {
+    // a move already waiting is not put off again: a program closing files all the time would hold it back
+    if (this.deferred && !this.moveTimer) this.moveSoon()
+  }
+
+  /** Shared `p`, or a file below it, is open for writing. */
+  writingShared(p: string): boolean {
+    for (const q of this.cx.staging.sessionByPath.keys()) if (q === p || q.startsWith(p + "/")) return true
+    return false
+  }
+
+  /** This host's `p`, or a file below it, is open for writing (the descriptors' paths, renames and all). */
+  writingHere(p: string): boolean {
+    const writers = this.cx.handles.localWriters()
+    if (writers.length === 0) return false
+    let real: string
+    try {
+      real = fs.realpathSync(this.local.file(p))
+    } catch {
+      return false
+    }
+    for (const fd of writers) {
+      let at: string
+      try {
+        at = fs.readlinkSync(`/proc/self/fd/${fd}`)
+      } catch {
+        continue
+      }
+      if (at === real || at.startsWith(real + "/")) return true
+    }
+    return false
   }
 
   /** Ends the moves not begun (the mount is going). */
@@ -177,9 +214,31 @@ export class Crossing {
     for (const [p, n] of view.entries()) if (this.local.ignored(p, n.type === "dir")) ignored.add(p)
     for (const p of [...ignored].sort()) {
       if (ignored.has(parentOf(p)) || !this.cx.views.view.has(p)) continue
+      if (this.writingShared(p)) {
+        this.deferred = true
+        continue
+      }
+      const own = this.ownBelow(p)
+      if (own !== undefined) {
+        this.warnOnce(`${p} is ignored but stays shared: this host keeps its own ${own} (in ${this.local.root}), which it would replace`)
+        continue
+      }
       const r = await this.toLocal(p, p)
       if (r !== 0) this.log(`${p} is ignored but stays shared: it could not be kept here (errno ${-r})`)
     }
+  }
+
+  /** A path of this host's own at shared `p` or below it, other than a folder matching a shared folder. */
+  private ownBelow(p: string): string | undefined {
+    const view = this.cx.views.view
+    // a path kept here has its folders here too: nothing here at p, nothing below it
+    if (!this.local.paths().has(p)) return undefined
+    if (!(view.isDir(p) && this.local.isDir(p))) return p
+    for (const c of view.list(p)) {
+      const own = this.ownBelow(joinPath(p, c))
+      if (own !== undefined) return own
+    }
+    return undefined
   }
 
   /** Paths of this host's that no rule ignores now, under a shared folder: shared again. */
@@ -189,6 +248,10 @@ export class Crossing {
       const parent = parentOf(p)
       if (parent !== "" && !this.cx.views.view.isDir(parent)) continue
       if (this.local.ignored(p, this.local.isDir(p))) continue
+      if (this.writingHere(p)) {
+        this.deferred = true
+        continue
+      }
       const r = await this.toShared(p, p)
       if (r !== 0) this.log(`${p} is no longer ignored but stays on this host: it could not be shared (errno ${-r})`)
     }

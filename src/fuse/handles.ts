@@ -28,6 +28,8 @@ export interface ReadHandle {
 export interface LocalHandle {
   readonly kind: "local"
   readonly fd: number
+  /** open for writing: the file must not cross to the shared tree under it (crossing.ts) */
+  readonly writes: boolean
 }
 
 export type Handle = ReadHandle | { readonly kind: "write"; readonly session: WriteSession; readonly fd: number } | LocalHandle
@@ -58,6 +60,13 @@ export class Handles {
   /** A handle the binding numbered and tied itself (a file it created). */
   adopt(fh: number, h: Handle): void {
     this.open.set(fh, h)
+  }
+
+  /** The descriptors of this host's own files open for writing. */
+  localWriters(): Array<number> {
+    const out: Array<number> = []
+    for (const h of this.open.values()) if (h.kind === "local" && h.writes) out.push(h.fd)
+    return out
   }
 
   /** The read handles of the file at `path`. */

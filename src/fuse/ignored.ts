@@ -10,6 +10,7 @@ import type { FuseContext } from "./context.js"
 import type { Crossing } from "./crossing.js"
 import * as directories from "./directories.js"
 import { E, errnoOf } from "./errno.js"
+import { opensForWriting } from "./files.js"
 import type { LocalStore } from "./local.js"
 import type { Count, Created, Done, FuseOperations, Reply, Stat } from "./native.js"
 
@@ -35,7 +36,7 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
     if (typeof st === "number") cb(st)
     else cb(0, st)
   }
-  const open = (fd: number): number => (fd < 0 ? fd : cx.handles.add({ kind: "local", fd }))
+  const open = (fd: number, writes: boolean): number => (fd < 0 ? fd : cx.handles.add({ kind: "local", fd, writes }))
   return {
     ...table,
     getattr: (fp: string, cb: Reply<Stat>) => {
@@ -66,13 +67,13 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
     open: (fp: string, flags: number, cb: Reply<number>) => {
       const p = serving(fp)
       if (p === undefined) return table.open(fp, flags, cb)
-      const fh = open(local.open(p, flags))
+      const fh = open(local.open(p, flags), opensForWriting(flags))
       return fh < 0 ? cb(fh) : cb(0, fh)
     },
     create: (fp: string, mode: number, cb: Created) => {
       const p = fromFusePath(fp)
       if (!local.serves(p) && !local.takesNew(p, false)) return table.create(fp, mode, cb)
-      const fh = open(local.create(p, mode))
+      const fh = open(local.create(p, mode), true)
       if (fh < 0) return cb(fh)
       const st = local.stat(p, owner)
       return typeof st === "number" ? cb(st) : cb(0, fh, st)
@@ -87,7 +88,9 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
     },
     rmdir: (fp: string, cb: Done) => {
       const p = serving(fp)
-      return p === undefined ? table.rmdir(fp, cb) : cb(local.rmdir(p))
+      // a shared folder listing files of this host's is not empty, whatever the tree holds
+      if (p === undefined) return local.list(fromFusePath(fp)).length > 0 ? cb(E.ENOTEMPTY) : table.rmdir(fp, cb)
+      return cb(local.rmdir(p))
     },
     unlink: (fp: string, cb: Done) => {
       const p = serving(fp)
@@ -109,6 +112,9 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
       const isDir = fromHere ? local.isDir(from) : cx.views.view.isDir(from)
       const toHere = local.serves(to) || local.takesNew(to, isDir)
       if (fromHere && toHere) return cb(local.rename(from, to))
+      // across the boundary the content is copied: a writer would go on writing the copy left behind,
+      // so a file open for writing refuses, as a rename across disks does (the caller copies)
+      if (fromHere ? crossing.writingHere(from) : toHere && crossing.writingShared(from)) return cb(E.EXDEV)
       // ignored -> shared: a write of the content; shared -> ignored: a removal and a copy here
       if (fromHere) return answer(cb, replacing(to).then((r) => (r === 0 ? crossing.toShared(from, to) : r)), log)
       if (toHere) {
@@ -146,9 +152,11 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
         if (cx.handles.get(fh)?.kind === "write") touched(fromFusePath(fp))
       }),
     release: (fp: string, fh: number, cb: Done) => {
-      const written = cx.handles.get(fh)?.kind === "write"
+      const kind = cx.handles.get(fh)?.kind
+      const written = kind === "write"
       table.release(fp, fh, (r: number) => {
         cb(r)
+        if (written || kind === "local") crossing.released()
         if (written) touched(fromFusePath(fp))
       })
     }

@@ -79,7 +79,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
         // made in the staging folder, as every file the binding creates; it is this host's own
         try {
           local.adopt(c.path, ports.staging.stagingFile(c.id), c.fd, c.mode)
-          handles.adopt(c.fh, { kind: "local", fd: c.fd })
+          handles.adopt(c.fh, { kind: "local", fd: c.fd, writes: true })
           createdHere++
           continue
         } catch (e: unknown) {
