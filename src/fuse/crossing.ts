@@ -269,6 +269,10 @@ export class Crossing {
     }
     gone.sort((a, b) => (a[0] < b[0] ? -1 : 1))
     for (const [p, n] of gone) {
+      if (!this.local.contained(p)) {
+        this.log(`${p}: removed by a peer and ignored here, but not kept: a symlink in ${this.local.root} is in its way`)
+        continue
+      }
       try {
         if (n.type === "dir") {
           if (this.local.mkdir(p, dirMode(n)) !== 0 && !this.local.isDir(p)) continue

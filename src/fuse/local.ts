@@ -74,6 +74,25 @@ export class LocalStore {
     return p === "" ? this.root : path.join(this.root, p)
   }
 
+  /**
+   * Whether `p` stays inside this folder: neither it nor a folder above it here is a symlink. The
+   * daemon's own writes (keeping what a peer removed) were resolved by no kernel lookup, and must
+   * not follow a link a user made here out of the folder.
+   */
+  contained(p: string): boolean {
+    const parts = p.split("/")
+    let at = this.root
+    for (const part of parts) {
+      at = path.join(at, part)
+      try {
+        if (fs.lstatSync(at).isSymbolicLink()) return false
+      } catch {
+        return true // not there: it will be made a folder or a file here
+      }
+    }
+    return true
+  }
+
   /** Every path held here. */
   paths(): ReadonlySet<string> {
     return this.known
