@@ -6,8 +6,8 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, exec, git, read, sharebox, sleep, write } from "./harness.js"
+import { beforeAll, describe, expect, it } from "vitest"
+import { type HostDirs, exec, git, read, sharebox, sleep, useWorld, write } from "./harness.js"
 
 const ok = (r: { code: number; stdout?: string; stderr: string }, what = "") => expect(r.code, `${what} ${r.stdout ?? ""} ${r.stderr}`).toBe(0)
 
@@ -37,7 +37,7 @@ const replay = (h: HostDirs) => ok(sharebox(["replay", h.mnt]), `replay ${h.name
 const lsFiles = (h: HostDirs): Array<string> => git(h.gitdir, ["ls-files"]).stdout.split("\n").filter(Boolean)
 
 describe("the tree at a past moment", () => {
-  const w = new World("sharebox-at")
+  const w = useWorld("sharebox-at")
   let A: HostDirs
   let B: HostDirs
   /** the names of the two moments the first test makes */
@@ -46,10 +46,6 @@ describe("the tree at a past moment", () => {
 
   beforeAll(() => {
     ;[A, B] = w.pair()
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
   }, 60_000)
 
   it("ls .sharebox/at/ lists the moments the tree changed, oldest first, each a tree as it was then", async () => {

@@ -47,21 +47,14 @@ describe.skipIf(missing.length > 0)("an encrypted gcrypt remote", () => {
     const files = (dir: string): Array<string> => fs.readdirSync(dir, { recursive: true }).map((p) => path.join(dir, String(p))).filter((p) => fs.statSync(p).isFile())
     for (const f of files(enc)) expect(fs.readFileSync(f).includes(Buffer.from("nobody reads this")), f).toBe(false)
 
-    w.unmount(A)
-    expect(await w.settled(A)).toBe(true)
-    const home = path.dirname(A.gitdir)
-    fs.renameSync(home, `${home}.away`)
-    try {
+    await w.whileAway(A, () => {
       expect(read(path.join(B.mnt, "sealed.txt"))).toBe(secret)
       // and B syncs with the encrypted remote as with any peer
       write(path.join(B.mnt, "from-b.txt"), "B, alone\n")
       const alone = w.sync(B)
       expect(alone.code).toBe(75) // A is away
       expect(alone.stderr).not.toContain("peer enc")
-    } finally {
-      fs.renameSync(`${home}.away`, home)
-    }
-    w.mount(A)
+    })
     ok(w.sync(A), "sync A")
     expect(read(path.join(A.mnt, "from-b.txt"))).toBe("B, alone\n")
   }, 240_000)

@@ -148,6 +148,23 @@ export class World {
     return eventually(() => !fs.existsSync(path.join(h.gitdir, ".git", "sharebox", "lock")), ms)
   }
 
+  /**
+   * Runs `f` while host `h` is really gone (unmounted, its folder moved aside, so no peer can reach
+   * it), then puts it back and mounts it again.
+   */
+  async whileAway(h: HostDirs, f: () => void | Promise<void>): Promise<void> {
+    this.unmount(h)
+    if (!(await this.settled(h))) throw new Error(`${h.name}'s daemon did not let go of its gitdir`)
+    const home = path.dirname(h.gitdir)
+    fs.renameSync(home, `${home}.away`)
+    try {
+      await f()
+    } finally {
+      fs.renameSync(`${home}.away`, home)
+    }
+    this.mount(h)
+  }
+
   /** The repository contracts: fsck passes and the work tree is clean. Returns problems found. */
   contractProblems(h: HostDirs): Array<string> {
     const out: Array<string> = []

@@ -94,15 +94,6 @@ describe.skipIf(why !== undefined)("an S3 special remote on 127.0.0.1", () => {
     expect(objects(data).length).toBeGreaterThan(0)
     for (const f of objects(data)) expect(fs.readFileSync(f).includes(Buffer.from("only the file holds")), f).toBe(false)
 
-    w.unmount(A)
-    expect(await w.settled(A)).toBe(true)
-    const home = path.dirname(A.gitdir)
-    fs.renameSync(home, `${home}.away`)
-    try {
-      expect(read(path.join(B.mnt, "secret.txt"))).toBe(secret)
-    } finally {
-      fs.renameSync(`${home}.away`, home)
-    }
-    w.mount(A)
+    await w.whileAway(A, () => expect(read(path.join(B.mnt, "secret.txt"))).toBe(secret))
   }, 180_000)
 })

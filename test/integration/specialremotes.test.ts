@@ -42,16 +42,7 @@ describe("special remotes", () => {
     expect(second.stderr).toBe("")
 
     // A goes away: B reads the content from the rsync remote
-    w.unmount(A)
-    expect(await w.settled(A)).toBe(true)
-    const home = path.dirname(A.gitdir)
-    fs.renameSync(home, `${home}.away`)
-    try {
-      expect(read(path.join(B.mnt, "kept.txt"))).toBe("on the rsync remote\n")
-    } finally {
-      fs.renameSync(`${home}.away`, home)
-    }
-    w.mount(A)
+    await w.whileAway(A, () => expect(read(path.join(B.mnt, "kept.txt"))).toBe("on the rsync remote\n"))
   }, 180_000)
 
   it("the command line names a peer's odd remote name quoted for a shell", () => {
