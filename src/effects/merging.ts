@@ -143,7 +143,8 @@ export class Merger {
     let result = merge(baseTree, ours, tTree, labels)
     // A file this host has changed since its last replay (a pending write, or a file open for
     // writing) is left to the conflict: its next replay writes the whole file over whatever the
-    // merge made, so a merged text would lose their lines, where a conflict copy keeps them.
+    // merge made, so a merged text would lose their lines; the conflict keeps their version as a
+    // copy when ours keeps the path (when theirs does, that replay still loses it: not fixed here).
     const replayedHere = (e: TextEdit) => {
       const v = this.views.view.get(e.path)
       return v?.type === "file" && contentId(v.content) === contentId(e.ours.content)
