@@ -179,6 +179,9 @@ describe("a text edited here in a file still open across the sync", () => {
     write(path.join(b.mnt, "notes.txt"), edit(BASE, 7, "bravo's last line\n"))
     await sleep(50)
     write(path.join(a.mnt, "notes.txt"), edit(BASE, 0, "alpha's first line\n"))
+    // the kernel releases that write's handle after close() returns: the open below must not join
+    // its session (the write would then be pending too, and the sync would merge without it)
+    await sleep(1000)
     // alpha's sync makes the merge (bravo writes back first), while alpha's editor holds the file
     // open; it saves a second edit (of its own text, line 2) after the sync
     const fd = fs.openSync(path.join(a.mnt, "notes.txt"), "r+")
@@ -246,6 +249,7 @@ describe("known loss, not fixed: a peer's merged text arriving while the file is
     write(path.join(b.mnt, "notes.txt"), edit(BASE, 7, "bravo's last line\n"))
     await sleep(50)
     write(path.join(a.mnt, "notes.txt"), edit(BASE, 0, "alpha's first line\n"))
+    await sleep(1000) // that write's handle released first, as above
     const fd = fs.openSync(path.join(a.mnt, "notes.txt"), "r+")
     try {
       // bravo merges the two edits and pushes the merged text to alpha, whose editor still holds the file
