@@ -141,7 +141,16 @@ export class Merger {
     const baseTree = await this.baseTree(head, theirs, labels)
     const ours = this.views.base
     let result = merge(baseTree, ours, tTree, labels)
-    const edits = result.conflicts.length && (await automergeOn(this.repo)) ? textEdits(baseTree, ours, tTree, result.conflicts.map((c) => c.path)) : []
+    // A file this host has changed since its last replay (a pending write, or a file open for
+    // writing) is left to the conflict: its next replay writes the whole file over whatever the
+    // merge made, so a merged text would lose their lines; the conflict keeps their version as a
+    // copy when ours keeps the path (when theirs does, that replay still loses it: not fixed here).
+    const replayedHere = (e: TextEdit) => {
+      const v = this.views.view.get(e.path)
+      return v?.type === "file" && contentId(v.content) === contentId(e.ours.content)
+    }
+    const edits =
+      result.conflicts.length && (await automergeOn(this.repo)) ? textEdits(baseTree, ours, tTree, result.conflicts.map((c) => c.path)).filter(replayedHere) : []
     const textMerged = edits.length ? await mergeTextEdits(this.repo, edits, this.warn) : new Map()
     if (textMerged.size > 0) {
       result = merge(baseTree, ours, tTree, { ...labels, textMerged })

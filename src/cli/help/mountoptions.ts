@@ -17,7 +17,7 @@ export const MOUNT_OPTIONS: ValueList = {
     {
       names: ["automerge"],
       value: "on|off",
-      text: "on (the default): when two hosts edited the same text file (at most 1 MiB, no NUL byte in its first 8000 bytes) in lines that do not overlap or touch, a sync merges the edits as git merge-file does, instead of making a conflict copy. off: a conflict copy, always. Saved for this gitdir: a sync of it unmounted follows the last mount's setting."
+      text: "on (the default): when two hosts edited the same text file (at most 1 MiB, no NUL byte in its first 8000 bytes) in lines that do not overlap or touch, a sync merges the edits as git merge-file does, instead of making a conflict copy. off: this host's syncs make a conflict copy instead (a peer that merges texts still sends its merged file, taken like any change: set off on every host for conflict copies always). Saved for this gitdir: a sync of it unmounted follows the last mount's setting."
     },
     {
       names: ["passthrough"],
