@@ -269,12 +269,20 @@ export class Annex {
     return { ok: false, message: failureOf(a, "git-annex drop") }
   }
 
-  async remoteLog(): Promise<string> {
-    const size = Number((await this.git.run(["cat-file", "-s", "git-annex:remote.log"])).stdout.trim())
-    // a peer's making: one over this size is not read
-    if (!(size > 0 && size <= MAX_REMOTE_LOG_BYTES)) return ""
-    const r = await this.git.run(["cat-file", "-p", "git-annex:remote.log"])
+  /**
+   * A file of the git-annex branch, "" when it is not there or is over `maxBytes`: the branch comes
+   * from every peer, and a file over its bound is not read at all rather than held whole in memory
+   * at every sync.
+   */
+  private async branchFile(name: string, maxBytes: number): Promise<string> {
+    const size = Number((await this.git.run(["cat-file", "-s", `git-annex:${name}`])).stdout.trim())
+    if (!(size > 0 && size <= maxBytes)) return ""
+    const r = await this.git.run(["cat-file", "-p", `git-annex:${name}`])
     return r.code === 0 ? r.stdout : ""
+  }
+
+  remoteLog(): Promise<string> {
+    return this.branchFile("remote.log", MAX_REMOTE_LOG_BYTES)
   }
 
   async enabledRemotes(): Promise<ReadonlySet<string>> {
@@ -290,13 +298,10 @@ export class Annex {
   /** uuid -> description of every repository git-annex knows (from its uuid.log). */
   async descriptions(): Promise<Map<string, string>> {
     const out = new Map<string, string>()
-    // uuid.log comes from every peer: one over this size is not read at all (hosts are then named
-    // by UUID), rather than held whole in memory at every sync
-    const size = Number((await this.git.run(["cat-file", "-s", "git-annex:uuid.log"])).stdout.trim())
-    if (!(size <= MAX_UUID_LOG_BYTES)) return out
-    const r = await this.git.run(["cat-file", "-p", "git-annex:uuid.log"])
+    // one over its bound is not read: hosts are then named by UUID
+    const log = await this.branchFile("uuid.log", MAX_UUID_LOG_BYTES)
     const best = new Map<string, number>()
-    for (const line of r.stdout.split("\n")) {
+    for (const line of log.split("\n")) {
       const m = /^(\S+) (.*?) timestamp=([\d.]+)s$/.exec(line.trim())
       if (!m) continue
       const t = Number(m[3])
