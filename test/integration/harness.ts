@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, expect } from "vitest"
@@ -72,6 +73,17 @@ export const git = (dir: string, args: ReadonlyArray<string>): Run => exec("git"
 
 export const isMounted = (mnt: string): boolean =>
   fs.readFileSync("/proc/self/mounts", "utf8").split("\n").some((l) => l.split(" ")[1] === mnt)
+
+/** A TCP port free on `host` (a loopback address) at the time of asking. */
+export const freePort = (host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once("error", reject)
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -6,10 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
-import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { ROOT, type Run, exec, git, read, useWorld, write } from "./harness.js"
+import { ROOT, type Run, exec, freePort, git, read, useWorld, write } from "./harness.js"
 
 /**
  * s3rver in a process of its own (the test's own loop blocks while git-annex talks to it), which
@@ -41,16 +40,6 @@ const serve = (port: number, dir: string): Promise<ChildProcess> =>
     child.once("exit", (code) => reject(new Error(`s3rver exited ${code}: ${err}`)))
   })
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-
 const ok = (r: Run, what: string): Run => {
   if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}${r.stdout}`)
   return r
@@ -67,7 +56,7 @@ describe.skipIf(why !== undefined)("an S3 special remote on 127.0.0.1", () => {
   it("made on A with shared encryption, enabled by B's sync, serves B with A away; the bucket holds no plaintext", async () => {
     const data = path.join(w.root, "bucket-data")
     fs.mkdirSync(data)
-    const port = await freePort()
+    const port = await freePort("127.0.0.1")
     server = await serve(port, data)
 
     const [A, B] = w.pair()

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
-import { exec } from "./harness.js"
+import { exec, freePort } from "./harness.js"
 
 /** Why this machine cannot run the ssh tests, or undefined when it can. */
 export const sshdMissing = (): string | undefined => {
@@ -15,16 +15,6 @@ export const sshdMissing = (): string | undefined => {
   if (exec("iptables", ["-S", "INPUT"]).code !== 0) return "iptables cannot read the INPUT chain here (the tests black-hole a port with it, as root)"
   return undefined
 }
-
-const freePort = (host: string): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once("error", reject)
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 
 export class Sshd {
   private child: ChildProcess | undefined
