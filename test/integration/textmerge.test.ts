@@ -164,24 +164,33 @@ describe("`sharebox sync GITDIR` with no daemon follows the last mount's automer
   })
 })
 
+/**
+ * alpha and bravo (write-back off), both holding BASE, then bravo's edit of the last line and
+ * alpha's of the first, neither replayed. The kernel releases the last write's handle after close()
+ * returns: this waits for that, so that an open after it does not join the write's session (the
+ * write would then be pending too, and a sync would merge without it).
+ */
+const editedOnBoth = async (w: World): Promise<[HostDirs, HostDirs]> => {
+  const a = w.host("alpha")
+  const b = w.host("bravo")
+  for (const h of [a, b]) w.mount(h, "writeback=off")
+  w.connectAll()
+  write(path.join(a.mnt, "notes.txt"), BASE.join(""))
+  for (const h of [a, b]) syncOk(w, h)
+  expect(read(path.join(b.mnt, "notes.txt"))).toBe(BASE.join(""))
+  write(path.join(b.mnt, "notes.txt"), edit(BASE, 7, "bravo's last line\n"))
+  await sleep(50)
+  write(path.join(a.mnt, "notes.txt"), edit(BASE, 0, "alpha's first line\n"))
+  await sleep(1000)
+  return [a, b]
+}
+
 describe("a text edited here in a file still open across the sync", () => {
   const w = useWorld("sharebox-textmerge-open")
   let a: HostDirs
   let b: HostDirs
   beforeAll(async () => {
-    a = w.host("alpha")
-    b = w.host("bravo")
-    for (const h of [a, b]) w.mount(h, "writeback=off")
-    w.connectAll()
-    write(path.join(a.mnt, "notes.txt"), BASE.join(""))
-    for (const h of [a, b]) syncOk(w, h)
-    expect(read(path.join(b.mnt, "notes.txt"))).toBe(BASE.join(""))
-    write(path.join(b.mnt, "notes.txt"), edit(BASE, 7, "bravo's last line\n"))
-    await sleep(50)
-    write(path.join(a.mnt, "notes.txt"), edit(BASE, 0, "alpha's first line\n"))
-    // the kernel releases that write's handle after close() returns: the open below must not join
-    // its session (the write would then be pending too, and the sync would merge without it)
-    await sleep(1000)
+    ;[a, b] = await editedOnBoth(w)
     // alpha's sync makes the merge (bravo writes back first), while alpha's editor holds the file
     // open; it saves a second edit (of its own text, line 2) after the sync
     const fd = fs.openSync(path.join(a.mnt, "notes.txt"), "r+")
@@ -240,16 +249,7 @@ describe("known loss, not fixed: a peer's merged text arriving while the file is
   let a: HostDirs
   let b: HostDirs
   beforeAll(async () => {
-    a = w.host("alpha")
-    b = w.host("bravo")
-    for (const h of [a, b]) w.mount(h, "writeback=off")
-    w.connectAll()
-    write(path.join(a.mnt, "notes.txt"), BASE.join(""))
-    for (const h of [a, b]) syncOk(w, h)
-    write(path.join(b.mnt, "notes.txt"), edit(BASE, 7, "bravo's last line\n"))
-    await sleep(50)
-    write(path.join(a.mnt, "notes.txt"), edit(BASE, 0, "alpha's first line\n"))
-    await sleep(1000) // that write's handle released first, as above
+    ;[a, b] = await editedOnBoth(w)
     const fd = fs.openSync(path.join(a.mnt, "notes.txt"), "r+")
     try {
       // bravo merges the two edits and pushes the merged text to alpha, whose editor still holds the file
