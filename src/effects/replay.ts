@@ -8,6 +8,7 @@ import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
+import { type Kept, keepConcurrent } from "../domain/concurrent.js"
 import type { Event } from "../domain/events.js"
 import { keySize } from "../domain/key.js"
 import { type Commit, planCommits, replayable } from "../domain/replayplan.js"
@@ -31,6 +32,8 @@ export interface ReplayPlan {
   readonly content: ReadonlyMap<string, string>
   /** writes left out: their staging file is gone (see staged.ts) */
   readonly lost: ReadonlyArray<Event>
+  /** versions a write would have replaced unseen, kept as conflict copies (domain/concurrent.ts) */
+  readonly kept: ReadonlyArray<Kept>
 }
 
 export interface ReplayedEntry {
@@ -65,11 +68,19 @@ export class Replayer {
   /** Plans the replay of pending events that no open file still writes to. */
   private async plan(): Promise<ReplayPlan & { tree: ReturnType<typeof planCommits>["tree"] }> {
     const raw = replayable(this.views.pending, this.staging.activeIds())
+    const committed = this.views.base
+    // a version a sync brought in while the file was open here is kept before the write lands; the
+    // hosts' descriptions (a git-annex branch read) only when there is one to name
+    let keep = keepConcurrent(committed, raw)
+    if (keep.kept.length > 0) {
+      const names = await this.repo.annex.descriptions().catch(() => new Map<string, string>())
+      keep = keepConcurrent(committed, raw, (uuid) => names.get(uuid) ?? uuid.slice(0, 8))
+    }
     // what never needs to reach history (temporary files, overwritten chmods...) goes, and so do
     // writes whose content is gone (staged.ts)
-    const { events, content, lost } = await stagedContent(raw, (id) => this.staging.stagingFile(id))
-    const { commits, tree } = planCommits(this.views.base, raw, events, content, this.repo.uuid, objectPathOf)
-    return { raw, events, commits, content, lost, tree }
+    const { events, content, lost } = await stagedContent(keep.events, (id) => this.staging.stagingFile(id))
+    const { commits, tree } = planCommits(committed, raw, events, content, this.repo.uuid, objectPathOf)
+    return { raw, events, commits, content, lost, kept: keep.kept, tree }
   }
 
   /**
@@ -105,7 +116,10 @@ export class Replayer {
       await this.syncReplayed()
       await fs.rm(layout.replaying, { force: true })
       this.views.committedTo(this.views.head, plan.tree)
-      await this.views.forgetReplayed(lastSeq)
+      // what is still pending, or open, and was based on a staging file that replayed now names its key
+      this.staging.rebase(plan.content)
+      await this.views.forgetReplayed(lastSeq, plan.content)
+      for (const k of plan.kept) this.opts.warn(`conflict: ${k.path} changed elsewhere while it was written here (other version kept as ${k.copy})`)
       if (plan.lost.length > 0) {
         const line = describeLost(plan.lost)
         this.opts.warn(line)

@@ -67,10 +67,12 @@ export const replaySummary = (plan: ReplayPlan): ReplaySummary => ({ events: pla
 /** The dry-run plan as lines a person reads. */
 export const planLines = (plan: ReplayPlan): Array<string> => {
   const lines: Array<string> = []
-  if (plan.raw.length > 0) lines.push(`${plan.events.length} of ${plan.raw.length} journal operation(s) reach history:`)
+  // the renames that keep versions changed elsewhere are no journal operation of their own
+  if (plan.raw.length > 0) lines.push(`${plan.events.length - plan.kept.length} of ${plan.raw.length} journal operation(s) reach history:`)
   for (const e of plan.events) {
     lines.push(`${e.op.padEnd(7)} ${e.path}${e.op === "rename" ? ` -> ${e.to}` : ""}`)
   }
+  for (const k of plan.kept) lines.push(`keep    ${k.path} -> ${k.copy} (changed elsewhere while written here: a conflict copy)`)
   for (const p of new Set(plan.lost.map((e) => e.path))) lines.push(`lost    ${p} (its staging file is gone: left out)`)
   const keys = new Set(plan.content.values())
   for (const k of keys) lines.push(`add     ${k}`)

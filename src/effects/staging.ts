@@ -9,6 +9,7 @@ import * as fsSync from "node:fs"
 import { promises as fs, constants as fsc } from "node:fs"
 import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
+import { rebased } from "../domain/concurrent.js"
 import { isWithin, parentOf } from "../domain/paths.js"
 import { type Refusal, describeRefusal } from "../domain/reduce.js"
 import { DEFAULT_FILE_MODE, KEPT_MODE, type Node, type Tree, contentId, fileMode, fileModeFields, stagedNode } from "../domain/tree.js"
@@ -266,6 +267,11 @@ export class StagingArea {
     }
     this.showSession(s)
     return s
+  }
+
+  /** Sessions based on a staging file that replayed are based on the key it became (`keys`: id -> key). */
+  rebase(keys: ReadonlyMap<string, string>): void {
+    for (const s of this.sessions.values()) s.base = rebased(s.base, keys)
   }
 
   /** Keeps sessions attached to their files across a rename. */

@@ -62,9 +62,11 @@ export class Syncer {
   /** `ssh`: the GIT_SSH_COMMAND of the `sharebox sync` that asked for it, when it set one. */
   sync(progress: (line: string) => void = () => {}, ssh?: string): Promise<SyncReport> {
     const { git, gitdir, branch, annex, layout } = this.repo
-    return this.replayer.replay({ report: progress }).then(() =>
+    return this.replayer.replay({ report: progress }).then(({ kept }) =>
       this.serial.exclusive(async () => {
-        const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], failed: [], conflicts: [], merged: 0 }
+        // versions changed elsewhere while written here, kept by the replay: conflicts like a merge's
+        const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], failed: [], conflicts: [...kept], merged: 0 }
+        for (const c of kept) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
         const env = peerEnv(gitdir, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh })
         /** A peer that could not be talked to: unreachable for now, or in need of a person. */
         const failedWith = (name: string, output: string, fallback: string, what = "") => {

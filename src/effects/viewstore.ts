@@ -9,6 +9,7 @@
  * and keep a mirror of its names (the binding's names table).
  */
 import { Context, Effect, Layer } from "effect"
+import { rebaseEvent } from "../domain/concurrent.js"
 import { EVENT_SCHEMA, type Event, type Operation } from "../domain/events.js"
 import { type Refusal, applyInPlace, reduceAll } from "../domain/reduce.js"
 import type { Tree } from "../domain/tree.js"
@@ -155,10 +156,13 @@ export class ViewState {
     if (base) this.committed = base
   }
 
-  /** Events up to `lastSeq` reached history: the journal lets go of them. */
-  async forgetReplayed(lastSeq: number): Promise<void> {
+  /**
+   * Events up to `lastSeq` reached history: the journal lets go of them. The bases of the events
+   * left that name a staging file that replayed (`keys`: staging id -> key) name its key now.
+   */
+  async forgetReplayed(lastSeq: number, keys: ReadonlyMap<string, string> = new Map()): Promise<void> {
     for (const e of this.pendingEvents) if (e.seq <= lastSeq) this.countStaged(e, -1)
-    this.pendingEvents = this.pendingEvents.filter((e) => e.seq > lastSeq)
+    this.pendingEvents = this.pendingEvents.filter((e) => e.seq > lastSeq).map((e) => rebaseEvent(e, keys))
     await this.journal.rewrite(this.pendingEvents)
   }
 
