@@ -127,6 +127,10 @@ export class Replayer {
         void this.opts.notify(`sharebox: ${line}`).catch(() => undefined)
       }
       this.views.recompute()
+      // a file opened, or a write recorded, while the journal was rewritten (the view still showed the
+      // staging files) was based on one of them too
+      this.staging.rebase(plan.content)
+      this.views.rebasePending(plan.content)
       await removeFiles(
         [...plan.content.keys()].filter((id) => !this.views.isStaged(id) && !this.staging.sessions.has(id)).map((id) => this.staging.stagingFile(id))
       )

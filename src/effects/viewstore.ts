@@ -162,8 +162,18 @@ export class ViewState {
    */
   async forgetReplayed(lastSeq: number, keys: ReadonlyMap<string, string> = new Map()): Promise<void> {
     for (const e of this.pendingEvents) if (e.seq <= lastSeq) this.countStaged(e, -1)
-    this.pendingEvents = this.pendingEvents.filter((e) => e.seq > lastSeq).map((e) => rebaseEvent(e, keys))
+    this.pendingEvents = this.pendingEvents.filter((e) => e.seq > lastSeq)
+    this.rebasePending(keys)
     await this.journal.rewrite(this.pendingEvents)
+  }
+
+  /**
+   * Pending writes based on a staging file that replayed are based on its key (`keys`: id -> key).
+   * In memory only: the journal on the disk has them so at its next rewrite (a crash before that
+   * can only give a conflict copy too many, domain/concurrent.ts).
+   */
+  rebasePending(keys: ReadonlyMap<string, string>): void {
+    if (keys.size > 0) this.pendingEvents = this.pendingEvents.map((e) => rebaseEvent(e, keys))
   }
 
   syncJournal(): Promise<void> {
