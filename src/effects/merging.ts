@@ -144,7 +144,8 @@ export class Merger {
     // A file this host has changed since its last replay (a pending write, or a file open for
     // writing) is left to the conflict: its next replay writes the whole file over whatever the
     // merge made, so a merged text would lose their lines; the conflict keeps their version as a
-    // copy when ours keeps the path (when theirs does, that replay still loses it: not fixed here).
+    // copy when ours keeps the path (when theirs does, that replay keeps theirs as a copy:
+    // domain/concurrent.ts).
     const replayedHere = (e: TextEdit) => {
       const v = this.views.view.get(e.path)
       return v?.type === "file" && contentId(v.content) === contentId(e.ours.content)
