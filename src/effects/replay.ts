@@ -72,13 +72,22 @@ export class Replayer {
     // a version a sync brought in while the file was open here is kept before the write lands; the
     // hosts' descriptions (a git-annex branch read) only when there is one to name
     let keep = keepConcurrent(committed, raw)
+    let label: ((uuid: string) => string) | undefined
     if (keep.kept.length > 0) {
       const names = await this.repo.annex.descriptions().catch(() => new Map<string, string>())
-      keep = keepConcurrent(committed, raw, (uuid) => names.get(uuid) ?? uuid.slice(0, 8))
+      label = (uuid) => names.get(uuid) ?? uuid.slice(0, 8)
+      keep = keepConcurrent(committed, raw, label)
     }
     // what never needs to reach history (temporary files, overwritten chmods...) goes, and so do
     // writes whose content is gone (staged.ts)
-    const { events, content, lost } = await stagedContent(keep.events, (id) => this.staging.stagingFile(id))
+    const fileOf = (id: string) => this.staging.stagingFile(id)
+    let { events, content, lost } = await stagedContent(keep.events, fileOf)
+    if (lost.length > 0 && keep.kept.length > 0) {
+      // a write left out replaces nothing, so it keeps nothing aside either
+      const gone = new Set(lost)
+      keep = keepConcurrent(committed, raw.filter((e) => !gone.has(e)), label)
+      ;({ events, content } = await stagedContent(keep.events, fileOf))
+    }
     const { commits, tree } = planCommits(committed, raw, events, content, this.repo.uuid, objectPathOf)
     return { raw, events, commits, content, lost, kept: keep.kept, tree }
   }
