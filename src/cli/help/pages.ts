@@ -236,7 +236,7 @@ const conflicts: CommandHelp = {
   synopsis: ["conflicts [--json] [MOUNTPOINT|GITDIR]"],
   summary: "list open conflicts",
   description: [
-    "List open conflicts: the file, its conflict copy (NAME.conflict-HOST-ID.EXT, beside it), and both versions' host, time and size. A conflict is two hosts changing the same file before they meet; both versions are kept."
+    "List open conflicts: the file, its conflict copy (NAME.conflict-HOST-ID.EXT, beside it), and both versions' host, time and size. A conflict is two hosts changing the same file before they meet, or another host's version arriving while the file is open for writing here (the save keeps the name); both versions are kept."
   ],
   args: [TARGET],
   options: [JSON_OPTION],
