@@ -83,7 +83,7 @@ export class Annex {
   }
 
   annex(args: ReadonlyArray<string>, opts: { input?: string; timeoutSeconds?: number } = {}) {
-    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: gitEnv(peerEnv(this.top)) })
+    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: this.env() })
   }
 
   async uuid(): Promise<string> {
@@ -233,10 +233,35 @@ export class Annex {
     const id = args.join("\0")
     let b = this.batches.get(id)
     if (!b) {
-      b = new AnnexBatch(this.top, args, () => gitEnv(peerEnv(this.top)), this.stallSeconds)
+      b = new AnnexBatch(this.top, args, () => this.env(), this.stallSeconds)
       this.batches.set(id, b)
     }
     return b
+  }
+
+  /** The GIT_SSH_COMMAND of the `sharebox sync` at work, when it was run with one (see withSsh). */
+  private syncSsh: string | undefined
+
+  /** The environment of git-annex's processes: ssh as peerEnv runs it, the sync's command first. */
+  private env(): NodeJS.ProcessEnv {
+    return gitEnv(peerEnv(this.top, this.syncSsh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: this.syncSsh }))
+  }
+
+  /**
+   * Runs `f` with git-annex reaching peers through `ssh` (the GIT_SSH_COMMAND a `sharebox sync` was
+   * run with): the content that sync fetches goes the way its git fetch went. Batch processes
+   * started before are ended (so new ones start with it), and again after.
+   */
+  async withSsh<A>(ssh: string | undefined, f: () => Promise<A>): Promise<A> {
+    if (ssh === undefined) return f()
+    this.closeBatches()
+    this.syncSsh = ssh
+    try {
+      return await f()
+    } finally {
+      this.syncSsh = undefined
+      this.closeBatches()
+    }
   }
 
   /** Ends the batch processes (those at work are killed when `now`). */

@@ -140,11 +140,22 @@ export class Syncer {
         }
         this.views.recompute()
         await this.notifyNew().catch((e) => progress(`notify: ${e?.message ?? e}`))
-        await this.content.run(progress).catch((e) => {
-          const reason = String(e?.message ?? e)
-          report.failed.push({ name: "content policy", reason })
-          progress(`content policy: ${reason}`)
-        })
+        // the content this sync fetches goes the way its git fetch went (the same ssh command)
+        await annex
+          .withSsh(ssh, () => this.content.run(progress))
+          .then(
+            (fetched) => {
+              if (fetched) return
+              // files not fetched (each said above): for now when a peer was not reached, else a person's matter
+              const reason = "content policy: some wanted content could not be fetched"
+              ;(report.unreachable.length ? report.unreachable : report.failed).push({ name: "content policy", reason })
+            },
+            (e) => {
+              const reason = String(e?.message ?? e)
+              report.failed.push({ name: "content policy", reason })
+              progress(`content policy: ${reason}`)
+            }
+          )
         this.lastSync = { time: Date.now(), report }
         await writeAtomic(layout.lastSync, JSON.stringify(this.lastSync))
         await this.presence.saveReads()
