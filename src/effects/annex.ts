@@ -239,7 +239,7 @@ export class Annex {
     return b
   }
 
-  /** The GIT_SSH_COMMAND of the `sharebox sync` at work, when it was run with one (see withSsh). */
+  /** The GIT_SSH_COMMAND of the `sharebox sync`, `get` or `drop` at work, when run with one (see withSsh). */
   private syncSsh: string | undefined
 
   /** The environment of git-annex's processes: ssh as peerEnv runs it, the sync's command first. */
@@ -253,13 +253,14 @@ export class Annex {
    * started before are ended (so new ones start with it), and again after.
    */
   async withSsh<A>(ssh: string | undefined, f: () => Promise<A>): Promise<A> {
-    if (ssh === undefined) return f()
+    if (ssh === undefined || ssh === this.syncSsh) return f()
+    const before = this.syncSsh
     this.closeBatches()
     this.syncSsh = ssh
     try {
       return await f()
     } finally {
-      this.syncSsh = undefined
+      this.syncSsh = before
       this.closeBatches()
     }
   }
