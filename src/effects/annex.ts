@@ -76,6 +76,12 @@ const buildBranchCommit = (files: ReadonlyArray<{ path: string; text: string }>,
   return Buffer.concat(parts)
 }
 
+/** How a piece of work reaches peers: the ssh command it was run with, the folder of its shared connections. */
+export interface PeerWay {
+  readonly ssh?: string | undefined
+  readonly share?: string | undefined
+}
+
 export class Annex {
   readonly git: Git
   constructor(readonly top: string) {
@@ -239,28 +245,30 @@ export class Annex {
     return b
   }
 
-  /** The GIT_SSH_COMMAND of the `sharebox sync`, `get` or `drop` at work, when run with one (see withSsh). */
-  private syncSsh: string | undefined
+  /** How the work at hand reaches peers (see withPeers): a command's ssh, a sync's shared connections. */
+  private peers: PeerWay = {}
 
-  /** The environment of git-annex's processes: ssh as peerEnv runs it, the sync's command first. */
+  /** The environment of git-annex's processes: ssh as peerEnv runs it, the work's own way first. */
   private env(): NodeJS.ProcessEnv {
-    return gitEnv(peerEnv(this.top, this.syncSsh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: this.syncSsh }))
+    const { ssh, share } = this.peers
+    return gitEnv(peerEnv(this.top, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh }, share))
   }
 
   /**
-   * Runs `f` with git-annex reaching peers through `ssh` (the GIT_SSH_COMMAND a `sharebox sync` was
-   * run with): the content that sync fetches goes the way its git fetch went. Batch processes
+   * Runs `f` with git-annex reaching peers `way`'s way: through `ssh` (the GIT_SSH_COMMAND a
+   * `sharebox sync`, `get` or `drop` was run with), so the content a command moves goes the way
+   * its git fetch went, and through the connections `share` holds (a sync's). Batch processes
    * started before are ended (so new ones start with it), and again after.
    */
-  async withSsh<A>(ssh: string | undefined, f: () => Promise<A>): Promise<A> {
-    if (ssh === undefined || ssh === this.syncSsh) return f()
-    const before = this.syncSsh
+  async withPeers<A>(way: PeerWay, f: () => Promise<A>): Promise<A> {
+    if ((way.ssh === undefined && way.share === undefined) || (way.ssh === this.peers.ssh && way.share === this.peers.share)) return f()
+    const before = this.peers
     this.closeBatches()
-    this.syncSsh = ssh
+    this.peers = way
     try {
       return await f()
     } finally {
-      this.syncSsh = before
+      this.peers = before
       this.closeBatches()
     }
   }

@@ -61,32 +61,6 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     expect(status()).not.toContain("unreachable")
   }, 120_000)
 
-  it("a host mounted without the user's ssh command: the content getall fetches goes the way the sync's git fetch went; sharebox get's too", async () => {
-    // C's daemon has no GIT_SSH_COMMAND of its own: only `sharebox sync`, run with one, can reach B
-    const C = w.host("C")
-    const m = sharebox([C.mnt, "-o", `gitdir=${C.gitdir},name=C,getall`], { env: { GIT_SSH_COMMAND: undefined } })
-    expect(m.code, m.stderr).toBe(0)
-    git(C.gitdir, ["remote", "add", "B", sshd.url(B.gitdir)])
-    git(C.gitdir, ["remote", "add", "A", A.gitdir]) // what only A holds (fromA.txt) comes from A
-    write(path.join(B.mnt, "forC.txt"), "made on B for C\n")
-    expect(sharebox(["replay", B.mnt]).code).toBe(0)
-    const r = timed(() => sharebox(["sync", C.mnt], { env, timeoutMs: 120_000 }))
-    expect(r.code, r.stderr).toBe(0)
-    expect(git(C.gitdir, ["annex", "find", "--in=here", "forC.txt"]).stdout.trim()).toBe("forC.txt")
-    // and `sharebox get`, run with the command, hands it to the daemon too (C again, without getall)
-    w.unmount(C)
-    expect(await w.settled(C)).toBe(true)
-    const again = sharebox([C.mnt, "-o", `gitdir=${C.gitdir},name=C`], { env: { GIT_SSH_COMMAND: undefined } })
-    expect(again.code, again.stderr).toBe(0)
-    write(path.join(B.mnt, "getC.txt"), "fetched by sharebox get\n")
-    expect(sharebox(["replay", B.mnt]).code).toBe(0)
-    expect(sharebox(["sync", C.mnt], { env }).code).toBe(0)
-    const get = sharebox(["get", path.join(C.mnt, "getC.txt")], { env })
-    expect(get.code, get.stderr).toBe(0)
-    expect(read(path.join(C.mnt, "getC.txt"))).toBe("fetched by sharebox get\n")
-    w.unmount(C)
-  }, 120_000)
-
   it("a stopped sshd: exit 75 within 15 s, the peer named with ssh's reason, in status too; nothing lost", async () => {
     await sshd.stop()
     try {
@@ -232,5 +206,31 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     expect(status()).not.toMatch(/unreachable|needs attention/)
     expect(await eventually(() => fs.existsSync(path.join(B.mnt, "while-stopped.txt")), 15_000)).toBe(true)
   }, 60_000)
+
+  it("a host mounted without the user's ssh command: the content getall fetches goes the way the sync's git fetch went; sharebox get's too", async () => {
+    // C's daemon has no GIT_SSH_COMMAND of its own: only `sharebox sync`, run with one, can reach B
+    const C = w.host("C")
+    const m = sharebox([C.mnt, "-o", `gitdir=${C.gitdir},name=C,getall`], { env: { GIT_SSH_COMMAND: undefined } })
+    expect(m.code, m.stderr).toBe(0)
+    git(C.gitdir, ["remote", "add", "B", sshd.url(B.gitdir)])
+    git(C.gitdir, ["remote", "add", "A", A.gitdir]) // what only A holds (fromA.txt) comes from A
+    write(path.join(B.mnt, "forC.txt"), "made on B for C\n")
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    const r = timed(() => sharebox(["sync", C.mnt], { env, timeoutMs: 120_000 }))
+    expect(r.code, r.stderr).toBe(0)
+    expect(git(C.gitdir, ["annex", "find", "--in=here", "forC.txt"]).stdout.trim()).toBe("forC.txt")
+    // and `sharebox get`, run with the command, hands it to the daemon too (C again, without getall)
+    w.unmount(C)
+    expect(await w.settled(C)).toBe(true)
+    const again = sharebox([C.mnt, "-o", `gitdir=${C.gitdir},name=C`], { env: { GIT_SSH_COMMAND: undefined } })
+    expect(again.code, again.stderr).toBe(0)
+    write(path.join(B.mnt, "getC.txt"), "fetched by sharebox get\n")
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    expect(sharebox(["sync", C.mnt], { env }).code).toBe(0)
+    const get = sharebox(["get", path.join(C.mnt, "getC.txt")], { env })
+    expect(get.code, get.stderr).toBe(0)
+    expect(read(path.join(C.mnt, "getC.txt"))).toBe("fetched by sharebox get\n")
+    w.unmount(C)
+  }, 120_000)
 })
 
