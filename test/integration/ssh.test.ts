@@ -51,9 +51,13 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     write(path.join(B.mnt, "fromB.txt"), "made on B\n")
     expect(sharebox(["replay", B.mnt]).code).toBe(0)
     write(path.join(A.mnt, "fromA.txt"), "made on A\n")
+    const logins = () => (read(path.join(sshd.dir, "sshd.log")).match(/Accepted publickey/g) ?? []).length
+    const before = logins()
     const r = sync()
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toBe("")
+    // fetch, git-annex's first look at B's configuration, and push: one connection between them
+    expect(logins() - before).toBe(1)
     // the content is on B only: reading it on A runs git-annex over ssh, which has the user's key
     // only through GIT_SSH_COMMAND (git-annex runs its own ssh unless told to use git's)
     expect(read(path.join(A.mnt, "fromB.txt"))).toBe("made on B\n")
