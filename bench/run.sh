@@ -58,6 +58,8 @@ cleanup() {
     for lock in "$WORK"/*/*/.git/sharebox/lock "$WORK"/*/.git/sharebox/lock; do
       [ -f "$lock" ] && pids+=("$(cat "$lock" 2>/dev/null)")
     done
+    # the sshd of the ssh measurements
+    [ -f "$WORK/sshd/sshd.pid" ] && kill "$(cat "$WORK/sshd/sshd.pid")" 2>/dev/null
     while read -r mnt; do
       fusermount -u "$mnt" 2>/dev/null || fusermount -uz "$mnt" 2>/dev/null || true
     done < <(awk -v w="$WORK/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts | sort -r)

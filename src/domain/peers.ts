@@ -29,14 +29,36 @@ export const sshOptionsIn = (command: string): ReadonlySet<string> => {
  * The ssh command git and git-annex run: the user's (from GIT_SSH_COMMAND, else git's
  * core.sshCommand, else plain `ssh`) followed by each of SSH_DEFAULTS it does not set. ssh takes the
  * first value it is given for an option, so even an option this does not recognise as set keeps the
- * user's value.
+ * user's value. With `share` (a folder), connections to each peer are shared (see `sharing`).
  */
-export const sshCommand = (user: string | undefined): string => {
+export const sshCommand = (user: string | undefined, share?: string): string => {
   const base = user?.trim() || "ssh"
   const given = sshOptionsIn(base)
   const added = SSH_DEFAULTS.filter(([name]) => !given.has(name.toLowerCase())).map(([name, value]) => `-o ${name}=${value}`)
-  return [base, ...added].join(" ")
+  return [base, ...added, ...(share === undefined ? [] : sharing(given, share))].join(" ")
 }
+
+/** The ssh options of connection sharing: ssh's own (the user's), else all of them or none. */
+const SHARING = ["controlmaster", "controlpath", "controlpersist"]
+
+/** The longest control socket path a Unix socket address holds (108 bytes on Linux, with its NUL). */
+export const MAX_CONTROL_PATH = 100
+
+/**
+ * ssh connection sharing in a folder of sockets (one per peer, named by ssh's `%C` hash): every
+ * ssh started with it talks through the first one's connection, kept until the owner of the
+ * folder ends it. Nothing where the user's command sets any sharing option of its own, or where
+ * the socket's path would be too long for a Unix socket.
+ */
+const sharing = (given: ReadonlySet<string>, dir: string): Array<string> => {
+  if (SHARING.some((o) => given.has(o))) return []
+  const socket = `${dir.replace(/%/g, "%%")}/%C`
+  if (new TextEncoder().encode(`${dir}/${"x".repeat(40)}`).length > MAX_CONTROL_PATH) return []
+  return ["-o ControlMaster=auto", `-o ${shellWord(`ControlPath=${socket}`)}`, "-o ControlPersist=yes"]
+}
+
+/** A word the shell reads back as itself (GIT_SSH_COMMAND is run by the shell). */
+const shellWord = (s: string): string => (/^[A-Za-z0-9_=%/.,:+@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
 
 /** What stopped a peer from being reached, and whether waiting can help. */
 export interface PeerFailure {

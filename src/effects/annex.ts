@@ -76,6 +76,12 @@ const buildBranchCommit = (files: ReadonlyArray<{ path: string; text: string }>,
   return Buffer.concat(parts)
 }
 
+/** How a piece of work reaches peers: the ssh command it was run with, the folder of its shared connections. */
+export interface PeerWay {
+  readonly ssh?: string | undefined
+  readonly share?: string | undefined
+}
+
 export class Annex {
   readonly git: Git
   constructor(readonly top: string) {
@@ -83,7 +89,7 @@ export class Annex {
   }
 
   annex(args: ReadonlyArray<string>, opts: { input?: string; timeoutSeconds?: number } = {}) {
-    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: gitEnv(peerEnv(this.top)) })
+    return run("git", ["-C", this.top, "annex", ...args], { ...opts, env: this.env() })
   }
 
   async uuid(): Promise<string> {
@@ -233,10 +239,38 @@ export class Annex {
     const id = args.join("\0")
     let b = this.batches.get(id)
     if (!b) {
-      b = new AnnexBatch(this.top, args, () => gitEnv(peerEnv(this.top)), this.stallSeconds)
+      b = new AnnexBatch(this.top, args, () => this.env(), this.stallSeconds)
       this.batches.set(id, b)
     }
     return b
+  }
+
+  /** How the work at hand reaches peers (see withPeers): a command's ssh, a sync's shared connections. */
+  private peers: PeerWay = {}
+
+  /** The environment of git-annex's processes: ssh as peerEnv runs it, the work's own way first. */
+  private env(): NodeJS.ProcessEnv {
+    const { ssh, share } = this.peers
+    return gitEnv(peerEnv(this.top, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh }, share))
+  }
+
+  /**
+   * Runs `f` with git-annex reaching peers `way`'s way: through `ssh` (the GIT_SSH_COMMAND a
+   * `sharebox sync`, `get` or `drop` was run with), so the content a command moves goes the way
+   * its git fetch went, and through the connections `share` holds (a sync's). Batch processes
+   * started before are ended (so new ones start with it), and again after.
+   */
+  async withPeers<A>(way: PeerWay, f: () => Promise<A>): Promise<A> {
+    if ((way.ssh === undefined && way.share === undefined) || (way.ssh === this.peers.ssh && way.share === this.peers.share)) return f()
+    const before = this.peers
+    this.closeBatches()
+    this.peers = way
+    try {
+      return await f()
+    } finally {
+      this.peers = before
+      this.closeBatches()
+    }
   }
 
   /** Ends the batch processes (those at work are killed when `now`). */

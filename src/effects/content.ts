@@ -151,12 +151,15 @@ const commitsOverLimit = async (host: ContentHost, limit: number): Promise<boole
   return !(Number.isFinite(count) && count <= limit)
 }
 
-/** What a sync ends with: pinned and (getall) all content fetched, old versions and cache trimmed. */
-export const contentPolicy = async (host: ContentHost, progress: (line: string) => void): Promise<void> => {
+/**
+ * What a sync ends with: pinned and (getall) all content fetched, old versions and cache trimmed.
+ * Returns whether all the wanted content is here (each file that is not was said on `progress`).
+ */
+export const contentPolicy = async (host: ContentHost, progress: (line: string) => void): Promise<boolean> => {
   const settings = await loadSettings(host)
   const pins = await loadPins(host)
   const wanted = settings.getall || host.opts.getall ? [""] : pins.filter((p) => host.view.has(p))
-  if (wanted.length) await get(host, wanted, progress)
+  const fetched = wanted.length ? await get(host, wanted, progress) : true
   const current = new Set<string>()
   for (const [, n] of host.view.entries()) if (n.type === "file" && n.content.kind === "key") current.add(n.content.key)
   if (settings.numVersions > 0 && (await commitsOverLimit(host, settings.numVersions))) {
@@ -183,4 +186,5 @@ export const contentPolicy = async (host: ContentHost, progress: (line: string) 
       host.forgetPresent(key)
     }
   }
+  return fetched
 }

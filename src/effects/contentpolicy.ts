@@ -12,8 +12,11 @@ import { ViewStore } from "./viewstore.js"
 export interface ContentPolicyShape {
   /** what content.ts's get, drop, pin and whereis work on */
   readonly host: ContentHost
-  /** fetches pinned (and with getall, all) content, lets old versions go, trims the cache */
-  run(progress: (line: string) => void): Promise<void>
+  /**
+   * Fetches pinned (and with getall, all) content, lets old versions go, trims the cache; whether
+   * all the wanted content is here
+   */
+  run(progress: (line: string) => void): Promise<boolean>
 }
 
 export class ContentPolicy extends Context.Tag("sharebox/ContentPolicy")<ContentPolicy, ContentPolicyShape>() {

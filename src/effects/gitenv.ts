@@ -3,7 +3,11 @@
  * talked to (peerEnv): one ssh command for git and git-annex alike.
  */
 import { execFileSync } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
 import { sshCommand } from "../domain/peers.js"
+import { run } from "./proc.js"
 
 /**
  * The environment of git processes. glibc gives the top of the heap back to the kernel whenever
@@ -43,8 +47,27 @@ const configuredSsh = (top: string): string | undefined => {
  * and is left alone: it need not take ssh's options. `base` is the caller's environment: a
  * `sharebox sync` hands the daemon the GIT_SSH_COMMAND it was run with.
  */
-export const peerEnv = (top: string | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => {
+export const peerEnv = (top: string | undefined, base: NodeJS.ProcessEnv = process.env, share?: string): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...base, GIT_TERMINAL_PROMPT: "0", GIT_ANNEX_USE_GIT_SSH: "1" }
   if (base.GIT_SSH && !base.GIT_SSH_COMMAND) return env
-  return { ...env, GIT_SSH_COMMAND: sshCommand(base.GIT_SSH_COMMAND ?? (top ? configuredSsh(top) : undefined)) }
+  return { ...env, GIT_SSH_COMMAND: sshCommand(base.GIT_SSH_COMMAND ?? (top ? configuredSsh(top) : undefined), share) }
+}
+
+/**
+ * A folder for the ssh connections one piece of work shares (a sync: its fetch, content and push
+ * go through one connection per peer), made private (mkdtemp: mode 0700) and short enough for
+ * Unix sockets; `end` closes the connections and removes it. git-annex shares no connection
+ * when it runs git's ssh command, and a login per step cost about a second each over ssh.
+ */
+export const sharedConnections = async (): Promise<{ readonly dir: string; end(): Promise<void> }> => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "sbssh-"))
+  return {
+    dir,
+    end: async () => {
+      const sockets = await fs.readdir(dir).catch(() => [] as Array<string>)
+      // `-O exit` asks a master to close: local, quick even when its peer went silent
+      await Promise.all(sockets.map((s) => run("ssh", ["-o", `ControlPath=${path.join(dir, s).replace(/%/g, "%%")}`, "-O", "exit", "sharebox-peer"], { timeoutSeconds: 5 }).catch(() => undefined)))
+      await fs.rm(dir, { recursive: true, force: true })
+    }
+  }
 }

@@ -93,6 +93,8 @@ export interface AnnexPort {
   recordPresent(keys: ReadonlyArray<string>): Promise<void>
   /** Commits git-annex's journal to its branch and merges the peers' git-annex branches. */
   commitBranch(): Promise<void>
+  /** runs `f` with git-annex reaching peers through this ssh command and these shared connections */
+  withPeers<A>(way: { readonly ssh?: string | undefined; readonly share?: string | undefined }, f: () => Promise<A>): Promise<A>
   get(key: string): Promise<{ ok: boolean; message: string }>
   drop(key: string, opts: { readonly numcopies?: number; readonly force?: boolean }): Promise<{ ok: boolean; message: string }>
   /** uuid -> description of every repository git-annex knows. */

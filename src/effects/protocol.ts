@@ -22,6 +22,8 @@ export const PROTOCOL = 3
 export const REFUSED = 64
 
 const Paths = { paths: Schema.Array(Schema.String) }
+/** `ssh`: the GIT_SSH_COMMAND the command was run with, for the talks with peers this request makes */
+const PeerPaths = { ...Paths, ssh: Schema.optional(Schema.String) }
 
 // one message, not one per literal it is not
 export const Keep = Schema.Literal("winner", "copy", "both").annotations({ message: () => ({ message: "must be winner, copy or both", override: true }) })
@@ -35,8 +37,8 @@ export const Request = Schema.Union(
   Schema.TaggedStruct("status", {}),
   Schema.TaggedStruct("log", {}),
   Schema.TaggedStruct("whereis", Paths),
-  Schema.TaggedStruct("get", Paths),
-  Schema.TaggedStruct("drop", Paths),
+  Schema.TaggedStruct("get", PeerPaths),
+  Schema.TaggedStruct("drop", PeerPaths),
   Schema.TaggedStruct("pin", Paths),
   Schema.TaggedStruct("unpin", Paths),
   Schema.TaggedStruct("versions", { path: Schema.String }),

@@ -69,10 +69,12 @@ export type ContentTag = "whereis" | "get" | "drop" | "pin" | "unpin" | "version
 
 export const contentHandlers = (host: HostServices): Handlers<ContentTag> => ({
   whereis: async (req) => ({ code: 0, result: await whereis(host.content.host, req.paths) }),
-  get: async (req, out) => ({ code: (await get(host.content.host, req.paths, out)) ? 0 : 1, result: undefined }),
+  // content moves through the ssh command the command was run with, as a sync's does
+  get: async (req, out) => ({ code: (await host.content.host.annex.withPeers({ ssh: req.ssh }, () => get(host.content.host, req.paths, out))) ? 0 : 1, result: undefined }),
   drop: async (req, out) => {
     const settings = await loadSettings(host.content.host)
-    return { code: (await drop(host.content.host, req.paths, settings.copies, out)) ? 0 : 1, result: undefined }
+    const dropped = await host.content.host.annex.withPeers({ ssh: req.ssh }, () => drop(host.content.host, req.paths, settings.copies, out))
+    return { code: dropped ? 0 : 1, result: undefined }
   },
   pin: async (req) => ({ code: 0, result: await pin(host.content.host, req.paths, true) }),
   unpin: async (req) => ({ code: 0, result: await pin(host.content.host, req.paths, false) }),

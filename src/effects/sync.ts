@@ -13,7 +13,7 @@ import { classifyPeerFailure } from "../domain/peers.js"
 import { ContentPolicy, type ContentPolicyShape } from "./contentpolicy.js"
 import { askDaemon } from "./control.js"
 import { writeAtomic } from "./durable.js"
-import { peerEnv } from "./gitenv.js"
+import { peerEnv, sharedConnections } from "./gitenv.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
 import { Merging, type Merger } from "./merging.js"
 import { Presence, type PresenceCache } from "./presence.js"
@@ -61,99 +61,123 @@ export class Syncer {
 
   /** `ssh`: the GIT_SSH_COMMAND of the `sharebox sync` that asked for it, when it set one. */
   sync(progress: (line: string) => void = () => {}, ssh?: string): Promise<SyncReport> {
-    const { git, gitdir, branch, annex, layout } = this.repo
+    const { annex } = this.repo
     return this.replayer.replay({ report: progress }).then(({ kept }) =>
       this.serial.exclusive(async () => {
-        // versions changed elsewhere while written here, kept by the replay: conflicts like a merge's
-        const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], failed: [], conflicts: [...kept], merged: 0 }
-        for (const c of kept) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
-        const env = peerEnv(gitdir, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh })
-        /** A peer that could not be talked to: unreachable for now, or in need of a person. */
-        const failedWith = (name: string, output: string, fallback: string, what = "") => {
-          const f = classifyPeerFailure(output, fallback)
-          ;(f.kind === "needs-person" ? report.failed : report.unreachable).push({ name, reason: what + f.reason })
-          return f
+        // one ssh connection per peer for the whole sync (fetch, content, push), and git-annex's
+        // processes started meanwhile reach peers through the command this sync was run with
+        const share = await sharedConnections()
+        try {
+          return await annex.withPeers({ ssh, share: share.dir }, () => this.syncWith(progress, ssh, share.dir, kept))
+        } finally {
+          await share.end()
         }
-        for (const r of await git.remotes()) {
-          if (isLocalUrl(r.url)) {
-            const dir = path.resolve(gitdir, r.url.replace(/^file:\/\//, ""))
-            try {
-              await fs.access(dir)
-            } catch {
-              report.unreachable.push({ name: r.name, reason: `${dir} is not there` })
-              continue
-            }
-            // A peer mounted on this machine: have it write back what it has before we fetch.
-            await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
-          }
-          try {
-            const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
-            if (f.code !== 0) {
-              if (this.serial.signal.aborted) report.unreachable.push({ name: r.name, reason: "not reached: sharebox is stopping" })
-              else failedWith(r.name, f.stderr, `git fetch exited ${f.code}`)
-              continue
-            }
-          } catch (e: any) {
-            failedWith(r.name, e?.message ?? String(e), "git fetch failed")
-            continue
-          }
-          report.reached.push(r.name)
-        }
-        for (const u of report.unreachable) progress(`peer ${printable(u.name)} unreachable: ${printable(u.reason)}`)
-        for (const u of report.failed) progress(`peer ${printable(u.name)} needs attention: ${printable(u.reason)}`)
-        const candidates: Array<[string, string]> = (await this.pushedRefs()).map((r) => [r.slice("refs/heads/".length), r])
-        const pushTo = new Map<string, string>()
-        for (const name of report.reached) {
-          const prefix = `refs/remotes/${name}/`
-          const refs = await git.forEachRef(prefix)
-          const branches = peerBranches(branch, refs.map((r) => r.slice(prefix.length)))
-          if (branches.problem) {
-            report.unmerged.push({ name, reason: branches.problem })
-            progress(`peer ${printable(name)}: ${printable(branches.problem)}`)
-          }
-          for (const b of branches.merge) candidates.push([name, prefix + b])
-          pushTo.set(name, branches.pushTo)
-        }
-        for (const [name, ref] of candidates) {
-          const oid = await git.revParse(ref)
-          if (!oid) continue
-          const conflicts = await this.merger.mergeHead(name, oid)
-          if (conflicts) {
-            report.merged++
-            report.conflicts.push(...conflicts)
-            for (const c of conflicts) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
-          }
-        }
-        this.conflicts.push(...report.conflicts)
-        // merges the peers' git-annex branches (location logs)
-        await annex.commitBranch()
-        await enableSpecialRemotes(annex, gitdir, layout.state, progress, this.opts.peerTimeout).catch((e) => progress(`special remotes: ${e?.message ?? e}`))
-        if (this.views.head) {
-          for (const name of report.reached) {
-            const refspecs = [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"]
-            const p = await git
-              .push(name, refspecs, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
-              .catch((e) => ({ code: 1, stderr: String(e?.message ?? e) }))
-            if (p.code !== 0) {
-              const f = failedWith(name, p.stderr, `git push exited ${p.code}`, "push: ")
-              progress(`push to ${printable(name)} ${f.kind === "needs-person" ? "refused" : "incomplete"}: ${printable(f.reason)}`)
-            }
-          }
-        }
-        this.views.recompute()
-        await this.notifyNew().catch((e) => progress(`notify: ${e?.message ?? e}`))
-        await this.content.run(progress).catch((e) => {
-          const reason = String(e?.message ?? e)
-          report.failed.push({ name: "content policy", reason })
-          progress(`content policy: ${reason}`)
-        })
-        this.lastSync = { time: Date.now(), report }
-        await writeAtomic(layout.lastSync, JSON.stringify(this.lastSync))
-        await this.presence.saveReads()
-        await this.replayer.pruneReplayed()
-        return report
       })
     )
+  }
+
+  /**
+   * A sync's work, with the serial lock held: `share`, the folder of its shared ssh connections;
+   * `kept`, the versions its replay kept as conflict copies (changed elsewhere while written here).
+   */
+  private async syncWith(progress: (line: string) => void, ssh: string | undefined, share: string, kept: ReadonlyArray<Conflict>): Promise<SyncReport> {
+    const { git, gitdir, branch, annex, layout } = this.repo
+    // the replay's kept versions are conflicts like a merge's
+    const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], failed: [], conflicts: [...kept], merged: 0 }
+    for (const c of kept) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
+    const env = peerEnv(gitdir, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh }, share)
+    /** A peer that could not be talked to: unreachable for now, or in need of a person. */
+    const failedWith = (name: string, output: string, fallback: string, what = "") => {
+      const f = classifyPeerFailure(output, fallback)
+      ;(f.kind === "needs-person" ? report.failed : report.unreachable).push({ name, reason: what + f.reason })
+      return f
+    }
+    for (const r of await git.remotes()) {
+      if (isLocalUrl(r.url)) {
+        const dir = path.resolve(gitdir, r.url.replace(/^file:\/\//, ""))
+        try {
+          await fs.access(dir)
+        } catch {
+          report.unreachable.push({ name: r.name, reason: `${dir} is not there` })
+          continue
+        }
+        // A peer mounted on this machine: have it write back what it has before we fetch.
+        await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
+      }
+      try {
+        const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
+        if (f.code !== 0) {
+          if (this.serial.signal.aborted) report.unreachable.push({ name: r.name, reason: "not reached: sharebox is stopping" })
+          else failedWith(r.name, f.stderr, `git fetch exited ${f.code}`)
+          continue
+        }
+      } catch (e: any) {
+        failedWith(r.name, e?.message ?? String(e), "git fetch failed")
+        continue
+      }
+      report.reached.push(r.name)
+    }
+    for (const u of report.unreachable) progress(`peer ${printable(u.name)} unreachable: ${printable(u.reason)}`)
+    for (const u of report.failed) progress(`peer ${printable(u.name)} needs attention: ${printable(u.reason)}`)
+    const candidates: Array<[string, string]> = (await this.pushedRefs()).map((r) => [r.slice("refs/heads/".length), r])
+    const pushTo = new Map<string, string>()
+    for (const name of report.reached) {
+      const prefix = `refs/remotes/${name}/`
+      const refs = await git.forEachRef(prefix)
+      const branches = peerBranches(branch, refs.map((r) => r.slice(prefix.length)))
+      if (branches.problem) {
+        report.unmerged.push({ name, reason: branches.problem })
+        progress(`peer ${printable(name)}: ${printable(branches.problem)}`)
+      }
+      for (const b of branches.merge) candidates.push([name, prefix + b])
+      pushTo.set(name, branches.pushTo)
+    }
+    for (const [name, ref] of candidates) {
+      const oid = await git.revParse(ref)
+      if (!oid) continue
+      const conflicts = await this.merger.mergeHead(name, oid)
+      if (conflicts) {
+        report.merged++
+        report.conflicts.push(...conflicts)
+        for (const c of conflicts) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
+      }
+    }
+    this.conflicts.push(...report.conflicts)
+    // merges the peers' git-annex branches (location logs)
+    await annex.commitBranch()
+    await enableSpecialRemotes(annex, gitdir, layout.state, progress, this.opts.peerTimeout).catch((e) => progress(`special remotes: ${e?.message ?? e}`))
+    if (this.views.head) {
+      for (const name of report.reached) {
+        const refspecs = [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"]
+        const p = await git
+          .push(name, refspecs, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
+          .catch((e) => ({ code: 1, stderr: String(e?.message ?? e) }))
+        if (p.code !== 0) {
+          const f = failedWith(name, p.stderr, `git push exited ${p.code}`, "push: ")
+          progress(`push to ${printable(name)} ${f.kind === "needs-person" ? "refused" : "incomplete"}: ${printable(f.reason)}`)
+        }
+      }
+    }
+    this.views.recompute()
+    await this.notifyNew().catch((e) => progress(`notify: ${e?.message ?? e}`))
+    await this.content.run(progress).then(
+      (fetched) => {
+        if (fetched) return
+        // files not fetched (each said above): for now when a peer was not reached, else a person's matter
+        const reason = "content policy: some wanted content could not be fetched"
+        ;(report.unreachable.length ? report.unreachable : report.failed).push({ name: "content policy", reason })
+      },
+      (e) => {
+        const reason = String(e?.message ?? e)
+        report.failed.push({ name: "content policy", reason })
+        progress(`content policy: ${reason}`)
+      }
+    )
+    this.lastSync = { time: Date.now(), report }
+    await writeAtomic(layout.lastSync, JSON.stringify(this.lastSync))
+    await this.presence.saveReads()
+    await this.replayer.pruneReplayed()
+    return report
   }
 
   /**

@@ -230,6 +230,38 @@ describe("-o getall", () => {
   })
 })
 
+describe("-o getall, with content no reachable peer holds", () => {
+  const w = new World("sharebox-getall-absent")
+  let A: HostDirs
+  let B: HostDirs
+
+  beforeAll(() => {
+    // X wrote the file; A has synced with X (so A knows of the file, not its content); B knows only A
+    const X = w.host("X")
+    A = w.host("A")
+    B = w.host("B")
+    w.mount(X)
+    w.mount(A)
+    w.mount(B, "getall")
+    git(A.gitdir, ["remote", "add", "X", X.gitdir])
+    git(B.gitdir, ["remote", "add", "A", A.gitdir])
+    fs.writeFileSync(path.join(X.mnt, "on-x.bin"), randomBytes(3000))
+    ok(w.sync(A), "sync A")
+  }, 60_000)
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  it("a sync that could not fetch what getall wants exits 1, says which file, and status says so", () => {
+    const r = w.sync(B)
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toContain("could not get on-x.bin")
+    expect(present(path.join(B.mnt, "on-x.bin"))).toBe("0")
+    expect(sharebox(["status", B.mnt]).stdout).toMatch(/content policy: needs attention: .*could not be fetched/)
+  })
+})
+
 describe("-o cachesize", () => {
   const w = new World("sharebox-cache")
   let A: HostDirs

@@ -51,9 +51,13 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     write(path.join(B.mnt, "fromB.txt"), "made on B\n")
     expect(sharebox(["replay", B.mnt]).code).toBe(0)
     write(path.join(A.mnt, "fromA.txt"), "made on A\n")
+    const logins = () => (read(path.join(sshd.dir, "sshd.log")).match(/Accepted publickey/g) ?? []).length
+    const before = logins()
     const r = sync()
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toBe("")
+    // fetch, git-annex's first look at B's configuration, and push: one connection between them
+    expect(logins() - before).toBe(1)
     // the content is on B only: reading it on A runs git-annex over ssh, which has the user's key
     // only through GIT_SSH_COMMAND (git-annex runs its own ssh unless told to use git's)
     expect(read(path.join(A.mnt, "fromB.txt"))).toBe("made on B\n")
@@ -206,5 +210,31 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     expect(status()).not.toMatch(/unreachable|needs attention/)
     expect(await eventually(() => fs.existsSync(path.join(B.mnt, "while-stopped.txt")), 15_000)).toBe(true)
   }, 60_000)
+
+  it("a host mounted without the user's ssh command: the content getall fetches goes the way the sync's git fetch went; sharebox get's too", async () => {
+    // C's daemon has no GIT_SSH_COMMAND of its own: only `sharebox sync`, run with one, can reach B
+    const C = w.host("C")
+    const m = sharebox([C.mnt, "-o", `gitdir=${C.gitdir},name=C,getall`], { env: { GIT_SSH_COMMAND: undefined } })
+    expect(m.code, m.stderr).toBe(0)
+    git(C.gitdir, ["remote", "add", "B", sshd.url(B.gitdir)])
+    git(C.gitdir, ["remote", "add", "A", A.gitdir]) // what only A holds (fromA.txt) comes from A
+    write(path.join(B.mnt, "forC.txt"), "made on B for C\n")
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    const r = timed(() => sharebox(["sync", C.mnt], { env, timeoutMs: 120_000 }))
+    expect(r.code, r.stderr).toBe(0)
+    expect(git(C.gitdir, ["annex", "find", "--in=here", "forC.txt"]).stdout.trim()).toBe("forC.txt")
+    // and `sharebox get`, run with the command, hands it to the daemon too (C again, without getall)
+    w.unmount(C)
+    expect(await w.settled(C)).toBe(true)
+    const again = sharebox([C.mnt, "-o", `gitdir=${C.gitdir},name=C`], { env: { GIT_SSH_COMMAND: undefined } })
+    expect(again.code, again.stderr).toBe(0)
+    write(path.join(B.mnt, "getC.txt"), "fetched by sharebox get\n")
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    expect(sharebox(["sync", C.mnt], { env }).code).toBe(0)
+    const get = sharebox(["get", path.join(C.mnt, "getC.txt")], { env })
+    expect(get.code, get.stderr).toBe(0)
+    expect(read(path.join(C.mnt, "getC.txt"))).toBe("fetched by sharebox get\n")
+    w.unmount(C)
+  }, 120_000)
 })
 

@@ -2,9 +2,10 @@
  * Talking to peers (src/domain/peers.ts): the ssh command keeps the user's choices, and a failure's
  * reason is a line git or ssh wrote, classed as unreachable or in need of a person.
  */
+import { execFileSync } from "node:child_process"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { SSH_DEFAULTS, classifyPeerFailure, sshCommand, sshOptionsIn } from "../../src/domain/peers.js"
+import { MAX_CONTROL_PATH, SSH_DEFAULTS, classifyPeerFailure, sshCommand, sshOptionsIn } from "../../src/domain/peers.js"
 
 const optionName = fc.constantFrom(...SSH_DEFAULTS.map(([n]) => n), "IdentityFile", "Port", "ControlMaster", "StrictHostKeyChecking")
 const spelling = (name: string, value: string) =>
@@ -40,6 +41,26 @@ describe("sshCommand", () => {
     )
     expect(sshCommand(undefined)).toBe("ssh -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3")
     expect(sshCommand("  ")).toBe(sshCommand(undefined))
+  })
+
+  const dir = fc.constantFrom("/tmp/sbssh-a1B2c3", "/tmp/with space/x", "/tmp/it's/50%", "/tmp/" + "d".repeat(80))
+  it("shares connections in the folder given, unless the user set any sharing option or the socket path would not fit", () => {
+    fc.assert(
+      fc.property(userCommand, dir, (user, d) => {
+        const cmd = sshCommand(user, d)
+        expect(cmd.startsWith(sshCommand(user))).toBe(true)
+        const added = cmd.slice(sshCommand(user).length)
+        const userShares = ["controlmaster", "controlpath", "controlpersist"].some((o) => sshOptionsIn(user).has(o))
+        const fits = d.length + 41 <= MAX_CONTROL_PATH
+        expect(added === "", `${user} | ${d}`).toBe(userShares || !fits)
+        if (added !== "") {
+          // the shell reads the path back as it is, with ssh's % doubled
+          const words = execFileSync("bash", ["-c", `printf '%s\\n' ${added}`], { encoding: "utf8" }).trim().split("\n")
+          expect(words).toEqual(["-o", "ControlMaster=auto", "-o", `ControlPath=${d.replace(/%/g, "%%")}/%C`, "-o", "ControlPersist=yes"])
+        }
+      }),
+      { numRuns: 50 }
+    )
   })
 })
 

@@ -13,6 +13,9 @@ const onPaths = async <T extends ContentTag>(ps: ReadonlyArray<string>, req: (pa
   return request(gitdir, req(paths))
 }
 
+/** The GIT_SSH_COMMAND this command was run with, for the daemon's talks with peers on its behalf. */
+const sshOf = (env: NodeJS.ProcessEnv): { ssh?: string } => (env.GIT_SSH_COMMAND !== undefined ? { ssh: env.GIT_SSH_COMMAND } : {})
+
 export const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, json }) =>
   lift(async () => {
     const result = await onPaths(paths, (ps) => ({ _tag: "whereis", paths: ps }))
@@ -25,13 +28,13 @@ export const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, jso
 
 export const getCmd = Command.make("get", { paths }, ({ paths }) =>
   lift(async () => {
-    await onPaths(paths, (ps) => ({ _tag: "get", paths: ps }))
+    await onPaths(paths, (ps) => ({ _tag: "get", paths: ps, ...sshOf(process.env) }))
   })
 )
 
 export const dropCmd = Command.make("drop", { paths }, ({ paths }) =>
   lift(async () => {
-    await onPaths(paths, (ps) => ({ _tag: "drop", paths: ps }))
+    await onPaths(paths, (ps) => ({ _tag: "drop", paths: ps, ...sshOf(process.env) }))
   })
 )
 

@@ -51,14 +51,14 @@ const sync: CommandHelp = {
   description: [
     "Replay the journal, fetch every peer (the git remotes of the gitdir), merge their changes with this host's, push, and move content as the mount options say (getall, numversions, cachesize). A mounted gitdir is synced by its daemon; an unmounted one directly.",
     "Quiet unless something needs a person, so that it fits a crontab; an unreachable peer is named on stderr with ssh's or git's reason, and the others are still synced. sharebox status shows the last reason per peer.",
-    "A mounted gitdir's daemon syncs with the GIT_SSH_COMMAND this command was run with, when it was run with one."
+    "A mounted gitdir's daemon syncs with the GIT_SSH_COMMAND this command was run with, when it was run with one, content the sync fetches included."
   ],
   args: [TARGET],
   options: [{ names: ["-v", "--verbose"], text: "say more: each peer reached, how many heads were merged and how many conflicts came of it." }],
   exit: [
     { code: 0, text: "every peer was reached." },
     { code: 75, text: "some peer was unreachable (stopped, black-holed, offline: named on stderr); the others were synced. Trying again later can help." },
-    { code: 1, text: "a person must act: a peer's host key changed or is unknown, a key was refused, a push was rejected, a peer's branch could not be chosen, the content policy failed (said on stderr); or another error." },
+    { code: 1, text: "a person must act: a peer's host key changed or is unknown, a key was refused, a push was rejected, a peer's branch could not be chosen, the content policy failed (content getall or a pin wants that no reached peer could give: each file said on stderr; 75 instead when a peer was unreachable); or another error." },
     USAGE,
     NO_TARGET
   ],
@@ -187,7 +187,10 @@ const get: CommandHelp = {
   name: "get",
   synopsis: ["get PATH..."],
   summary: "fetch the content of files to this host",
-  description: ["Fetch the content of files (a folder: everything below it) from the peers that have it, so that they can be read offline."],
+  description: [
+    "Fetch the content of files (a folder: everything below it) from the peers that have it, so that they can be read offline.",
+    "A mounted gitdir's daemon fetches through the GIT_SSH_COMMAND this command was run with, when it was run with one."
+  ],
   args: [PATHS],
   options: [],
   exit: [OK, USAGE, NO_PATH, { code: 1, text: "some content could not be fetched." }],
