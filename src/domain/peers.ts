@@ -18,6 +18,15 @@ export const SSH_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
   ["ServerAliveCountMax", "3"]
 ]
 
+/**
+ * Seconds a git-annex process moving content may say nothing (no progress, no answer) before it is
+ * killed and what waited on it fails: a transfer that moves is never killed for taking long, a
+ * peer that answered and then went silent costs this much, not a minute. Above ssh's own bounds
+ * (ConnectTimeout 10 s; a dead link found by 3 keep-alives 5 s apart), so that where ssh can tell
+ * what went wrong, it is ssh's reason that is kept.
+ */
+export const TRANSFER_STALL_SECONDS = 20
+
 /** The ssh options (`-o Name=value`, `-oName value`, `-o "Name value"`) a command line sets, lower-cased. */
 export const sshOptionsIn = (command: string): ReadonlySet<string> => {
   const names = new Set<string>()

@@ -8,6 +8,7 @@ import * as path from "node:path"
 import { type BatchAnswer, type BatchRecord, AnnexBatch } from "./annexbatch.js"
 import { CommandFailed, CommandTimedOut, userMessage } from "./errors.js"
 import { logPresent } from "../domain/locationlog.js"
+import { TRANSFER_STALL_SECONDS } from "../domain/peers.js"
 import { Git, gitEnv, quotePath } from "./git.js"
 import { peerEnv } from "./gitenv.js"
 import { check, run } from "./proc.js"
@@ -230,7 +231,7 @@ export class Annex {
    * Seconds a git-annex batch process may say nothing while a request waits (see AnnexBatch): a
    * transfer that moves is never killed for taking long.
    */
-  stallSeconds = 60
+  stallSeconds = TRANSFER_STALL_SECONDS
 
   private readonly batches = new Map<string, AnnexBatch>()
 

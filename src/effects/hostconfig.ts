@@ -4,6 +4,7 @@
  */
 import { promises as fs } from "node:fs"
 import { Context, Effect, Layer } from "effect"
+import { TRANSFER_STALL_SECONDS } from "../domain/peers.js"
 import { Annex } from "./annex.js"
 import { liveGit } from "./gitport.js"
 import { type Layout, layoutOf } from "./layout.js"
@@ -56,7 +57,7 @@ export class Repo extends Context.Tag("sharebox/Repo")<Repo, RepoShape>() {
       const layout = layoutOf(gitdir)
       const annex = new Annex(gitdir)
       annex.git.warn = opts.warn
-      annex.stallSeconds = opts.peerTimeout
+      annex.stallSeconds = Math.min(opts.peerTimeout, TRANSFER_STALL_SECONDS)
       // its batch processes and cat-file reader end with the host, even one that failed to open
       yield* Effect.addFinalizer(() => Effect.promise(() => annex.close()))
       const [uuid, branch] = yield* Effect.promise(async () => {

@@ -161,6 +161,32 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     expect(read(path.join(A.mnt, "far.txt"))).toBe("only on B\n")
   }, 90_000)
 
+  it("a peer that lets ssh in and then says nothing: an open of content only it is asked for fails with EIO after the stall bound (20 s), not a minute", () => {
+    write(path.join(B.mnt, "stall.txt"), "behind a silent peer\n")
+    expect(sharebox(["replay", B.mnt]).code).toBe(0)
+    expect(sync().code).toBe(0)
+    // S is B's repository through the stalling port, known as B (its uuid) and asked first (cheaper)
+    git(A.gitdir, ["remote", "add", "S", sshd.stallUrl(B.gitdir)])
+    git(A.gitdir, ["config", "remote.S.annex-uuid", git(B.gitdir, ["config", "annex.uuid"]).stdout.trim()])
+    git(A.gitdir, ["config", "remote.S.annex-cost", "50"])
+    try {
+      const t0 = Date.now()
+      let code = ""
+      try {
+        fs.readFileSync(path.join(A.mnt, "stall.txt"))
+      } catch (e: unknown) {
+        code = (e as NodeJS.ErrnoException).code ?? ""
+      }
+      const ms = Date.now() - t0
+      console.log(`open of content from a silent peer failed (${code}) after ${(ms / 1000).toFixed(2)} s`)
+      expect(code).toBe("EIO")
+      expect(ms).toBeGreaterThanOrEqual(19_000)
+      expect(ms).toBeLessThan(35_000)
+    } finally {
+      git(A.gitdir, ["remote", "remove", "S"])
+    }
+  }, 90_000)
+
   // the full run (SHAREBOX_TEST_FULL=1): 300 files, 30 MB, up to 40 s of flaps
   const FILES = scaled(120, 300)
   const BIG_MB = scaled(10, 30)

@@ -20,6 +20,8 @@ export class Sshd {
   private child: ChildProcess | undefined
   private holed = false
   port = 0
+  /** A second port where every login is let in and then hears nothing (ForceCommand sleep): a peer that stalls. */
+  stallPort = 0
 
   constructor(
     readonly dir: string,
@@ -44,6 +46,11 @@ export class Sshd {
     return `ssh://root@${this.host}:${this.port}${p}`
   }
 
+  /** The same through the stalling port: logins succeed, then nothing is ever said. */
+  stallUrl(p: string): string {
+    return `ssh://root@${this.host}:${this.stallPort}${p}`
+  }
+
   async setup(): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true })
     for (const k of ["host", "client"]) {
@@ -52,6 +59,8 @@ export class Sshd {
     }
     fs.copyFileSync(`${this.key}.pub`, path.join(this.dir, "authorized_keys"))
     this.port = await freePort(this.host)
+    do this.stallPort = await freePort(this.host)
+    while (this.stallPort === this.port)
     fs.writeFileSync(
       path.join(this.dir, "sshd_config"),
       [
@@ -66,6 +75,9 @@ export class Sshd {
         "UsePAM no",
         "UseDNS no",
         `PidFile ${path.join(this.dir, "sshd.pid")}`,
+        `Port ${this.stallPort}`,
+        `Match LocalPort ${this.stallPort}`,
+        "  ForceCommand sleep 600",
         ""
       ].join("\n")
     )
@@ -76,7 +88,8 @@ export class Sshd {
 
   /** known_hosts holding this sshd's real host key. */
   trustHostKey(): void {
-    fs.writeFileSync(this.knownHosts, `[${this.host}]:${this.port} ${fs.readFileSync(path.join(this.dir, "host.pub"), "utf8")}`)
+    const key = fs.readFileSync(path.join(this.dir, "host.pub"), "utf8")
+    fs.writeFileSync(this.knownHosts, `[${this.host}]:${this.port} ${key}[${this.host}]:${this.stallPort} ${key}`)
   }
 
   /** known_hosts holding another key for this sshd's address, as after a reinstall or an attack. */
