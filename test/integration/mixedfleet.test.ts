@@ -151,4 +151,60 @@ describe("a plain git-annex peer in the fleet", () => {
     expect(Math.round(fs.statSync(path.join(A.mnt, "h.txt")).mtimeMs / 1000)).toBe(peerTime + 100)
     expect(versionsOf(path.join(A.mnt, "h.txt")).at(-1)).toMatchObject({ host: "peer2", time: "2021-03-04T05:07:47.000Z" })
   }, 180_000)
+
+  it("a file the plain peer unlocked stays unlocked through sharebox's merges, edits and saves; a locked file stays locked", async () => {
+    const A = w.host("A3")
+    w.mount(A)
+    write(path.join(A.mnt, "u.txt"), "v1\n")
+    write(path.join(A.mnt, "other.txt"), "other\n")
+    ok(w.sync(A), "sync A")
+    const P = plainPeer(path.join(w.root, "peer3"), "peer3", { clone: A.gitdir })
+    ok(git(A.gitdir, ["remote", "add", "peer3", P]), "remote add")
+    /** The mode of a path in a repository's branch: 100644 unlocked (a pointer), 120000 locked (a link). */
+    const modeIn = (dir: string, p: string) => ok(git(dir, ["ls-tree", "HEAD", "--", p]), "ls-tree").stdout.split(" ")[0]
+
+    // the peer unlocks u.txt while A edits another file: the sync merges the two
+    write(path.join(A.mnt, "other.txt"), "other, edited on A\n")
+    ok(sharebox(["replay", A.mnt]), "replay A")
+    ok(git(P, ["annex", "get", "--quiet", "u.txt"]), "annex get")
+    ok(git(P, ["annex", "unlock", "--quiet", "u.txt"]), "annex unlock")
+    ok(git(P, ["commit", "-q", "-m", "unlock u.txt"]), "commit")
+    expect(modeIn(P, "u.txt")).toBe("100644")
+
+    ok(w.sync(A), "sync A")
+    expect(ok(git(A.gitdir, ["log", "-1", "--format=%P"]), "log").stdout.trim().split(" ")).toHaveLength(2)
+    expect(modeIn(A.gitdir, "u.txt")).toBe("100644")
+    expect(modeIn(A.gitdir, "other.txt")).toBe("120000")
+    expect(read(path.join(A.mnt, "u.txt"))).toBe("v1\n")
+    // the unlocked file itself written here: still unlocked
+    write(path.join(A.mnt, "u.txt"), "v2 from A\n")
+    ok(w.sync(A), "sync A")
+    expect(modeIn(A.gitdir, "u.txt")).toBe("100644")
+    expect(read(path.join(A.mnt, "u.txt"))).toBe("v2 from A\n")
+    // after a remount (the tree read back from its snapshot), saved as editors do, by renaming a new file over it
+    w.unmount(A)
+    expect(await w.settled(A)).toBe(true)
+    w.mount(A)
+    write(path.join(A.mnt, ".u.txt.swp"), "v3 from A\n")
+    fs.renameSync(path.join(A.mnt, ".u.txt.swp"), path.join(A.mnt, "u.txt"))
+    // a new file is locked, as git annex add makes it
+    write(path.join(A.mnt, "new.txt"), "new\n")
+    ok(w.sync(A), "sync A")
+    expect(modeIn(A.gitdir, "u.txt")).toBe("100644")
+    expect(modeIn(A.gitdir, "other.txt")).toBe("120000")
+    expect(modeIn(A.gitdir, "new.txt")).toBe("120000")
+    expect(read(path.join(A.mnt, "u.txt"))).toBe("v3 from A\n")
+
+    // the plain peer sees a regular file with the new content, a pointer in git, and fsck is clean
+    ok(git(P, ["annex", "sync", "--quiet", "--content"]), "git annex sync --content on the peer")
+    expect(fs.lstatSync(path.join(P, "u.txt")).isFile()).toBe(true)
+    expect(read(path.join(P, "u.txt"))).toBe("v3 from A\n")
+    expect(modeIn(P, "u.txt")).toBe("100644")
+    expect(ok(git(P, ["cat-file", "-p", "HEAD:u.txt"]), "cat-file").stdout).toMatch(/^\/annex\/objects\/SHA256E-s10--/)
+    expect(fs.lstatSync(path.join(P, "other.txt")).isSymbolicLink()).toBe(true)
+    expect(read(path.join(P, "other.txt"))).toBe("other, edited on A\n")
+    ok(git(P, ["annex", "fsck", "--quiet"]), "git annex fsck on the peer")
+    ok(git(A.gitdir, ["annex", "fsck", "--quiet"]), "git annex fsck on A")
+    expect(ok(git(A.gitdir, ["status", "--porcelain"]), "status").stdout).toBe("")
+  }, 180_000)
 })
