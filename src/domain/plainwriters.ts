@@ -67,7 +67,8 @@ export const lastPlainEdits = (changes: ReadonlyArray<PathChange>): Map<string, 
 /**
  * `tree` with each file a plain commit wrote credited to that commit's writer and time: only files
  * whose content differs from `before` (what this host had), so a plain commit that only unlocked a
- * file, or a file both sides hold alike, keeps its line. `tree` itself when nothing changes.
+ * file, or a file both sides hold alike, keeps its line. `tree` itself when nothing changes, so a
+ * tree credited already is not credited again.
  */
 export const creditPlainEdits = (tree: Tree, before: { get(path: string): unknown }, edits: ReadonlyMap<string, PlainEdit>): Tree => {
   let out: Tree | undefined
@@ -76,6 +77,7 @@ export const creditPlainEdits = (tree: Tree, before: { get(path: string): unknow
     if (n?.type !== "file") continue
     const b = before.get(p) as FileNode | undefined
     if (b?.type === "file" && contentId(b.content) === contentId(n.content)) continue
+    if (n.host === e.writer && n.mtime === e.time) continue // credited already (a peer's commit on top says so)
     const { host: _old, ...rest } = n
     const credited: FileNode = e.writer === undefined ? { ...rest, mtime: e.time } : { ...rest, mtime: e.time, host: e.writer }
     ;(out ??= tree.clone()).set(p, credited)

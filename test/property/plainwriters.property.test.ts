@@ -111,7 +111,11 @@ describe("creditPlainEdits", () => {
           const o = out.get(p)!
           const e = es.get(p)
           const b = before.get(p)
-          const credited = e !== undefined && n.type === "file" && !(b?.type === "file" && contentId(b.content) === contentId(n.content))
+          const credited =
+            e !== undefined &&
+            n.type === "file" &&
+            !(b?.type === "file" && contentId(b.content) === contentId(n.content)) &&
+            !(n.host === e.writer && n.mtime === e.time)
           if (!credited) {
             expect(o).toBe(n)
             continue
@@ -125,6 +129,8 @@ describe("creditPlainEdits", () => {
         expect([...out.paths()].sort()).toEqual([...tree.paths()].sort())
         if (!changed) expect(out).toBe(tree)
         else expect(out).not.toBe(tree)
+        // idempotent: a credited tree is credited already
+        expect(creditPlainEdits(out, before, es)).toBe(out)
       })
     )
   })
