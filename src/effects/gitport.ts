@@ -60,7 +60,8 @@ export const liveGit = (git: Git): GitPort => ({
     return lines(await git.check(["for-each-ref", "--format=%(refname)", prefix]))
   },
   remotes: () => git.remotes(),
-  fetch: (remote, opts) => git.run(["fetch", "--quiet", remote], opts),
+  // several peers are fetched at once: FETCH_HEAD, which nothing reads, would be written by each
+  fetch: (remote, opts) => git.run(["fetch", "--quiet", "--no-write-fetch-head", remote], opts),
   push: (remote, refspecs, opts) => git.run(["push", "--quiet", remote, ...refspecs], opts),
   checkout: (from, to) => git.checkout(from, to),
   async indexIsAt(commit) {
