@@ -98,11 +98,9 @@ const field = <A>(b: A | undefined, o: A, t: A, both: (o: A, t: A) => A, hasBase
  */
 const bothModes = (a: number, b: number): number => (a & b) | ((a | b) & 0o111)
 
-/** A file one side unlocked stays unlocked (a plain git-annex peer's `git annex unlock`). */
-const bothUnlocked = (a: boolean, b: boolean): boolean => a || b
-
-/** The `unlocked` field of a merged file node. */
-const unlockedField = (unlocked: boolean): { readonly unlocked?: true } => (unlocked ? { unlocked: true } : {})
+/** A merged file is unlocked as the side that changed that says, else if either is (a plain git-annex peer's unlock). */
+const unlockedOf = (b: FileNode | undefined, o: FileNode, t: FileNode): { readonly unlocked?: true } =>
+  field(b && !!b.unlocked, !!o.unlocked, !!t.unlocked, (x, y) => x || y, b !== undefined) ? { unlocked: true } : {}
 
 /** The smaller defined host id: a deterministic writer when both sides wrote the same content. */
 const minHost = (a: string | undefined, b: string | undefined): string | undefined =>
@@ -124,7 +122,7 @@ const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode
   const mtime = field(b?.mtime, o.mtime, t.mtime, Math.max, b !== undefined)
   const host =
     from === "ours" ? o.host : from === "theirs" ? t.host : field(b?.host, o.host, t.host, minHost, b !== undefined && cb === co)
-  const unlocked = unlockedField(field(b && !!b.unlocked, !!o.unlocked, !!t.unlocked, bothUnlocked, b !== undefined))
+  const unlocked = unlockedOf(b, o, t)
   return host === undefined ? { type: "file", content, ...mode, mtime, ...unlocked } : { type: "file", content, ...mode, mtime, host, ...unlocked }
 }
 
@@ -136,13 +134,8 @@ const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode
 const join = (a: Node, b: Node): Node | undefined => {
   if (a.type === "file" && b.type === "file" && contentId(a.content) === contentId(b.content)) {
     const host = minHost(a.host, b.host)
-    const j = {
-      type: "file" as const,
-      content: a.content,
-      ...fileModeFields(bothModes(fileMode(a), fileMode(b))),
-      mtime: Math.max(a.mtime, b.mtime),
-      ...unlockedField(!!a.unlocked || !!b.unlocked)
-    }
+    const unlocked = a.unlocked || b.unlocked ? { unlocked: true as const } : {}
+    const j = { type: "file" as const, content: a.content, ...fileModeFields(bothModes(fileMode(a), fileMode(b))), mtime: Math.max(a.mtime, b.mtime), ...unlocked }
     return host === undefined ? j : { ...j, host }
   }
   if (a.type === "symlink" && b.type === "symlink" && a.target === b.target) return { ...a, mtime: Math.max(a.mtime, b.mtime) }
@@ -156,7 +149,7 @@ const join = (a: Node, b: Node): Node | undefined => {
 const textMergedNode = (b: FileNode, o: FileNode, t: FileNode, content: Content): FileNode => {
   const mode = fileModeFields(field(fileMode(b), fileMode(o), fileMode(t), bothModes, true))
   const host = (ranks(o, t) ? o : t).host
-  const unlocked = unlockedField(field(!!b.unlocked, !!o.unlocked, !!t.unlocked, bothUnlocked, true))
+  const unlocked = unlockedOf(b, o, t)
   const node = { type: "file" as const, content, ...mode, mtime: Math.max(o.mtime, t.mtime), ...unlocked }
   return host === undefined ? node : { ...node, host }
 }
