@@ -34,7 +34,10 @@ export const sanitiseLabel = (label: string): string => {
   return clean.length === 0 || /^_+$/.test(clean) ? "unknown" : clean
 }
 
-export const defaultHostLabel = (uuid: string): string => uuid.slice(0, 8)
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** A host with no description: a UUID's first 8 digits; a plain peer's writer (plainwriters.ts) as it is. */
+export const defaultHostLabel = (host: string): string => (UUID.test(host) ? host.slice(0, 8) : host)
 
 /** The label of a version's writer: "unknown" when the version has none (symlinks, old files). */
 export const labelOf = (n: Node, hostLabel: (uuid: string) => string): string =>

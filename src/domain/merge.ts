@@ -74,7 +74,7 @@ const nodeKey = (n: Node): string =>
     ? `dir\0${dirMode(n)}`
     : n.type === "symlink"
       ? `symlink\0${n.target}\0${n.mtime}`
-      : `file\0${contentId(n.content)}\0${fileMode(n)}\0${n.mtime}\0${n.host ?? ""}`
+      : `file\0${contentId(n.content)}\0${fileMode(n)}\0${n.mtime}\0${n.host ?? ""}${n.unlocked ? "\0unlocked" : ""}`
 
 /** Identity including the writer: what the three-way decisions compare. */
 const same = (a: Node | undefined, b: Node | undefined): boolean =>
@@ -98,6 +98,10 @@ const field = <A>(b: A | undefined, o: A, t: A, both: (o: A, t: A) => A, hasBase
  */
 const bothModes = (a: number, b: number): number => (a & b) | ((a | b) & 0o111)
 
+/** A merged file is unlocked as the side that changed that says, else if either is (a plain git-annex peer's unlock). */
+const unlockedOf = (b: FileNode | undefined, o: FileNode, t: FileNode): { readonly unlocked?: true } =>
+  field(b && !!b.unlocked, !!o.unlocked, !!t.unlocked, (x, y) => x || y, b !== undefined) ? { unlocked: true } : {}
+
 /** The smaller defined host id: a deterministic writer when both sides wrote the same content. */
 const minHost = (a: string | undefined, b: string | undefined): string | undefined =>
   a === undefined ? b : b === undefined ? a : a < b ? a : b
@@ -106,7 +110,8 @@ const minHost = (a: string | undefined, b: string | undefined): string | undefin
  * Two files merged field by field, or undefined when their contents conflict. Content: the side
  * that changed it. Executable bit: the side that changed it (new on both sides: set if either
  * sets it). Mtime: the side that changed it, else the later. Writer: the content's writer; the same
- * content on both sides keeps the writer a side changed, else the smaller host id.
+ * content on both sides keeps the writer a side changed, else the smaller host id. Unlocked: the
+ * side that changed it, else unlocked if either is.
  */
 const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode | undefined => {
   const [co, ct, cb] = [contentId(o.content), contentId(t.content), b && contentId(b.content)]
@@ -117,7 +122,8 @@ const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode
   const mtime = field(b?.mtime, o.mtime, t.mtime, Math.max, b !== undefined)
   const host =
     from === "ours" ? o.host : from === "theirs" ? t.host : field(b?.host, o.host, t.host, minHost, b !== undefined && cb === co)
-  return host === undefined ? { type: "file", content, ...mode, mtime } : { type: "file", content, ...mode, mtime, host }
+  const unlocked = unlockedOf(b, o, t)
+  return host === undefined ? { type: "file", content, ...mode, mtime, ...unlocked } : { type: "file", content, ...mode, mtime, host, ...unlocked }
 }
 
 /**
@@ -128,7 +134,8 @@ const mergeFiles = (b: FileNode | undefined, o: FileNode, t: FileNode): FileNode
 const join = (a: Node, b: Node): Node | undefined => {
   if (a.type === "file" && b.type === "file" && contentId(a.content) === contentId(b.content)) {
     const host = minHost(a.host, b.host)
-    const j = { type: "file" as const, content: a.content, ...fileModeFields(bothModes(fileMode(a), fileMode(b))), mtime: Math.max(a.mtime, b.mtime) }
+    const unlocked = a.unlocked || b.unlocked ? { unlocked: true as const } : {}
+    const j = { type: "file" as const, content: a.content, ...fileModeFields(bothModes(fileMode(a), fileMode(b))), mtime: Math.max(a.mtime, b.mtime), ...unlocked }
     return host === undefined ? j : { ...j, host }
   }
   if (a.type === "symlink" && b.type === "symlink" && a.target === b.target) return { ...a, mtime: Math.max(a.mtime, b.mtime) }
@@ -142,7 +149,8 @@ const join = (a: Node, b: Node): Node | undefined => {
 const textMergedNode = (b: FileNode, o: FileNode, t: FileNode, content: Content): FileNode => {
   const mode = fileModeFields(field(fileMode(b), fileMode(o), fileMode(t), bothModes, true))
   const host = (ranks(o, t) ? o : t).host
-  const node = { type: "file" as const, content, ...mode, mtime: Math.max(o.mtime, t.mtime) }
+  const unlocked = unlockedOf(b, o, t)
+  const node = { type: "file" as const, content, ...mode, mtime: Math.max(o.mtime, t.mtime), ...unlocked }
   return host === undefined ? node : { ...node, host }
 }
 

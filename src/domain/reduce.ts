@@ -63,9 +63,14 @@ export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string)
       if (t.get(e.path)?.type === "dir") return Refused.IsDirectory
       const writer = writerOf(e, host)
       const mode = fileModeFields(fileMode(e))
+      // a file a plain git-annex peer unlocked stays unlocked when written over (not once unlinked)
+      const prev = t.get(e.path)
+      const unlocked = prev?.type === "file" && prev.unlocked ? { unlocked: true as const } : {}
       t.set(
         e.path,
-        writer === undefined ? { type: "file", content: e.content, ...mode, mtime: time } : { type: "file", content: e.content, ...mode, mtime: time, host: writer }
+        writer === undefined
+          ? { type: "file", content: e.content, ...mode, mtime: time, ...unlocked }
+          : { type: "file", content: e.content, ...mode, mtime: time, host: writer, ...unlocked }
       )
       return undefined
     }
@@ -108,6 +113,10 @@ export const applyInPlace = (t: Tree, e: Operation, time: number, host?: string)
         if (to.type === "dir" && t.childCount(e.to) > 0) return Refused.DirectoryNotEmpty
       }
       t.move(e.path, e.to)
+      // a file saved by renaming a new one over it (an editor's save) stays unlocked, as it would
+      // in a plain git-annex work tree
+      const moved = t.get(e.to)
+      if (to?.type === "file" && to.unlocked && moved?.type === "file" && !moved.unlocked) t.set(e.to, { ...moved, unlocked: true })
       return undefined
     }
     case "chmod": {

@@ -3,6 +3,8 @@
  *
  * - an annexed file is a git-annex symlink to its object (locked), or, when executable, an
  *   unlocked pointer file with mode 100755 (git keeps the executable bit only on regular files);
+ *   a pointer file with mode 100644 (a plain git-annex peer's `git annex unlock`) reads back as an
+ *   `unlocked` file and is written back as one;
  * - a symlink is a git symlink; a plain git blob stays a plain git blob;
  * - every directory holds a marker `.shareboxdir` listing the mtimes of its files and symlinks
  *   (`name\tmtime` lines, sorted; `\` and newline in names escaped as `\\` and `\n`), which also
@@ -71,8 +73,8 @@ export const storedEntry = (path: string, node: Node, objectPath: ObjectPathOf):
       const c = node.content
       if (c.kind === "blob") return { path: sp, mode: node.executable ? "100755" : "100644", oid: c.oid }
       if (c.kind === "staged") throw new Error(`staged content reached storage at ${path}`)
-      return node.executable
-        ? { path: sp, mode: "100755", data: pointerText(c.key) }
+      return node.executable || node.unlocked
+        ? { path: sp, mode: node.executable ? "100755" : "100644", data: pointerText(c.key) }
         : { path: sp, mode: "120000", data: linkTo(sp, objectPath(c.key)) }
     }
   }
@@ -293,12 +295,15 @@ export class StoredTreeBuilder {
       this.tree.set(p, key ? { type: "file", content: { kind: "key", key }, ...fileModeFields(agreeingMode(markedMode, false)), mtime, ...host } : { type: "symlink", target, mtime })
     } else if (e.mode === "100644" || e.mode === "100755") {
       const key = e.data !== undefined && e.size <= SMALL_BLOB ? parsePointer(e.data) : undefined
+      const mode = fileModeFields(agreeingMode(markedMode, e.mode === "100755"))
       this.tree.set(p, {
         type: "file",
         content: key ? { kind: "key", key } : { kind: "blob", oid: e.oid, size: e.size },
-        ...fileModeFields(agreeingMode(markedMode, e.mode === "100755")),
+        ...mode,
         mtime,
-        ...host
+        ...host,
+        // an executable annexed file is a pointer anyway; one that is not was unlocked by a person
+        ...(key && !mode.executable ? { unlocked: true as const } : {})
       })
     } else {
       this.skip(e)

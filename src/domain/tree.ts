@@ -34,6 +34,11 @@ export interface FileNode {
    * same content written on two hosts is the same file.
    */
   readonly host?: string
+  /**
+   * Annexed content stored as a pointer file (100644), not a link: a file a plain git-annex peer
+   * unlocked. It stays unlocked when written here (storage.ts); only set with a key's content.
+   */
+  readonly unlocked?: true
 }
 export interface SymlinkNode {
   readonly type: "symlink"
@@ -100,7 +105,7 @@ export const contentId = (c: Content): string =>
 
 export const sameContent = (a: Content, b: Content): boolean => contentId(a) === contentId(b)
 
-/** Node identity: type, content, mode and mtime; never the writer (`host`). */
+/** Node identity: type, content, mode, mtime and whether it is unlocked; never the writer (`host`). */
 export const sameNode = (a: Node | undefined, b: Node | undefined): boolean => {
   if (a === b) return true
   if (!a || !b || a.type !== b.type) return false
@@ -111,7 +116,7 @@ export const sameNode = (a: Node | undefined, b: Node | undefined): boolean => {
       return a.target === (b as SymlinkNode).target && a.mtime === (b as SymlinkNode).mtime
     case "file": {
       const f = b as FileNode
-      return sameContent(a.content, f.content) && fileMode(a) === fileMode(f) && a.mtime === f.mtime
+      return sameContent(a.content, f.content) && fileMode(a) === fileMode(f) && a.mtime === f.mtime && !a.unlocked === !f.unlocked
     }
   }
 }

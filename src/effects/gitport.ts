@@ -2,6 +2,7 @@
  * The git a host's services use (ports.ts `GitPort`), over a real repository: each method the one
  * git command it always was in the services, argument arrays, paths after `--`.
  */
+import { plainTime, plainWriter, shareboxCommitter } from "../domain/plainwriters.js"
 import { saneTime } from "../domain/time.js"
 import { buildFastImport } from "./fastimport.js"
 import type { Git } from "./git.js"
@@ -59,7 +60,8 @@ export const liveGit = (git: Git): GitPort => ({
     return lines(await git.check(["for-each-ref", "--format=%(refname)", prefix]))
   },
   remotes: () => git.remotes(),
-  fetch: (remote, opts) => git.run(["fetch", "--quiet", remote], opts),
+  // several peers are fetched at once: FETCH_HEAD, which nothing reads, would be written by each
+  fetch: (remote, opts) => git.run(["fetch", "--quiet", "--no-write-fetch-head", remote], opts),
   push: (remote, refspecs, opts) => git.run(["push", "--quiet", remote, ...refspecs], opts),
   checkout: (from, to) => git.checkout(from, to),
   async indexIsAt(commit) {
@@ -71,36 +73,58 @@ export const liveGit = (git: Git): GitPort => ({
   async resetHard(commit) {
     await git.checkIndex(["reset", "-q", "--hard", commit])
   },
-  changeLog: (head) => changeLog(git, head),
+  changeLog: (head) => changeLog(git, [head]),
+  plainChangesSince: (tip, since) => plainChangesSince(git, tip, since),
   blobSizes: (oids) => git.blobSizes(oids),
   readBlobs: (oids) => git.readBlobs(oids),
   blobToFile: (oid, file) => git.blobToFile(oid, file)
 })
 
-/** `git log --raw` of every non-merge commit, oldest first, read into changes. */
-const changeLog = async (git: Git, head: string): Promise<Array<LoggedChange>> => {
-  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", "--format=%x01%H %ct %ce %(trailers:key=Sharebox-Time,valueonly,separator=%x20) %(trailers:key=Sharebox-Writers,valueonly,separator=%x20)", head, "--"])
+/**
+ * `git log --raw` of every non-merge commit of `revs`, oldest first, read into changes. A commit
+ * sharebox did not make (a plain git-annex peer's) has no marker line of its own: its writer and time
+ * are its author's (domain/plainwriters.ts).
+ */
+const changeLog = async (git: Git, revs: ReadonlyArray<string>): Promise<Array<LoggedChange>> => {
+  const format = "%x01%H %ct %at %(trailers:key=Sharebox-Time,valueonly,separator=%x20) %(trailers:key=Sharebox-Writers,valueonly,separator=%x20)%x02%ce%x02%an"
+  const out = await git.check(["log", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-merges", "--reverse", `--format=${format}`, ...revs, "--"])
   const changes: Array<LoggedChange> = []
-  for (const chunk of out.split("\x01")) {
+  // a record starts at \x01 and its commit id: an author's name or a trailer may hold a \x01 too
+  for (const chunk of out.split(/\x01(?=[0-9a-f]{40,64} )/)) {
     if (!chunk) continue
     const nul = chunk.indexOf("\0")
-    const header = (nul < 0 ? chunk : chunk.slice(0, nul)).trim()
-    const [commit, ct, email, ms, ...named] = header.split(" ")
+    const [fixed = "", email = "", ...author] = (nul < 0 ? chunk : chunk.slice(0, nul)).split("\x02")
+    const [commit, ct, at, ms, ...named] = fixed.trim().split(" ")
+    const sharebox = shareboxCommitter(email.trim())
     // milliseconds from the commit's Sharebox-Time trailer when it is there and agrees with git's time
     // (a peer sets any date: one no Date can hold counts as the epoch)
-    const time = saneTime(ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000, 0)
-    const host = /^(.+)@sharebox$/.exec(email ?? "")?.[1]
-    const writers = writersOf(host, named)
+    const time =
+      sharebox === undefined
+        ? plainTime(Number(at), Number(ct))
+        : saneTime(ms && /^\d+$/.test(ms) && Math.floor(Number(ms) / 1000) === Number(ct) ? Number(ms) : Number(ct) * 1000, 0)
+    const host = sharebox ?? plainWriter(author.join("\x02"))
+    const writers = sharebox === undefined ? undefined : writersOf(host, named)
     const tokens = nul < 0 ? [] : chunk.slice(nul + 1).split("\0")
     for (let i = 0; i + 1 < tokens.length; i += 2) {
       const meta = tokens[i]!.trim()
       if (!meta.startsWith(":")) continue
       const [, mode, , oid] = meta.slice(1).split(/\s+/)
       const change = { commit: commit!, time, host, path: tokens[i + 1]!, mode: mode!, oid: oid && !ZERO.test(oid) ? oid : undefined }
-      changes.push(writers ? { ...change, writers } : change)
+      changes.push(writers ? { ...change, writers } : sharebox === undefined ? { ...change, plain: true } : change)
     }
   }
   return changes
+}
+
+/**
+ * The changes of the commits `tip` has and `since` lacks, oldest first, when one of them is a plain
+ * commit; none otherwise (a fleet of sharebox hosts only pays one `git log` without `--raw`).
+ */
+const plainChangesSince = async (git: Git, tip: string, since: string | undefined): Promise<Array<LoggedChange>> => {
+  const revs = since ? [tip, `^${since}`] : [tip]
+  const committers = await git.check(["log", "--no-merges", "--format=%ce", ...revs, "--"])
+  if (lines(committers).every((e) => shareboxCommitter(e) !== undefined)) return []
+  return changeLog(git, revs)
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/

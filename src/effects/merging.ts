@@ -4,7 +4,9 @@
  * virtual one after criss-cross merges). The merge itself is the pure `merge` of src/domain.
  */
 import { Context, Effect, Layer } from "effect"
+import { defaultHostLabel } from "../domain/conflictnames.js"
 import { type Conflict, type MergeOptions, compareTrees, merge, settle } from "../domain/merge.js"
+import { creditPlainEdits, lastPlainEdits } from "../domain/plainwriters.js"
 import { storedChanges, storableHost } from "../domain/storage.js"
 import { Tree, contentId } from "../domain/tree.js"
 import { objectPathOf } from "./annex.js"
@@ -59,7 +61,7 @@ export class Merger {
     // host's description is only there, and without it its copies were named by UUID.
     await this.repo.annex.commitBranch()
     const names = await this.repo.annex.descriptions()
-    return { hostLabel: (uuid) => names.get(uuid) ?? uuid.slice(0, 8) }
+    return { hostLabel: (uuid) => names.get(uuid) ?? defaultHostLabel(uuid) }
   }
 
   /**
@@ -107,9 +109,27 @@ export class Merger {
       return (theirLoaded = loaded.tree)
     }
     const head = this.views.head
-    if (!head) {
+    /**
+     * Their tree with the files plain git-annex peers wrote credited to their commits' authors and
+     * times (domain/plainwriters.ts), or undefined when no such file is new here.
+     */
+    const credited = async (t: Tree): Promise<Tree | undefined> => {
+      const edits = lastPlainEdits(await git.plainChangesSince(peerHead, head))
+      const c = edits.size ? creditPlainEdits(t, this.views.base, edits) : t
+      return c === t ? undefined : c
+    }
+    /**
+     * Moves to their commit; when plain peers' files are new in it, a settle commit on top stores
+     * their writers and times in the markers, so a restart reads them back from git.
+     */
+    const moveToTheirs = async (): Promise<void> => {
       const t = await theirTree()
+      const c = await credited(t)
       await this.checkout.moveTo(theirs, t)
+      if (c) await this.checkout.commitTree(c, `sharebox: writers of ${name}'s plain git-annex commits`, undefined, ["Sharebox-Settle: yes"])
+    }
+    if (!head) {
+      await moveToTheirs()
       return []
     }
     if (head === theirs) return undefined
@@ -132,12 +152,12 @@ export class Merger {
     }
     if (theirsBehind) return undefined
     if (oursBehind) {
-      const t = await theirTree()
-      await this.checkout.moveTo(theirs, t)
+      await moveToTheirs()
       return []
     }
     const labels = await this.mergeLabels()
-    const tTree = await theirTree()
+    const loadedTheirs = await theirTree()
+    const tTree = (await credited(loadedTheirs)) ?? loadedTheirs
     const baseTree = await this.baseTree(head, theirs, labels)
     const ours = this.views.base
     let result = merge(baseTree, ours, tTree, labels)

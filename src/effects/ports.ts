@@ -18,8 +18,13 @@ export interface LoggedChange {
   readonly commit: string
   /** milliseconds (the commit's Sharebox-Time trailer when it agrees with git's seconds) */
   readonly time: number
-  /** the writer's git-annex UUID, from the committer's address */
+  /**
+   * the writer's git-annex UUID, from the committer's address; for a plain commit (`plain`), its
+   * author's name as a host id (domain/plainwriters.ts)
+   */
   readonly host: string | undefined
+  /** made by a commit sharebox did not make (a plain git-annex peer's): its time is the author's */
+  readonly plain?: boolean
   /** a text merge's two writers, the committer one of them (its `Sharebox-Writers` trailer) */
   readonly writers?: ReadonlyArray<string>
   /** the stored path (not yet decoded to a mount path) */
@@ -75,6 +80,11 @@ export interface GitPort {
   resetHard(commit: string): Promise<void>
   /** Every change of every non-merge commit of `head`, oldest commit first. */
   changeLog(head: string): Promise<Array<LoggedChange>>
+  /**
+   * The changes of the non-merge commits `tip` has and `since` lacks, oldest first, when a plain
+   * (not sharebox) commit is among them; else none.
+   */
+  plainChangesSince(tip: string, since: string | undefined): Promise<Array<LoggedChange>>
   /** The sizes of objects by id; one that is not there is left out. */
   blobSizes(oids: ReadonlyArray<string>): Promise<Map<string, number>>
   readBlobs(oids: ReadonlyArray<string>): Promise<Map<string, Buffer>>

@@ -92,31 +92,16 @@ export class Syncer {
       ;(f.kind === "needs-person" ? report.failed : report.unreachable).push({ name, reason: what + f.reason })
       return f
     }
-    for (const r of await git.remotes()) {
-      if (isLocalUrl(r.url)) {
-        const dir = path.resolve(gitdir, r.url.replace(/^file:\/\//, ""))
-        try {
-          await fs.access(dir)
-        } catch {
-          report.unreachable.push({ name: r.name, reason: `${dir} is not there` })
-          continue
-        }
-        // A peer mounted on this machine: have it write back what it has before we fetch.
-        await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
-      }
-      try {
-        const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
-        if (f.code !== 0) {
-          if (this.serial.signal.aborted) report.unreachable.push({ name: r.name, reason: "not reached: sharebox is stopping" })
-          else failedWith(r.name, f.stderr, `git fetch exited ${f.code}`)
-          continue
-        }
-      } catch (e: any) {
-        failedWith(r.name, e?.message ?? String(e), "git fetch failed")
-        continue
-      }
-      report.reached.push(r.name)
-    }
+    // Every peer at once, each with its own bound: two peers that do not answer cost one
+    // timeout, not two. Each fetch writes only its own remote's refs (and no FETCH_HEAD).
+    const remotes = await git.remotes()
+    const fetched = await Promise.all(remotes.map((r) => this.fetchPeer(r, env)))
+    remotes.forEach((r, i) => {
+      const f = fetched[i]!
+      if (f === "reached") report.reached.push(r.name)
+      else if (f.unreachable !== undefined) report.unreachable.push({ name: r.name, reason: f.unreachable })
+      else failedWith(r.name, f.output, f.fallback)
+    })
     for (const u of report.unreachable) progress(`peer ${printable(u.name)} unreachable: ${printable(u.reason)}`)
     for (const u of report.failed) progress(`peer ${printable(u.name)} needs attention: ${printable(u.reason)}`)
     const candidates: Array<[string, string]> = (await this.pushedRefs()).map((r) => [r.slice("refs/heads/".length), r])
@@ -147,16 +132,24 @@ export class Syncer {
     await annex.commitBranch()
     await enableSpecialRemotes(annex, gitdir, layout.state, progress, this.opts.peerTimeout).catch((e) => progress(`special remotes: ${e?.message ?? e}`))
     if (this.views.head) {
-      for (const name of report.reached) {
-        const refspecs = [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"]
-        const p = await git
-          .push(name, refspecs, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
-          .catch((e) => ({ code: 1, stderr: String(e?.message ?? e) }))
-        if (p.code !== 0) {
-          const f = failedWith(name, p.stderr, `git push exited ${p.code}`, "push: ")
-          progress(`push to ${printable(name)} ${f.kind === "needs-person" ? "refused" : "incomplete"}: ${printable(f.reason)}`)
-        }
-      }
+      // pushed to all at once, as fetched; told in the peers' order
+      const pushes = await Promise.all(
+        report.reached.map((name) =>
+          git
+            .push(name, [`${branch}:synced/${pushTo.get(name) ?? branch}`, "git-annex:synced/git-annex"], {
+              env,
+              timeoutSeconds: this.opts.peerTimeout,
+              signal: this.serial.signal
+            })
+            .catch((e) => ({ code: 1, stderr: String(e?.message ?? e) }))
+        )
+      )
+      report.reached.forEach((name, i) => {
+        const p = pushes[i]!
+        if (p.code === 0) return
+        const f = failedWith(name, p.stderr, `git push exited ${p.code}`, "push: ")
+        progress(`push to ${printable(name)} ${f.kind === "needs-person" ? "refused" : "incomplete"}: ${printable(f.reason)}`)
+      })
     }
     this.views.recompute()
     await this.notifyNew().catch((e) => progress(`notify: ${e?.message ?? e}`))
@@ -178,6 +171,35 @@ export class Syncer {
     await this.presence.saveReads()
     await this.replayer.pruneReplayed()
     return report
+  }
+
+  /**
+   * Fetches one peer (a peer mounted on this machine first writes back what it has): reached, not
+   * there or stopping (`unreachable`), or failed with git's output to class.
+   */
+  private async fetchPeer(
+    r: { readonly name: string; readonly url: string },
+    env: NodeJS.ProcessEnv
+  ): Promise<"reached" | { readonly unreachable: string } | { readonly unreachable?: undefined; readonly output: string; readonly fallback: string }> {
+    const { git, gitdir } = this.repo
+    if (isLocalUrl(r.url)) {
+      const dir = path.resolve(gitdir, r.url.replace(/^file:\/\//, ""))
+      try {
+        await fs.access(dir)
+      } catch {
+        return { unreachable: `${dir} is not there` }
+      }
+      // A peer mounted on this machine: have it write back what it has before we fetch.
+      await askDaemon(dir, { _tag: "replay", dryRun: false }, 10).catch(() => undefined)
+    }
+    try {
+      const f = await git.fetch(r.name, { env, timeoutSeconds: this.opts.peerTimeout, signal: this.serial.signal })
+      if (f.code === 0) return "reached"
+      if (this.serial.signal.aborted) return { unreachable: "not reached: sharebox is stopping" }
+      return { output: f.stderr, fallback: `git fetch exited ${f.code}` }
+    } catch (e: any) {
+      return { output: e?.message ?? String(e), fallback: "git fetch failed" }
+    }
   }
 
   /**

@@ -7,8 +7,9 @@
 import { promises as fs } from "node:fs"
 import { type Node, Tree } from "../domain/tree.js"
 
-// Raise when the nodes a commit reads back as change (domain/storage.ts treeFromStored): 2 has modes.
-const FORMAT = 2
+// Raise when the nodes a commit reads back as change (domain/storage.ts treeFromStored): 2 has modes,
+// 3 unlocked files.
+const FORMAT = 3
 
 interface Snapshot {
   readonly format: number

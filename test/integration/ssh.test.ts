@@ -99,6 +99,27 @@ describe.skipIf(missing !== undefined)("a peer over ssh", () => {
     }
   }, 90_000)
 
+  it("two black-holed peers cost one connect timeout, not two: every peer is contacted at once", () => {
+    // a second remote through the same sshd: both hang on the same black hole
+    expect(git(A.gitdir, ["remote", "add", "B2", sshd.url(B.gitdir)]).code).toBe(0)
+    sshd.blackhole()
+    try {
+      const r = sync()
+      console.log(`sync with two black-holed peers: ${(r.ms / 1000).toFixed(2)} s`)
+      expect(r.code, r.stderr).toBe(75)
+      expect(r.stderr).toMatch(/peer B unreachable: .*timed out/i)
+      expect(r.stderr).toMatch(/peer B2 unreachable: .*timed out/i)
+      expect(status()).toMatch(/B2: unreachable: .*timed out/i)
+      expect(r.ms).toBeGreaterThanOrEqual(9_000)
+      // one after the other they took 20.95 s (issue 16)
+      expect(r.ms).toBeLessThan(15_000)
+    } finally {
+      // removed while still black-holed: the next tests know one peer only
+      git(A.gitdir, ["remote", "remove", "B2"])
+      sshd.unblackhole()
+    }
+  }, 90_000)
+
   it("a host key that changed: exit 1 (a person must look), ssh's reason in the output and in status", () => {
     sshd.distrustHostKey()
     try {

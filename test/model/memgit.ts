@@ -239,6 +239,10 @@ export const memGit = (repo: MemRepo, branch = "main"): GitPort => {
       }
       return out
     },
+    // every commit of the model is a sharebox host's
+    async plainChangesSince() {
+      return []
+    },
     async blobSizes(oids) {
       return new Map(oids.flatMap((o) => (net.blobs.has(o) ? [[o, net.blobs.get(o)!.length] as const] : [])))
     },

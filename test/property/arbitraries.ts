@@ -130,14 +130,21 @@ export const anyMode: fc.Arbitrary<number> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 0o1777 }) }
 )
 
-/** File nodes get a writer from `host` when it is given (and the writer is not undefined). */
+/**
+ * File nodes get a writer from `host` when it is given (and the writer is not undefined); one in
+ * four annexed files that are not executable is unlocked (a plain git-annex peer's pointer file).
+ */
 export const nodeOf = (content: fc.Arbitrary<Content>, mtime: fc.Arbitrary<number>, host?: fc.Arbitrary<string | undefined>): fc.Arbitrary<Node> =>
   fc.oneof(
     {
       weight: 4,
       arbitrary: fc
-        .tuple(fc.record({ type: fc.constant("file" as const), content, mode: anyMode, mtime }), host ?? fc.constant(undefined))
-        .map(([{ mode, ...f }, h]): Node => (h === undefined ? { ...f, ...fileModeFields(mode) } : { ...f, ...fileModeFields(mode), host: h }))
+        .tuple(fc.record({ type: fc.constant("file" as const), content, mode: anyMode, mtime }), host ?? fc.constant(undefined), fc.nat(3))
+        .map(([{ mode, ...f }, h, u]): Node => {
+          const fields = fileModeFields(mode)
+          const unlocked = u === 0 && f.content.kind === "key" && !fields.executable ? { unlocked: true as const } : {}
+          return h === undefined ? { ...f, ...fields, ...unlocked } : { ...f, ...fields, host: h, ...unlocked }
+        })
     },
     { weight: 1, arbitrary: fc.record({ type: fc.constant("symlink" as const), target: symlinkTarget, mtime }) },
     { weight: 2, arbitrary: anyMode.map(dirWithMode) }
