@@ -69,7 +69,7 @@ export const treeFiles = (n, maxBytes, seed = 18) => {
 }
 
 /** Writes the tree under `root`; a pool of text is cut into the files, so making it is quick. */
-const writeTree = (root, files) => {
+export const writeTree = (root, files) => {
   const rand = prng(1818)
   const pool = textOf(rand, 8 * MiB)
   for (const f of files) {
@@ -142,6 +142,7 @@ export const measureRealWork = (b) => {
   }
 
   for (let rep = 0; rep < REPS; rep++) {
+    say(`realwork: repetition ${rep + 1} of ${REPS}`)
     const { base, dirs } = threeSubjects(`realwork-${rep}`)
     for (const s of rotate(["plain", "bindfs", "sharebox"], rep)) {
       for (const [name, cmd, verify] of steps(dirs[s], s)) {
