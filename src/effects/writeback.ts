@@ -1,7 +1,8 @@
 /**
  * Write-back: replays once nothing was recorded for `quietMs` (one timer, not one per record), unless
  * the host runs in battery mode (`writeback: false`: only at sync). Listens to what the view records
- * and to the last close of each file open for writing.
+ * and to the last close of each file open for writing. Its replay gives way to FUSE requests
+ * (foreground.ts): nobody waits for it.
  */
 import { Context, Effect, Layer } from "effect"
 import { HostConfig, type HostOptions } from "./hostconfig.js"
@@ -32,7 +33,7 @@ export class WritebackTimer {
         const quietFor = Date.now() - this.lastActivity
         if (quietFor < this.opts.quietMs) return arm(this.opts.quietMs - quietFor)
         if (this.staging.anyDirty()) return this.schedule()
-        this.replayer.replay().catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
+        this.replayer.replay({ background: true }).catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
       }, ms)
       this.timer.unref?.()
     }
