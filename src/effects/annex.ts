@@ -7,7 +7,6 @@ import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { type BatchAnswer, type BatchRecord, AnnexBatch } from "./annexbatch.js"
 import { CommandFailed, CommandTimedOut, userMessage } from "./errors.js"
-import { eachPaced, foregroundPace, type Pace } from "./foreground.js"
 import { logPresent } from "../domain/locationlog.js"
 import { Git, gitEnv, quotePath } from "./git.js"
 import { peerEnv } from "./gitenv.js"
@@ -40,6 +39,9 @@ export const hashDirLower = (key: string): string => {
 export const locationLogPath = (key: string): string => `${hashDirLower(key)}${key}.log`
 
 const BRANCH = "refs/heads/git-annex"
+
+/** Keys moved into the annex per turn of the event loop. */
+const INGEST_CHUNK = 256
 
 /** The entries of a raw tree object: `MODE NAME\0` then the binary object id, over and over. */
 const parseTree = (tree: Buffer, idBytes: number): Array<{ name: string; oid: string }> => {
@@ -103,12 +105,14 @@ export class Annex {
    * Moves finished staging files into the annex as the objects of their keys (hard links, so open
    * readers of a staging file keep working; the caller removes the staging files later).
    *
-   * Synchronous calls, in slices of time that `pace` sets with a turn of the event loop between:
-   * four system calls per new key, with no thread-pool round trip each, and FUSE requests still
-   * served.
+   * Synchronous calls, a few hundred at a time with a turn of the event loop between: four
+   * system calls per new key, with no thread-pool round trip each, and FUSE requests still served.
    */
-  ingest(items: ReadonlyArray<{ readonly staged: string; readonly key: string }>, pace: Pace = foregroundPace()): Promise<void> {
-    return eachPaced(items, pace, ({ staged, key }) => this.ingestOne(staged, key))
+  async ingest(items: ReadonlyArray<{ readonly staged: string; readonly key: string }>): Promise<void> {
+    for (let i = 0; i < items.length; i += INGEST_CHUNK) {
+      if (i > 0) await new Promise((r) => setImmediate(r))
+      for (const { staged, key } of items.slice(i, i + INGEST_CHUNK)) this.ingestOne(staged, key)
+    }
   }
 
   private ingestOne(staged: string, key: string): void {

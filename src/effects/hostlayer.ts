@@ -6,7 +6,6 @@
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import { Checkout } from "./checkout.js"
 import { ContentPolicy, type ContentPolicyShape } from "./contentpolicy.js"
-import { Foreground, type ForegroundActivity } from "./foreground.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
 import { Merging } from "./merging.js"
 import { Presence, type PresenceCache } from "./presence.js"
@@ -29,8 +28,6 @@ export interface HostServices {
   readonly syncer: Syncer
   readonly versions: VersionStore
   readonly content: ContentPolicyShape
-  /** the FUSE layer notes each request JavaScript answers; background work gives way to them */
-  readonly foreground: ForegroundActivity
   /** Ends the host: open files journalled, pending work replayed (with write-back), state let go. */
   close(): Promise<void>
 }
@@ -76,7 +73,7 @@ const Shutdown = Layer.scopedDiscard(
  * model-based test (test/model) over in-memory git, git-annex and journal.
  */
 export const servicesOver = <E, R>(base: Layer.Layer<HostConfig | Repo | Recovery | Serial, E, R>) => {
-  const view = Layer.provideMerge(ViewStore.layer, Layer.provideMerge(Foreground.layer, base))
+  const view = Layer.provideMerge(ViewStore.layer, base)
   const presence = Layer.provideMerge(Presence.layer, view)
   const staging = Layer.provideMerge(Staging.layer, presence)
   const checkout = Layer.provideMerge(Layer.merge(Checkout.layer, Versions.layer), staging)
@@ -110,8 +107,7 @@ export const openHost = async (gitdir: string, options: Partial<HostOptions> = {
         replayer: Replay,
         syncer: Sync,
         versions: Versions,
-        content: ContentPolicy,
-        foreground: Foreground
+        content: ContentPolicy
       })
     )
     .then(rethrow)

@@ -6,7 +6,6 @@
 import type { Event } from "../domain/events.js"
 import type { Commit } from "../domain/replayplan.js"
 import type { LoadedTree } from "../domain/storage.js"
-import type { Pace } from "./foreground.js"
 
 /** How a fetch or a push to one peer ended: a non-zero code is a value, its last words in `stderr`. */
 export interface PeerExchange {
@@ -88,8 +87,8 @@ export interface AnnexPort {
   objectFile(key: string): string
   /** Whether the object of `key` is here (synchronous: getattr asks it). */
   hasObject(key: string): boolean
-  /** Moves finished staging files into the annex as the objects of their keys, at `pace` (foreground.ts). */
-  ingest(items: ReadonlyArray<{ readonly staged: string; readonly key: string }>, pace?: Pace): Promise<void>
+  /** Moves finished staging files into the annex as the objects of their keys. */
+  ingest(items: ReadonlyArray<{ readonly staged: string; readonly key: string }>): Promise<void>
   /** Records in the git-annex branch that this repository has these keys. */
   recordPresent(keys: ReadonlyArray<string>): Promise<void>
   /** Commits git-annex's journal to its branch and merges the peers' git-annex branches. */

@@ -14,7 +14,6 @@ import { type Commit, planCommits, replayable } from "../domain/replayplan.js"
 import { objectPathOf } from "./annex.js"
 import { Checkout, type Checkouts } from "./checkout.js"
 import { syncFileSystems, writeAtomic } from "./durable.js"
-import { Foreground, type ForegroundActivity, type Pace, backgroundPace, eachPaced, foregroundPace } from "./foreground.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
 import { Presence, type PresenceCache } from "./presence.js"
 import { Serial, type SerialWork } from "./serial.js"
@@ -60,16 +59,15 @@ export class Replayer {
     private readonly staging: StagingArea,
     private readonly presence: PresenceCache,
     private readonly checkout: Checkouts,
-    private readonly serial: SerialWork,
-    private readonly foreground: ForegroundActivity
+    private readonly serial: SerialWork
   ) {}
 
   /** Plans the replay of pending events that no open file still writes to. */
-  private async plan(pace: Pace): Promise<ReplayPlan & { tree: ReturnType<typeof planCommits>["tree"] }> {
+  private async plan(): Promise<ReplayPlan & { tree: ReturnType<typeof planCommits>["tree"] }> {
     const raw = replayable(this.views.pending, this.staging.activeIds())
     // what never needs to reach history (temporary files, overwritten chmods...) goes, and so do
     // writes whose content is gone (staged.ts)
-    const { events, content, lost } = await stagedContent(raw, (id) => this.staging.stagingFile(id), pace)
+    const { events, content, lost } = await stagedContent(raw, (id) => this.staging.stagingFile(id))
     const { commits, tree } = planCommits(this.views.base, raw, events, content, this.repo.uuid, objectPathOf)
     return { raw, events, commits, content, lost, tree }
   }
@@ -77,18 +75,16 @@ export class Replayer {
   /**
    * Replays pending events into git-annex; with dryRun, only returns the plan. Writes whose content
    * is gone are named once, when the journal lets go of them: in the log and to `report` (the output
-   * of the command that asked), unless that is the log. With `background` (the write-back's: nobody
-   * waits for it), its work on the JavaScript thread gives way to the FUSE requests (foreground.ts).
+   * of the command that asked), unless that is the log.
    */
-  replay(options: { dryRun?: boolean; report?: (line: string) => void; background?: boolean } = {}): Promise<ReplayPlan> {
+  replay(options: { dryRun?: boolean; report?: (line: string) => void } = {}): Promise<ReplayPlan> {
     return this.serial.exclusive(async () => {
       const { annex, git, layout, branch } = this.repo
-      const pace = options.background ? backgroundPace(this.foreground, () => this.serial.closed || this.serial.waiting) : foregroundPace()
-      const plan = await this.plan(pace)
+      const plan = await this.plan()
       if (options.dryRun || plan.raw.length === 0) return plan
       const byKey = new Map<string, string>()
       for (const [id, key] of plan.content) if (!byKey.has(key)) byKey.set(key, id)
-      await annex.ingest([...byKey].map(([key, id]) => ({ staged: this.staging.stagingFile(id), key })), pace)
+      await annex.ingest([...byKey].map(([key, id]) => ({ staged: this.staging.stagingFile(id), key })))
       for (const key of byKey.keys()) this.presence.notePresent(key)
       await annex.recordPresent([...new Set(plan.content.values())])
       const lastSeq = plan.raw[plan.raw.length - 1]!.seq
@@ -117,8 +113,9 @@ export class Replayer {
         void this.opts.notify(`sharebox: ${line}`).catch(() => undefined)
       }
       this.views.recompute()
-      const done = [...plan.content.keys()].filter((id) => !this.views.isStaged(id) && !this.staging.sessions.has(id))
-      await eachPaced(done, pace, (id) => fsSync.rmSync(this.staging.stagingFile(id), { force: true }))
+      await removeFiles(
+        [...plan.content.keys()].filter((id) => !this.views.isStaged(id) && !this.staging.sessions.has(id)).map((id) => this.staging.stagingFile(id))
+      )
       this.opts.log(`replayed ${plan.events.length} event(s) into ${plan.commits.length} commit(s)`)
       return plan
     })
@@ -172,12 +169,20 @@ export class Replayer {
   }
 }
 
+/** Removes files (missing ones are fine) with synchronous calls, a few hundred per turn of the event loop. */
+const removeFiles = async (files: ReadonlyArray<string>): Promise<void> => {
+  for (let i = 0; i < files.length; i += 256) {
+    if (i > 0) await new Promise((r) => setImmediate(r))
+    for (const f of files.slice(i, i + 256)) fsSync.rmSync(f, { force: true })
+  }
+}
+
 export class Replay extends Context.Tag("sharebox/Replay")<Replay, Replayer>() {
   static layer = Layer.effect(
     Replay,
     Effect.gen(function* () {
       const { opts } = yield* HostConfig
-      return new Replayer(yield* Repo, opts, yield* ViewStore, yield* Staging, yield* Presence, yield* Checkout, yield* Serial, yield* Foreground)
+      return new Replayer(yield* Repo, opts, yield* ViewStore, yield* Staging, yield* Presence, yield* Checkout, yield* Serial)
     })
   )
 }

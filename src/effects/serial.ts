@@ -6,7 +6,6 @@ import { Context, Layer } from "effect"
 
 export class SerialWork {
   private work: Promise<unknown> = Promise.resolve()
-  private queued = 0
   private readonly interruption = new AbortController()
   /** set once the host begins to close: timers stop arming */
   closed = false
@@ -22,18 +21,8 @@ export class SerialWork {
     this.interruption.abort()
   }
 
-  /** Whether work was asked for and waits for the work before it (which may then hurry). */
-  get waiting(): boolean {
-    return this.queued > 0
-  }
-
   exclusive<A>(f: () => Promise<A>): Promise<A> {
-    this.queued++
-    const start = () => {
-      this.queued--
-      return f()
-    }
-    const next = this.work.then(start, start)
+    const next = this.work.then(f, f)
     this.work = next.catch(() => undefined)
     return next
   }

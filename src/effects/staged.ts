@@ -13,7 +13,6 @@ import { sha256Key } from "../domain/key.js"
 import { optimise } from "../domain/optimise.js"
 import { baseName } from "../domain/paths.js"
 import { printable } from "../domain/printable.js"
-import { eachPaced, foregroundPace, type Pace } from "./foreground.js"
 import { hashFile } from "./hash.js"
 
 /** Staging files up to this size are hashed with one synchronous read. */
@@ -37,7 +36,7 @@ const stagedId = (e: Event): string | undefined => (e.op === "write" && e.conten
  * Optimises `raw` and hashes the staging files of what is left. A write whose staging file is gone
  * is left out and the rest optimised again (an earlier version optimised away may be needed now).
  */
-export const stagedContent = async (raw: ReadonlyArray<Event>, fileOf: (id: string) => string, pace: Pace = foregroundPace()): Promise<StagedContent> => {
+export const stagedContent = async (raw: ReadonlyArray<Event>, fileOf: (id: string) => string): Promise<StagedContent> => {
   const keys = new Map<string, string>()
   const gone = new Set<string>()
   for (;;) {
@@ -48,7 +47,7 @@ export const stagedContent = async (raw: ReadonlyArray<Event>, fileOf: (id: stri
       if (e.op !== "write" || e.content.kind !== "staged" || keys.has(e.content.id)) continue
       wanted.set(e.content.id, { name: baseName(e.path), size: e.content.size })
     }
-    const missing = await hashStaged(wanted, fileOf, keys, pace)
+    const missing = await hashStaged(wanted, fileOf, keys)
     if (missing.length === 0) {
       const content = new Map<string, string>()
       for (const e of events) {
@@ -75,10 +74,10 @@ const isGone = (e: unknown): boolean => (e as { code?: string })?.code === "ENOE
 
 /**
  * Adds the keys of staging files to `keys`; returns the ids whose file is gone. Small ones are
- * read and hashed synchronously, in slices of time that `pace` sets (a stream per file costs
+ * read and hashed synchronously, a few hundred per turn of the event loop (a stream per file costs
  * several thread-pool round trips); big ones stream, four at a time.
  */
-const hashStaged = async (files: ReadonlyMap<string, { name: string; size: number }>, fileOf: (id: string) => string, keys: Map<string, string>, pace: Pace): Promise<Array<string>> => {
+const hashStaged = async (files: ReadonlyMap<string, { name: string; size: number }>, fileOf: (id: string) => string, keys: Map<string, string>): Promise<Array<string>> => {
   const missing: Array<string> = []
   const small = [...files].filter(([, f]) => f.size <= SMALL_HASH)
   const big = [...files].filter(([, f]) => f.size > SMALL_HASH)
@@ -90,17 +89,25 @@ const hashStaged = async (files: ReadonlyMap<string, { name: string; size: numbe
       missing.push(id)
     }
   })
-  await eachPaced(small, pace, ([id, f]) => {
+  let count = 0
+  let bytes = 0
+  for (const [id, f] of small) {
+    if (++count > 256 || bytes > 4 * 1024 * 1024) {
+      await new Promise((r) => setImmediate(r))
+      count = 1
+      bytes = 0
+    }
     let data: Buffer
     try {
       data = fsSync.readFileSync(fileOf(id))
     } catch (e) {
       if (!isGone(e)) throw e
       missing.push(id)
-      return
+      continue
     }
+    bytes += data.length
     keys.set(id, sha256Key(createHash("sha256").update(data).digest("hex"), data.length, f.name))
-  })
+  }
   await streamed
   return missing
 }

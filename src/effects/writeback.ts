@@ -1,8 +1,7 @@
 /**
  * Write-back: replays once nothing was recorded for `quietMs` (one timer, not one per record), unless
  * the host runs in battery mode (`writeback: false`: only at sync). Listens to what the view records
- * and to the last close of each file open for writing. Its replay gives way to FUSE requests
- * (foreground.ts): nobody waits for it.
+ * and to the last close of each file open for writing.
  */
 import { Context, Effect, Layer } from "effect"
 import { HostConfig, type HostOptions } from "./hostconfig.js"
@@ -33,7 +32,7 @@ export class WritebackTimer {
         const quietFor = Date.now() - this.lastActivity
         if (quietFor < this.opts.quietMs) return arm(this.opts.quietMs - quietFor)
         if (this.staging.anyDirty()) return this.schedule()
-        this.replayer.replay({ background: true }).catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
+        this.replayer.replay().catch((e) => this.opts.warn(`write-back replay failed: ${e?.message ?? e}`))
       }, ms)
       this.timer.unref?.()
     }

@@ -274,13 +274,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
   // the files the binding created are adopted first, before any request and any new view
-  // before every request JavaScript answers: what the binding created is adopted, and the
-  // write-back's replay learns that the foreground is busy (effects/foreground.ts)
-  const beforeOp = () => {
-    host.foreground.note()
-    ops.adoptCreated()
-  }
-  const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, mountOptions: fuseOptionsOf(cfg), beforeOp })
+  const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, mountOptions: fuseOptionsOf(cfg), beforeOp: ops.adoptCreated })
   host.views.onBeforeChange(ops.adoptCreated)
   /** Lets the binding create files (once the names table is there, which it needs). */
   const startCreating = () => {

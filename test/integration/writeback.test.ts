@@ -1,10 +1,9 @@
 /**
  * Write-back and replay: closed files reach the gitdir's history on their own after a quiet period
  * (so a peer can pull them without us syncing), `-o writeback=off` keeps them in the journal until
- * sync, replay batches, every version is a commit, offline edits on two hosts reconcile without
- * losing either side, and the write-back's replay gives way to a busy mount without starving.
+ * sync, replay batches, every version is a commit, and offline edits on two hosts reconcile without
+ * losing either side.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -193,58 +192,5 @@ describe("write-back off (battery mode)", () => {
     expect(commitCount(A)).toBeGreaterThan(beforeHead)
     expect(journalPaths(A)).not.toContain("off.txt")
     expect(read(path.join(A.mnt, "off.txt"))).toBe("battery\n")
-  })
-})
-
-describe("write-back under a busy foreground", () => {
-  const w = new World("sharebox-wbbusy")
-  let A: HostDirs
-
-  beforeAll(() => {
-    A = w.host("A")
-    w.mount(A)
-  }, 60_000)
-
-  afterAll(async () => {
-    expect(await w.cleanup()).toEqual([])
-  }, 60_000)
-
-  /** `ls -lR` of the mount over and over in a child process, until the returned stop(). */
-  const busyForeground = (): (() => Promise<void>) => {
-    const child = spawn("bash", ["-c", `while :; do ls -lR ${JSON.stringify(A.mnt)} >/dev/null 2>&1; done`], { stdio: "ignore", detached: true })
-    return () =>
-      new Promise((resolve) => {
-        child.on("exit", () => resolve())
-        process.kill(-child.pid!, "SIGKILL")
-      })
-  }
-
-  it("its replay gives way to the requests of a busy mount but still finishes, and a replay asked for meanwhile does not wait for a lull", async () => {
-    const files = (dir: string, n: number) => Array.from({ length: n }, (_, i) => path.join(dir, `d${i % 20}`, `f${i}.txt`))
-    const written = (f: string) => `content of ${path.basename(f)}\n`
-    for (let d = 0; d < 20; d++) fs.mkdirSync(path.join(A.mnt, "busy", `d${d}`), { recursive: true })
-    const first = files("busy", 1500)
-    const stop = busyForeground()
-    try {
-      for (const f of first) write(path.join(A.mnt, f), written(f))
-      // nobody syncs: the write-back replays them while ls -lR keeps the daemon answering requests
-      expect(await eventually(() => lsFiles(A).filter((f) => /^busy\/d\d+\/f\d+\.txt$/.test(f)).length === 1500, 60_000, 250)).toBe(true)
-      // more files, and a replay asked for at once: it goes at full pace (a command waits for it)
-      const second = files("busy2", 500)
-      for (let d = 0; d < 20; d++) fs.mkdirSync(path.join(A.mnt, "busy2", `d${d}`), { recursive: true })
-      for (const f of second) write(path.join(A.mnt, f), written(f))
-      const r = sharebox(["replay", A.mnt], { timeoutMs: 60_000 })
-      expect(r.code, r.stderr).toBe(0)
-      expect(lsFiles(A).filter((f) => /^busy2\/d\d+\/f\d+\.txt$/.test(f)).length).toBe(500)
-      expect(journalPaths(A)).toEqual([])
-    } finally {
-      await stop()
-    }
-    // every write reached history with its content
-    for (const f of [first[0]!, first[1499]!]) {
-      expect(read(path.join(A.mnt, f))).toBe(written(f))
-      expect(git(A.gitdir, ["annex", "find", "--", f]).stdout.trim()).toBe(f)
-    }
-    expect(git(A.gitdir, ["status", "--porcelain"]).stdout).toBe("")
   })
 })
