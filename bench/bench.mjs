@@ -11,7 +11,8 @@
  *   - sharebox  a sharebox mount (bin/sharebox)
  *
  * Options: --quick (small sizes, 1 repetition: the CI mode), --reps N, --only a,b (seq, random,
- * small, fetch, tree, ssh), --tmp DIR (work folder; run.sh makes one), --json FILE (results as JSON),
+ * small, fetch, tree, realwork: bench/realwork.mjs, ssh: bench/ssh.mjs), --tmp DIR (work folder; run.sh makes one),
+ * --json FILE (results as JSON),
  * --markdown FILE (the report as markdown), --verbose (every command with its time, on stderr),
  * --keep (leave the work folder).
  */
@@ -22,6 +23,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { measureRealWork } from "./realwork.mjs"
 import { measureSsh } from "./ssh.mjs"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -89,7 +91,7 @@ const SIZES = QUICK
   ? { seq: 64 * MiB, rand: 16 * MiB, randSeconds: 0.5, small: 500, tree: 10000, reps: 1 }
   : { seq: 1024 * MiB, rand: 256 * MiB, randSeconds: 4, small: 10000, tree: 100000, reps: 5 }
 const REPS = Number(value("--reps", SIZES.reps))
-const ONLY = value("--only", "seq,random,small,fetch,tree,ssh").split(",")
+const ONLY = value("--only", "seq,random,small,fetch,tree,realwork,ssh").split(",")
 const TMP = path.resolve(value("--tmp") ?? fs.mkdtempSync(path.join(os.tmpdir(), "sharebox-bench.")))
 fs.mkdirSync(TMP, { recursive: true })
 
@@ -649,8 +651,9 @@ const main = () => {
   canDrop = sh("sync && echo 3 > /proc/sys/vm/drop_caches", { allowFail: true }).status === 0
   say(`${QUICK ? "quick" : "full"} run, ${REPS} repetition(s), in ${TMP}${canDrop ? "" : " (cannot drop caches: not root?)"}`)
   const t0 = performance.now()
+  const realwork = () => measureRealWork({ sh, q, record, check, threeSubjects, tearDown, dropCaches, rotate, settle, say, TMP, REPS, QUICK })
   const ssh = () => measureSsh({ sh, q, timed, sharebox, record, check, mountSharebox, tearDown, dropCaches, rotate, waitFor, TMP, QUICK, REPS, MiB })
-  const steps = { seq: measureSequential, random: measureRandom, small: measureSmallFiles, fetch: measureFetch, tree: measureBigTree, ssh }
+  const steps = { seq: measureSequential, random: measureRandom, small: measureSmallFiles, fetch: measureFetch, tree: measureBigTree, realwork, ssh }
   measureCli()
   for (const [name, f] of Object.entries(steps)) {
     if (!ONLY.includes(name)) continue

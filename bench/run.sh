@@ -3,7 +3,7 @@
 # under a minute). Installs fio, bindfs and hyperfine (and git-annex, fuse3) with apt-get when they
 # are missing, builds dist/ when it is missing, makes a work folder on the same disk as the
 # repository, runs bench/bench.mjs in it, and unmounts and removes everything when it ends, even on
-# failure or Ctrl-C. Other arguments go to bench.mjs (--reps N, --only seq,random,small,fetch,tree,
+# failure or Ctrl-C. Other arguments go to bench.mjs (--reps N, --only seq,random,small,fetch,tree,realwork,
 # --json FILE, --markdown FILE).
 set -euo pipefail
 
