@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { ROOT, World, scaled } from "./harness.js"
 
 const RACERS = 12
-const ROUNDS = scaled(2, 5)
+const ROUNDS = scaled(1, 5)
 
 /**
  * One process with the built lock module: says `ready`, waits for a line on stdin, tries the lock
