@@ -115,7 +115,7 @@ describe("new files created by the binding", () => {
   })
 
   /** rounds of a peer's push into A while 150 files are created */
-  const ROUNDS = scaled(3, 5)
+  const ROUNDS = scaled(1, 5)
 
   it("while peers' pushes replace the view: every file is found the moment it is closed, and all reach history", async () => {
     const before = createdByBinding(A)

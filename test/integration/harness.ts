@@ -18,7 +18,22 @@ export const ROOT = path.resolve(import.meta.dirname, "../..")
  * to catch it more often repeat it `full` times instead of `quick` (the README's default run,
  * which CI makes, stays under about 25 minutes).
  */
-export const scaled = (quick: number, full: number): number => (process.env.SHAREBOX_TEST_FULL === "1" ? full : quick)
+export const FULL = process.env.SHAREBOX_TEST_FULL === "1"
+export const scaled = (quick: number, full: number): number => (FULL ? full : quick)
+
+/**
+ * Whether a test or block that only the full run makes runs: `describe.runIf(fullOnly(NAME))` or
+ * `it.runIf(fullOnly(NAME))`. In the default run it prints, once per NAME, what it left out and how
+ * to run it. Only for variants whose code path a default test covers too (say which, beside it).
+ */
+const leftOut = new Set<string>()
+export const fullOnly = (name: string): boolean => {
+  if (!FULL && !leftOut.has(name)) {
+    leftOut.add(name)
+    console.log(`skipped in the default run: ${name} (SHAREBOX_TEST_FULL=1 runs it)`)
+  }
+  return FULL
+}
 export const BIN = path.join(ROOT, "bin", "sharebox")
 
 export interface Run {
@@ -188,11 +203,23 @@ export class World {
     return out
   }
 
+  /** `contractProblems` without blocking: cleanup checks every host's gitdir at once. */
+  private async contractProblemsAsync(h: HostDirs): Promise<Array<string>> {
+    const out: Array<string> = []
+    if (!fs.existsSync(path.join(h.gitdir, ".git"))) return out
+    // one after the other in a gitdir (git status may take its index lock), gitdirs side by side
+    const fsck = await execAsync("git", ["-C", h.gitdir, "annex", "fsck", "--fast", "--quiet"])
+    const st = await execAsync("git", ["-C", h.gitdir, "status", "--porcelain"])
+    if (fsck.code !== 0) out.push(`${h.name}: git annex fsck --fast failed: ${fsck.stderr || fsck.stdout}`)
+    if (st.stdout.trim()) out.push(`${h.name}: git status not clean:\n${st.stdout}`)
+    return out
+  }
+
   /** Unmounts everything, waits for the daemons, checks the contracts, removes the folder. */
   async cleanup(): Promise<Array<string>> {
     for (const h of this.hosts) this.unmount(h)
     for (const h of this.hosts) await this.settled(h)
-    const problems = this.hosts.flatMap((h) => this.contractProblems(h))
+    const problems = (await Promise.all(this.hosts.map((h) => this.contractProblemsAsync(h)))).flat()
     for (const h of this.hosts) if (isMounted(h.mnt)) exec("fusermount", ["-uz", h.mnt])
     if (this.made !== undefined) fs.rmSync(this.made, { recursive: true, force: true })
     return problems

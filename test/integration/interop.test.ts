@@ -13,7 +13,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { BIN, type HostDirs, type World, daemonPids, eventually, exec, execAsync, git, isMounted, plainPeer, read, sharebox, sleep, snapshot, useWorld, write } from "./harness.js"
+import { BIN, type HostDirs, type World, daemonPids, eventually, exec, execAsync, git, isMounted, plainPeer, read, scaled, sharebox, sleep, snapshot, useWorld, write } from "./harness.js"
 
 const sha = (s: string | Buffer): string => createHash("sha256").update(s).digest("hex")
 
@@ -245,10 +245,14 @@ describe("an interrupted sync (kill -9) is finished by the next one", () => {
     syncOk(w, Y)
   }, 60_000)
 
+  /** kill rounds: the full run repeats the race more often; the last direct round always kills the whole group */
+  const DIRECT_ROUNDS = scaled(2, 3)
+  const DAEMON_KILLS = scaled(1, 2)
+
   it("a direct sync of an unmounted gitdir, killed at random points, then synced again", async () => {
     const delays: Array<number> = []
     let kills = 0
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < DIRECT_ROUNDS; i++) {
       if (!isMounted(X.mnt)) w.mount(X, "writeback=off")
       await edits(i)
       // X's edits stay in its journal (battery mode) when it is unmounted
@@ -259,7 +263,7 @@ describe("an interrupted sync (kill -9) is finished by the next one", () => {
       const ms = 300 + Math.floor(Math.random() * 700)
       delays.push(ms)
       // the last round kills the whole process group (git children too), as a power cut would
-      const k = await killAfter(BIN, ["sync", X.gitdir], ms, i === 2)
+      const k = await killAfter(BIN, ["sync", X.gitdir], ms, i === DIRECT_ROUNDS - 1)
       if (k.killed) kills++
       else expect(k.code).toBe(0)
       // whatever the kill left, the next syncs finish the work
@@ -267,14 +271,14 @@ describe("an interrupted sync (kill -9) is finished by the next one", () => {
     }
     w.mount(X, "writeback=off")
     noLostWrite()
-    console.log(`direct syncs killed after ${delays.join(", ")} ms: ${kills} of 3 still running`)
+    console.log(`direct syncs killed after ${delays.join(", ")} ms: ${kills} of ${DIRECT_ROUNDS} still running`)
     // a sync takes well over a second (node start-up alone is half of it): the kills landed
     expect(kills).toBeGreaterThanOrEqual(1)
   })
 
   it("the daemon killed during a sync: remounted, synced again, nothing lost", async () => {
     const delays: Array<number> = []
-    for (let i = 3; i < 5; i++) {
+    for (let i = DIRECT_ROUNDS; i < DIRECT_ROUNDS + DAEMON_KILLS; i++) {
       await edits(i)
       expect(sharebox(["replay", Y.mnt]).code).toBe(0)
       const sync = execAsync(BIN, ["sync", X.mnt])

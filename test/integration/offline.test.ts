@@ -5,7 +5,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, git, read, snapshot, write } from "./harness.js"
+import { type HostDirs, World, fullOnly, git, read, snapshot, write } from "./harness.js"
 
 const timed = <A>(f: () => A): { value: A; ms: number } => {
   const t = Date.now()
@@ -49,7 +49,10 @@ describe("sync with unreachable peers", () => {
     expect(read(path.join(B.mnt, "alone.txt"))).toBe("no peers yet\n")
   })
 
-  it("a peer whose folder is gone: exit 75 within 60 s, the peer named, local files intact; back again: exit 0", async () => {
+  // Full run only: offline-work.test.ts "a peer really offline (its folder moved away)" makes the
+  // same sync to a peer whose folder is gone (exit 75, the peer named, the write still here and
+  // pushed once it is back), and asks status too.
+  it.runIf(fullOnly("sync with unreachable peers: a peer whose folder is gone (offline-work.test.ts covers it)"))("a peer whose folder is gone: exit 75 within 60 s, the peer named, local files intact; back again: exit 0", async () => {
     w.unmount(B)
     expect(await w.settled(B)).toBe(true)
     const home = path.dirname(B.gitdir)

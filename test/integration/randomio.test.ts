@@ -23,7 +23,7 @@
  * tree. At the end both hosts are unmounted and mounted again, and every run's folder must read as
  * its model.
  *
- * SHAREBOX_RANDOMIO_RUNS runs (default 30) of up to SHAREBOX_RANDOMIO_OPS commands (default 80);
+ * SHAREBOX_RANDOMIO_RUNS runs (default 12, 30 in the full run) of up to SHAREBOX_RANDOMIO_OPS commands (default 80);
  * scripts/randomio.sh runs a long version. On failure fast-check prints the seed, the path and the
  * shrunk commands (ending in their replayPath), and the error the failing run's trace with offsets
  * and lengths resolved. SHAREBOX_RANDOMIO_SEED with the same RUNS and OPS replays it and shrinks
@@ -37,9 +37,9 @@ import * as path from "node:path"
 import { createInterface } from "node:readline"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, eventually, sharebox, statusValue } from "./harness.js"
+import { type HostDirs, World, eventually, scaled, sharebox, statusValue } from "./harness.js"
 
-const RUNS = Number(process.env.SHAREBOX_RANDOMIO_RUNS ?? 30)
+const RUNS = Number(process.env.SHAREBOX_RANDOMIO_RUNS ?? scaled(12, 30))
 const OPS = Number(process.env.SHAREBOX_RANDOMIO_OPS ?? 80)
 const SEED = process.env.SHAREBOX_RANDOMIO_SEED === undefined ? undefined : Number(process.env.SHAREBOX_RANDOMIO_SEED)
 const PATH = process.env.SHAREBOX_RANDOMIO_PATH

@@ -152,15 +152,11 @@ describe("command-line forms", () => {
     w.mount(b)
     w.connectAll()
 
+    // two forms a round (A by its gitdir, B by its mountpoint; A by its mount below) to spare syncs
     write(path.join(a.mnt, "one"), "1\n")
     ok(await shareboxAsync(["sync", a.gitdir]), "sync A by gitdir")
-    ok(await shareboxAsync(["sync", b.gitdir]), "sync B by gitdir")
-    expect(read(path.join(b.mnt, "one"))).toBe("1\n")
-
-    write(path.join(a.mnt, "two"), "2\n")
-    ok(await shareboxAsync(["sync", a.mnt]), "sync A by mountpoint")
     ok(await shareboxAsync(["sync", b.mnt]), "sync B by mountpoint")
-    expect(read(path.join(b.mnt, "two"))).toBe("2\n")
+    expect(read(path.join(b.mnt, "one"))).toBe("1\n")
 
     // from inside the mountpoint and inside the gitdir, with no argument
     write(path.join(a.mnt, "three"), "3\n")

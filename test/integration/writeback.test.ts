@@ -7,7 +7,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, World, eventually, git, read, sharebox, sleep, write } from "./harness.js"
+import { type HostDirs, World, eventually, fullOnly, git, read, sharebox, sleep, write } from "./harness.js"
 
 const commitCount = (h: HostDirs): number => {
   const r = git(h.gitdir, ["rev-list", "--count", "HEAD"])
@@ -133,7 +133,10 @@ describe("write-back (default)", () => {
     expect(git(A.gitdir, ["rev-parse", "HEAD^{tree}"]).stdout).toBe(git(B.gitdir, ["rev-parse", "HEAD^{tree}"]).stdout)
   })
 
-  it("a true conflict keeps both versions: the loser as a .conflict- copy with its content", async () => {
+  // Full run only: the same merge at sync makes the conflict copies of conflicts.test.ts (every row
+  // of the decision table, the copies' names and content, on two and three hosts), and the
+  // write-back commits it merges are those of "non-conflicting offline edits on both sides" above.
+  it.runIf(fullOnly("write-back: a true conflict keeps both versions (conflicts.test.ts covers the merge)"))("a true conflict keeps both versions: the loser as a .conflict- copy with its content", async () => {
     write(path.join(A.mnt, "c.txt"), "base\n")
     expect(w.sync(A).code).toBe(0)
     expect(w.sync(B).code).toBe(0)

@@ -11,7 +11,7 @@
  * the real sync does. After every command each host's view and committed tree are compared with
  * the model's; at the end every host syncs until quiet, and all must hold the same tree.
  *
- * SHAREBOX_MODEL_RUNS runs (default 30, about 7 s); on failure fast-check prints the seed and the
+ * SHAREBOX_MODEL_RUNS runs (default 10, about 3 s; 30 in the full run); on failure fast-check prints the seed and the
  * shrunk commands, the first value being the number of hosts (a command's host index is taken
  * modulo it); SHAREBOX_MODEL_SEED replays a seed.
  *
@@ -27,6 +27,7 @@ import { it } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, vi } from "vitest"
+import { scaled } from "../integration/harness.js"
 import { EVENT_SCHEMA, type Event, type Operation } from "../../src/domain/events.js"
 import { sha256Key } from "../../src/domain/key.js"
 import { optimise } from "../../src/domain/optimise.js"
@@ -41,7 +42,7 @@ import { type MemHost, type MemHostDisk, memHostDisk, openMemHost } from "./memh
 import { MemNetwork } from "./memgit.js"
 import { Network, UUIDS } from "../property/sim.js"
 
-const RUNS = Number(process.env.SHAREBOX_MODEL_RUNS ?? 30)
+const RUNS = Number(process.env.SHAREBOX_MODEL_RUNS ?? scaled(10, 30))
 const SEED = process.env.SHAREBOX_MODEL_SEED === undefined ? undefined : Number(process.env.SHAREBOX_MODEL_SEED)
 const T0 = 1_700_000_000_000
 const PATHS = ["a", "b.txt", "d", "d/a", "d/b.txt", "e", "e/c"]

@@ -19,19 +19,21 @@
  *   it, wrote over it, renamed something over it, or deleted a conflict copy holding it). A merge
  *   or a settle never excuses a missing key; only a user's own act does.
  *
- * CI runs SHAREBOX_CONVERGENCE_RUNS schedules (default 10000), and a quarter as many again with
+ * SHAREBOX_CONVERGENCE_RUNS schedules (default 3000 in the default run that CI makes, 10000 in the
+ * full run), and a quarter as many again with
  * a single merge base. On failure fast-check prints the seed and the shrunk schedule; shrunk
  * schedules that found bugs are pinned below.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { scaled } from "../integration/harness.js"
 import { openConflicts } from "../../src/domain/merge.js"
 import { applyInPlace } from "../../src/domain/reduce.js"
 import { type Content, type Node, Tree, contentId } from "../../src/domain/tree.js"
 import { show, treeProblem } from "./arbitraries.js"
 import { Network, type Schedule, type SimOptions, type SimResult, SimTexts, UUIDS, schedule, simulate, textSchedule } from "./sim.js"
 
-const RUNS = Number(process.env.SHAREBOX_CONVERGENCE_RUNS ?? 10000)
+const RUNS = Number(process.env.SHAREBOX_CONVERGENCE_RUNS ?? scaled(3000, 10000))
 
 const keysIn = (t: Tree): Set<string> => {
   const s = new Set<string>()

@@ -8,6 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { scaled } from "../integration/harness.js"
 import { IGNORE_FILE, MAX_IGNORE_BYTES, MAX_IGNORE_RULES, type RuleFile, compileRules, isIgnored } from "../../src/domain/ignore.js"
 
 const names = ["a", "b", "c", "x", "y", "z.swp", "build", "node_modules", "a b", "!x", "#y"]
@@ -58,7 +59,7 @@ describe(".shareboxignore matching", () => {
           for (const f of files) expect([f, compiled.test(f, false)]).toEqual([f, byGit.has(f)])
           fs.rmSync(repo, { recursive: true, force: true })
         }),
-        { numRuns: 150 }
+        { numRuns: scaled(60, 150) } // each run a real repository and a git ls-files
       )
     } finally {
       fs.rmSync(root, { recursive: true, force: true })
