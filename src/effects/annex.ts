@@ -10,7 +10,7 @@ import { CommandFailed, CommandTimedOut, userMessage } from "./errors.js"
 import { logPresent } from "../domain/locationlog.js"
 import { TRANSFER_STALL_SECONDS } from "../domain/peers.js"
 import { Git, gitEnv, quotePath } from "./git.js"
-import { peerEnv } from "./gitenv.js"
+import { type PeerWay, peerEnv } from "./gitenv.js"
 import { check, run } from "./proc.js"
 
 
@@ -75,12 +75,6 @@ const buildBranchCommit = (files: ReadonlyArray<{ path: string; text: string }>,
   }
   text("\ndone\n")
   return Buffer.concat(parts)
-}
-
-/** How a piece of work reaches peers: the ssh command it was run with, the folder of its shared connections. */
-export interface PeerWay {
-  readonly ssh?: string | undefined
-  readonly share?: string | undefined
 }
 
 export class Annex {
@@ -251,8 +245,7 @@ export class Annex {
 
   /** The environment of git-annex's processes: ssh as peerEnv runs it, the work's own way first. */
   private env(): NodeJS.ProcessEnv {
-    const { ssh, share } = this.peers
-    return gitEnv(peerEnv(this.top, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh }, share))
+    return gitEnv(peerEnv(this.top, this.peers))
   }
 
   /**

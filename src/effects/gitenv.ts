@@ -38,16 +38,25 @@ const configuredSsh = (top: string): string | undefined => {
   return configured.get(top)
 }
 
+/** How a piece of work reaches peers: the ssh command it was run with, the folder of its shared connections. */
+export interface PeerWay {
+  readonly ssh?: string | undefined
+  readonly share?: string | undefined
+}
+
 /**
  * How git and git-annex talk to peers: never a prompt, and one ssh command for both. git-annex
  * runs its own ssh unless GIT_ANNEX_USE_GIT_SSH is set, so without it content moved with no
  * connect timeout. The command is the user's (GIT_SSH_COMMAND, else the repository's
  * core.sshCommand, which GIT_SSH_COMMAND would otherwise hide) with sharebox's options where the
  * user set none (domain/peers.ts). A GIT_SSH program without GIT_SSH_COMMAND is the user's choice
- * and is left alone: it need not take ssh's options. `base` is the caller's environment: a
- * `sharebox sync` hands the daemon the GIT_SSH_COMMAND it was run with.
+ * and is left alone: it need not take ssh's options. `way.ssh` is the GIT_SSH_COMMAND a command
+ * (`sharebox sync`, `get`, `drop`) handed the daemon, in place of the daemon's own; `way.share`, a
+ * folder of shared connections (sharedConnections).
  */
-export const peerEnv = (top: string | undefined, base: NodeJS.ProcessEnv = process.env, share?: string): NodeJS.ProcessEnv => {
+export const peerEnv = (top: string | undefined, way: PeerWay = {}): NodeJS.ProcessEnv => {
+  const { ssh, share } = way
+  const base = ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh }
   const env: NodeJS.ProcessEnv = { ...base, GIT_TERMINAL_PROMPT: "0", GIT_ANNEX_USE_GIT_SSH: "1" }
   if (base.GIT_SSH && !base.GIT_SSH_COMMAND) return env
   return { ...env, GIT_SSH_COMMAND: sshCommand(base.GIT_SSH_COMMAND ?? (top ? configuredSsh(top) : undefined), share) }

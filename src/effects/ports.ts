@@ -6,6 +6,7 @@
 import type { Event } from "../domain/events.js"
 import type { Commit } from "../domain/replayplan.js"
 import type { LoadedTree } from "../domain/storage.js"
+import type { PeerWay } from "./gitenv.js"
 
 /** How a fetch or a push to one peer ended: a non-zero code is a value, its last words in `stderr`. */
 export interface PeerExchange {
@@ -104,7 +105,7 @@ export interface AnnexPort {
   /** Commits git-annex's journal to its branch and merges the peers' git-annex branches. */
   commitBranch(): Promise<void>
   /** runs `f` with git-annex reaching peers through this ssh command and these shared connections */
-  withPeers<A>(way: { readonly ssh?: string | undefined; readonly share?: string | undefined }, f: () => Promise<A>): Promise<A>
+  withPeers<A>(way: PeerWay, f: () => Promise<A>): Promise<A>
   get(key: string): Promise<{ ok: boolean; message: string }>
   drop(key: string, opts: { readonly numcopies?: number; readonly force?: boolean }): Promise<{ ok: boolean; message: string }>
   /** uuid -> description of every repository git-annex knows. */

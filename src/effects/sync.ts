@@ -85,7 +85,7 @@ export class Syncer {
     // the replay's kept versions are conflicts like a merge's
     const report: SyncReporting = { reached: [], unreachable: [], unmerged: [], failed: [], conflicts: [...kept], merged: 0 }
     for (const c of kept) progress(`conflict: ${c.path} (other version kept as ${c.copy})`)
-    const env = peerEnv(gitdir, ssh === undefined ? process.env : { ...process.env, GIT_SSH_COMMAND: ssh }, share)
+    const env = peerEnv(gitdir, { ssh, share })
     /** A peer that could not be talked to: unreachable for now, or in need of a person. */
     const failedWith = (name: string, output: string, fallback: string, what = "") => {
       const f = classifyPeerFailure(output, fallback)

@@ -15,3 +15,6 @@ export const lift = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catc
 
 /** The gitdir of a command's MOUNTPOINT|GITDIR argument (the current directory when it has none). */
 export const gitdirOf = (target: Option.Option<string>): Promise<string> => resolveGitdir(Option.getOrUndefined(target))
+
+/** The GIT_SSH_COMMAND this command was run with, for the daemon's talks with peers on its behalf. */
+export const sshOf = (env: NodeJS.ProcessEnv = process.env): { ssh?: string } => (env.GIT_SSH_COMMAND !== undefined ? { ssh: env.GIT_SSH_COMMAND } : {})

@@ -5,16 +5,13 @@ import type { ContentTag } from "../../effects/requests.js"
 import { request } from "../direct.js"
 import { locateAll } from "../locate.js"
 import { out, printEach } from "../output.js"
-import { json, lift, paths } from "./common.js"
+import { json, lift, paths, sshOf } from "./common.js"
 
 /** A request about paths that all lie in one sharebox, sent to the gitdir they lead to. */
 const onPaths = async <T extends ContentTag>(ps: ReadonlyArray<string>, req: (paths: Array<string>) => RequestOf<T>) => {
   const { gitdir, paths } = await locateAll(ps)
   return request(gitdir, req(paths))
 }
-
-/** The GIT_SSH_COMMAND this command was run with, for the daemon's talks with peers on its behalf. */
-const sshOf = (env: NodeJS.ProcessEnv): { ssh?: string } => (env.GIT_SSH_COMMAND !== undefined ? { ssh: env.GIT_SSH_COMMAND } : {})
 
 export const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, json }) =>
   lift(async () => {
@@ -28,13 +25,13 @@ export const whereisCmd = Command.make("whereis", { paths, json }, ({ paths, jso
 
 export const getCmd = Command.make("get", { paths }, ({ paths }) =>
   lift(async () => {
-    await onPaths(paths, (ps) => ({ _tag: "get", paths: ps, ...sshOf(process.env) }))
+    await onPaths(paths, (ps) => ({ _tag: "get", paths: ps, ...sshOf() }))
   })
 )
 
 export const dropCmd = Command.make("drop", { paths }, ({ paths }) =>
   lift(async () => {
-    await onPaths(paths, (ps) => ({ _tag: "drop", paths: ps, ...sshOf(process.env) }))
+    await onPaths(paths, (ps) => ({ _tag: "drop", paths: ps, ...sshOf() }))
   })
 )
 

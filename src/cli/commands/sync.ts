@@ -5,7 +5,7 @@ import { logOf, replaySummary, statusOf } from "../../effects/report.js"
 import type { SyncReport } from "../../effects/results.js"
 import { syncDirectly, viaDaemonOr } from "../direct.js"
 import { out, printEach, say, setExit } from "../output.js"
-import { gitdirOf, json, lift, target, verbose } from "./common.js"
+import { gitdirOf, json, lift, sshOf, target, verbose } from "./common.js"
 
 const printSync = (r: SyncReport, verbose: boolean) => {
   if (verbose) {
@@ -18,8 +18,7 @@ export const syncCmd = Command.make("sync", { target, verbose }, ({ target, verb
   lift(async () => {
     const gitdir = await gitdirOf(target)
     // the daemon syncs: the GIT_SSH_COMMAND this command was run with goes with the request
-    const ssh = process.env.GIT_SSH_COMMAND
-    const viaDaemon = await askDaemon(gitdir, { _tag: "sync", ...(ssh !== undefined ? { ssh } : {}) }, 3600, say)
+    const viaDaemon = await askDaemon(gitdir, { _tag: "sync", ...sshOf() }, 3600, say)
     if (viaDaemon) {
       // a failed sync's answer is the error message: say it (one line), not just the exit code
       if ("error" in viaDaemon) say(viaDaemon.error.split("\n").filter(Boolean).join(" "))
