@@ -12,7 +12,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type HostDirs, type SnapEntry, World, exec, git, read, sharebox, sleep, snapshot, write } from "./harness.js"
+import { type HostDirs, type SnapEntry, World, conflictsJson, exec, git, read, sharebox, sleep, snapshot, write } from "./harness.js"
 
 // ------------------------------------------------------------------------------------------ helpers
 
@@ -78,22 +78,6 @@ const contentIs = (s: Snap, p: string, content: string) => {
 const copiesIn = (s: Snap): Array<string> => Object.keys(s).filter((p) => path.posix.basename(p).includes(".conflict-")).sort()
 
 const virtualConflicts = (h: HostDirs): Array<string> => read(path.join(h.mnt, ".sharebox", "conflicts")).split("\n").filter(Boolean).sort()
-
-interface ConflictJson {
-  path: string
-  copy: string
-  versions: Array<{ path: string; host: string | null; time: string; size: number | null; key: string | null }>
-}
-
-const conflictsJson = (h: HostDirs): Array<ConflictJson> => {
-  const r = sharebox(["conflicts", "--json", h.mnt])
-  expect(r.code, r.stderr).toBe(0)
-  return r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as ConflictJson)
-    .sort((a, b) => (a.copy < b.copy ? -1 : 1))
-}
 
 // ------------------------------------------------------------------------------------- the table
 

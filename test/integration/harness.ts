@@ -328,3 +328,21 @@ export const daemonPids = (gitdir: string): Array<number> => {
   }
   return out
 }
+
+/** One open conflict as `sharebox conflicts --json` lists it. */
+export interface ConflictJson {
+  path: string
+  copy: string
+  versions: Array<{ path: string; host: string | null; time: string; size: number | null; key: string | null }>
+}
+
+/** A host's open conflicts (`sharebox conflicts --json`, which must succeed), ordered by copy. */
+export const conflictsJson = (h: HostDirs): Array<ConflictJson> => {
+  const r = sharebox(["conflicts", "--json", h.mnt])
+  expect(r.code, r.stderr).toBe(0)
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ConflictJson)
+    .sort((a, b) => (a.copy < b.copy ? -1 : 1))
+}

@@ -11,26 +11,12 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { BASE, copiesIn, edit, editedOnBoth, syncOk } from "./edits.js"
-import { type HostDirs, type World, eventually, git, read, sharebox, sleep, snapshot, useWorld, write } from "./harness.js"
+import { type HostDirs, type World, conflictsJson, eventually, git, read, sharebox, sleep, snapshot, useWorld, write } from "./harness.js"
 
 /** alpha's editor's save: its own first-line edit, and line 2 */
 const SAVE = edit(["alpha's first line\n", ...BASE.slice(1)], 1, "alpha's line 2\n")
 const BRAVO = edit(BASE, 7, "bravo's last line\n")
 const MERGED = ["alpha's first line\n", ...BASE.slice(1, 7), "bravo's last line\n"].join("")
-
-interface ConflictJson {
-  path: string
-  copy: string
-}
-
-const conflictsOf = (h: HostDirs): Array<ConflictJson> => {
-  const r = sharebox(["conflicts", "--json", h.mnt])
-  expect(r.code, r.stderr).toBe(0)
-  return r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as ConflictJson)
-}
 
 /** The same tree on both hosts, and its conflict copies of notes.txt with their texts. */
 const copiesOnBoth = (a: HostDirs, b: HostDirs): Array<[string, string]> => {
@@ -87,7 +73,7 @@ const keptBoth = (s: { a: HostDirs; b: HostDirs; notified: string }, incoming: s
 
   it("`sharebox conflicts` lists the copy on both hosts, and each host's notifycmd told of it once", () => {
     const copy = copiesOnBoth(s.a, s.b).find(([, t]) => t === incoming)![0]
-    for (const h of [s.a, s.b]) expect(conflictsOf(h), h.name).toContainEqual(expect.objectContaining({ path: "notes.txt", copy }))
+    for (const h of [s.a, s.b]) expect(conflictsJson(h), h.name).toContainEqual(expect.objectContaining({ path: "notes.txt", copy }))
     const told = read(s.notified)
       .split("\n")
       .filter((l) => l.includes(copy))
@@ -108,7 +94,7 @@ const resolvesBoth = (w: World, s: { a: HostDirs; b: HostDirs }, incoming: strin
       expect(fs.existsSync(path.join(h.mnt, copy)), `${h.name}: ${copy} gone`).toBe(false)
       expect(read(path.join(h.mnt, plain)), h.name).toBe(incoming)
       expect(read(path.join(h.mnt, "notes.txt")), h.name).toBe(SAVE)
-      expect(conflictsOf(h).map((c) => c.copy), h.name).not.toContain(copy)
+      expect(conflictsJson(h).map((c) => c.copy), h.name).not.toContain(copy)
     }
   })
 }
@@ -160,7 +146,7 @@ describe("ordinary editing makes no conflict copy", () => {
         expect(read(path.join(h.mnt, "notes.txt")), h.name).toBe(SAVE)
         expect(read(path.join(h.mnt, "other.txt")), h.name).toBe("bravo's other\n")
         expect(copiesIn(snapshot(h.mnt, { mtimes: false })), h.name).toEqual([])
-        expect(conflictsOf(h), h.name).toEqual([])
+        expect(conflictsJson(h), h.name).toEqual([])
       }
     })
   })
@@ -197,7 +183,7 @@ describe("ordinary editing makes no conflict copy", () => {
       expect(read(path.join(a.mnt, "notes.txt"))).toBe(SAVE)
       expect(read(path.join(a.mnt, "other.txt"))).toBe("other, saved\n")
       expect(copiesIn(snapshot(a.mnt, { mtimes: false }))).toEqual([])
-      expect(conflictsOf(a)).toEqual([])
+      expect(conflictsJson(a)).toEqual([])
     })
   })
 })
