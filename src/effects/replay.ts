@@ -9,6 +9,7 @@ import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { type Kept, keepConcurrent } from "../domain/concurrent.js"
+import { defaultHostLabel } from "../domain/conflictnames.js"
 import type { Event } from "../domain/events.js"
 import { keySize } from "../domain/key.js"
 import { type Commit, planCommits, replayable } from "../domain/replayplan.js"
@@ -75,7 +76,7 @@ export class Replayer {
     let label: ((uuid: string) => string) | undefined
     if (keep.kept.length > 0) {
       const names = await this.repo.annex.descriptions().catch(() => new Map<string, string>())
-      label = (uuid) => names.get(uuid) ?? uuid.slice(0, 8)
+      label = (uuid) => names.get(uuid) ?? defaultHostLabel(uuid)
       keep = keepConcurrent(committed, raw, label)
     }
     // what never needs to reach history (temporary files, overwritten chmods...) goes, and so do
