@@ -251,11 +251,11 @@ const followedRenames = (base: Tree, renamer: Tree, other: Tree): Array<[string,
  * copy of the older one goes; the edit meets whatever `side` has at `p` by the usual rules (found
  * by the convergence property: without this, the old copy came and went with the merge base).
  */
-const supersededCopies = (base: Tree, side: Tree, other: Tree): Array<string> => {
+const supersededCopies = (base: Tree, side: Tree, other: Tree): Array<readonly [copy: string, path: string]> => {
   const inBase = pathsByContent(base)
   const inSide = pathsByContent(side)
   const onOther = pathsByContent(other)
-  const out: Array<string> = []
+  const out: Array<readonly [copy: string, path: string]> = []
   for (const [id, ps] of inBase) {
     const at = inSide.get(id)
     if (ps.length !== 1 || !at || at.length !== 1 || onOther.has(id)) continue
@@ -263,7 +263,7 @@ const supersededCopies = (base: Tree, side: Tree, other: Tree): Array<string> =>
     if (parseConflictName(copy)?.original !== from || base.has(copy) || other.has(copy)) continue
     const o = other.get(from)
     if (o?.type !== "file" || inBase.has(contentId(o.content))) continue
-    out.push(copy)
+    out.push([copy, from])
   }
   return out
 }
@@ -289,14 +289,22 @@ export const merge = (base: Tree, ours: Tree, theirs: Tree, options?: MergeOptio
   const b: Side = moved(new Map(base.entries()), [...followOurs, ...followTheirs])
   const o: Side = moved(new Map(ours.entries()), followTheirs)
   const t: Side = moved(new Map(theirs.entries()), followOurs)
-  for (const c of supersededCopies(base, ours, theirs)) o.delete(c)
-  for (const c of supersededCopies(base, theirs, ours)) t.delete(c)
+  // A path whose base version one side had moved into a conflict copy: that side's version there
+  // is not an edit of the base's, so no text merge of the two against it (it would read the base's
+  // lines as common history and drop them, with the copy that held them gone: convergence property).
+  const noTextMerge = new Set<string>()
+  for (const [side, other, m] of [[ours, theirs, o], [theirs, ours, t]] as const) {
+    for (const [copy, p] of supersededCopies(base, side, other)) {
+      m.delete(copy)
+      noTextMerge.add(p)
+    }
+  }
 
   // 2. Path by path.
   const out = new Map<string, Node>()
   const losers: Array<[string, Node]> = []
   for (const p of new Set<string>([...b.keys(), ...o.keys(), ...t.keys()])) {
-    const d = mergeNode(b.get(p), o.get(p), t.get(p), options?.textMerged)
+    const d = mergeNode(b.get(p), o.get(p), t.get(p), noTextMerge.has(p) ? undefined : options?.textMerged)
     if (d.node) out.set(p, d.node)
     if (d.loser) losers.push([p, d.loser])
   }

@@ -222,6 +222,40 @@ describe("text merges converge", () => {
       [["ONE\n", ...LINES.slice(1)].join(""), [...LINES.slice(0, 4), "FIVE\n", ...LINES.slice(5)].join("")].sort()
     )
   })
+
+  it("an edit that lost a conflict on one host and was text-merged on another is kept when the two meet (found by the property: it was lost)", () => {
+    // hosts 0 and 2 edit line 1, host 1 line 3 (in this order: the later edit wins a conflict).
+    // Host 0 merges 2's edit as a conflict copy, then text-merges 1's; host 1 text-merges 2's. When
+    // host 0 syncs from host 1, their merge base is a virtual one that holds 2's edit at the path: host
+    // 1's merged text read as an edit of it superseded host 0's copy of 2's edit, and the text merge
+    // against that base took host 0's line 1, so 2's line was nowhere.
+    const texts = new SimTexts()
+    const net = new Network(3, { text: texts })
+    const put = (h: number, lines: ReadonlyArray<string>, mtime: number) =>
+      net.edit(h, (t) => t.set("f.txt", { type: "file", content: { kind: "key", key: texts.keyOf(text(lines.join("")), "f.txt") }, executable: false, mtime, host: UUIDS[h] }))
+    put(0, LINES, 1)
+    net.round()
+    put(1, [...LINES.slice(0, 2), "THREE by 1\n", ...LINES.slice(3)], 2)
+    put(2, ["ONE by 2\n", ...LINES.slice(1)], 3)
+    put(0, ["ONE by 0\n", ...LINES.slice(1)], 4)
+    net.sync(0, 2)
+    expect(openConflicts(net.tree(0))).toHaveLength(1)
+    net.sync(0, 1)
+    net.sync(1, 2)
+    expect(str(net.tree(1).get("f.txt"), texts)).toBe(["ONE by 2\n", LINES[1], "THREE by 1\n", ...LINES.slice(3)].join(""))
+    net.sync(0, 1)
+    const texts0 = [...net.tree(0).entries()].map(([, n]) => str(n, texts) ?? "")
+    expect(texts0.some((s) => s.startsWith("ONE by 2\n")), texts0.join("\n--\n")).toBe(true)
+    expect(texts0.some((s) => s.startsWith("ONE by 0\n")), texts0.join("\n--\n")).toBe(true)
+    net.round()
+    net.round()
+    const all = net.heads.map((_, h) => show(net.tree(h)))
+    for (const t of all) expect(t).toEqual(all[0])
+    const final = [...net.tree(0).entries()].map(([, n]) => str(n, texts) ?? "")
+    expect(final.some((s) => s.startsWith("ONE by 2\n"))).toBe(true)
+    expect(final.some((s) => s.startsWith("ONE by 0\n"))).toBe(true)
+    expect(final.every((s) => s === "" || s.includes("THREE by 1\n"))).toBe(true)
+  })
 })
 
 // ---------------------------------------------------------------------------------------------
