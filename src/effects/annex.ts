@@ -13,7 +13,6 @@ import { Git, gitEnv, quotePath } from "./git.js"
 import { type PeerWay, peerEnv } from "./gitenv.js"
 import { check, run } from "./proc.js"
 
-
 const MIXED = "0123456789zqjxkmvwgpfZQJXKMVWGPF"
 
 /** git-annex's hashdirmixed for a key, e.g. `Xk/3P/` (two levels of letters from its MD5). */
@@ -40,6 +39,9 @@ export const hashDirLower = (key: string): string => {
 export const locationLogPath = (key: string): string => `${hashDirLower(key)}${key}.log`
 
 const BRANCH = "refs/heads/git-annex"
+
+/** How long `settle` waits for the batch processes (one may be in the middle of a transfer). */
+const SETTLE_MS = 10_000
 
 /** Keys moved into the annex per turn of the event loop. */
 const INGEST_CHUNK = 256
@@ -269,8 +271,20 @@ export class Annex {
 
   /** Ends the batch processes (those at work are killed when `now`). */
   closeBatches(now = false): void {
-    for (const b of this.batches.values()) b.close(now)
+    for (const b of this.batches.values()) void b.close(now)
     this.batches.clear()
+  }
+
+  /**
+   * Ends the batch processes and waits (up to SETTLE_MS) until they exit: a git-annex process
+   * writes its keys database's changes only then, and a refresh needs them (Git.checkout).
+   */
+  async settle(): Promise<void> {
+    const exits = [...this.batches.values()].map((b) => b.close())
+    this.batches.clear()
+    let timer: NodeJS.Timeout | undefined
+    if (exits.length) await Promise.race([Promise.all(exits), new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))])
+    clearTimeout(timer)
   }
 
   /** Ends every long-lived process of this repository: the batch processes (killed) and git's reader. */

@@ -32,6 +32,8 @@ interface Waiting {
 
 export class AnnexBatch {
   private child: LongLived | undefined
+  /** settles once the current process has exited */
+  private exit: Promise<void> = Promise.resolve()
   private readonly waiting: Array<Waiting> = []
   private buffer = ""
   private stderr = ""
@@ -55,17 +57,23 @@ export class AnnexBatch {
     })
   }
 
-  /** Ends the process (after what it is doing, unless `now`). */
-  close(now = false): void {
+  /**
+   * Ends the process (after what it is doing, unless `now`); settles once it has exited, when
+   * git-annex has written what it held back (its keys database's changes, see Git.checkout).
+   */
+  close(now = false): Promise<void> {
     const child = this.child
-    if (!child) return
+    if (!child) return this.exit
     if (now) this.kill(child)
     else child.end()
+    return this.exit
   }
 
   private start(): LongLived {
     if (this.child) return this.child
     const args = ["-C", this.top, "annex", ...this.args, "--batch-keys", "--json", "--json-error-messages"]
+    let exited!: () => void
+    this.exit = new Promise((resolve) => (exited = resolve))
     // a process group of its own (Command starts it so), which goes whole when it stalls
     const child = startLongLived("git", args, {
       env: this.env(),
@@ -80,6 +88,7 @@ export class AnnexBatch {
       },
       exited: (code, why) => {
         void child.close()
+        exited()
         this.ended(child, new CommandFailed({ command: "git", args, exitCode: code, stderr: this.stderr.trim() || why || "git-annex ended" }))
       }
     })

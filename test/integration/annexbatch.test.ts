@@ -2,8 +2,9 @@
  * The long-lived git-annex batch processes (src/effects/annexbatch.ts), on real repositories: many
  * keys through one process, answered in order; a process that stalls (a peer that never answers)
  * is killed with its process group after its stall bound, not after a minute, and the next request
- * starts afresh.
+ * starts afresh; a closed process has written what it held when close() settles.
  */
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -83,4 +84,46 @@ describe("git-annex batch processes", () => {
     expect(next).toBeInstanceOf(CommandTimedOut)
     batch.close(true)
   }, 30_000)
+
+  /**
+   * A get that fills an unlocked file (annex.thin: a hard link) tells git-annex's keys database the
+   * file's inode only when its process exits. `git annex restage` before that takes the file for a
+   * modified one and stages the key git-annex's clean filter makes of it, which differs from the
+   * one in HEAD when that key has no extension (sharebox names a key after the name a file was
+   * written under). Git.checkout waits for `close()` before it refreshes.
+   */
+  it("once close() settles, what its get filled is known: git annex restage stages HEAD's pointer again", async () => {
+    const d = path.join(root, "d")
+    const e = path.join(root, "e")
+    ok(exec("git", ["init", "-q", "-b", "main", d]), "init")
+    for (const [k, v] of [["user.name", "t"], ["user.email", "t@t"]]) ok(exec("git", ["-C", d, "config", k!, v!]), "config")
+    ok(exec("git", ["-C", d, "annex", "init", "--quiet", "d"]), "annex init")
+    /** an unlocked file whose key is named as sharebox names it after the name it was written under */
+    const unlocked = (name: string, text: string, ext: string) => {
+      const key = `SHA256E-s${text.length}--${createHash("sha256").update(text).digest("hex")}${ext}`
+      fs.writeFileSync(path.join(root, "content"), text)
+      ok(exec("git", ["-C", d, "annex", "setkey", key, path.join(root, "content")]), "setkey")
+      const blob = exec("git", ["-C", d, "hash-object", "-w", "--stdin"], { input: `/annex/objects/${key}\n` }).stdout.trim()
+      ok(exec("git", ["-C", d, "update-index", "--add", "--cacheinfo", `100755,${blob},${name}`]), "stage the pointer")
+      return key
+    }
+    const first = unlocked("s.sh", "script\n", ".sh")
+    const key = unlocked("r2.txt", "r2\n", "")
+    ok(exec("git", ["-C", d, "commit", "-q", "-m", "unlocked files"]), "commit")
+    ok(exec("git", ["clone", "-q", d, e]), "clone")
+    for (const [k, v] of [["user.name", "t"], ["user.email", "t@t"]]) ok(exec("git", ["-C", e, "config", k!, v!]), "config")
+    ok(exec("git", ["-C", e, "annex", "init", "--quiet", "e"]), "annex init")
+    ok(exec("git", ["-C", e, "config", "annex.thin", "true"]), "annex.thin")
+    const batch = new AnnexBatch(e, ["get", "--json-progress"], () => process.env, 30)
+    // the last key a process fetched is the one whose inode it holds back
+    for (const k of [first, key]) {
+      const answer = await batch.request(k)
+      expect(answer !== "nothing to do" && answer.success).toBe(true)
+    }
+    expect(fs.readFileSync(path.join(e, "r2.txt"), "utf8")).toBe("r2\n")
+    await batch.close()
+    ok(exec("git", ["-C", e, "annex", "restage"]), "restage")
+    expect(exec("git", ["-C", e, "rev-parse", ":r2.txt"]).stdout).toBe(exec("git", ["-C", e, "rev-parse", "HEAD:r2.txt"]).stdout)
+    expect(exec("git", ["-C", e, "status", "--porcelain"]).stdout).toBe("")
+  }, 60_000)
 })

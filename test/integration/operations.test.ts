@@ -335,6 +335,34 @@ describe("operations in A's mount reach B's mount", () => {
     sameOnBoth()
   })
 
+  /**
+   * An executable file is an unlocked git-annex file: when B reads it, B's `git annex get` batch
+   * process (which stays up for the next read) hard-links the content into B's work tree, and
+   * tells git-annex's keys database the file's inode only when it exits. The next checkout with an
+   * unlocked file among its changes runs `git annex restage`, which stages what git-annex's clean
+   * filter makes of the file; run before the batch process had exited, the filter took the file
+   * for a modified one and made a key of its own. That key differs from sharebox's when the file
+   * was written under another name (as rsync writes `.NAME.XXXXXX`, whose suffix is no extension),
+   * and B's index then held it instead of HEAD's pointer.
+   */
+  it("an executable saved under a temporary name, read on B, then a sync with another executable: both gitdirs stay clean", async () => {
+    inA("printf 'first\\n' > first.sh && chmod +x first.sh")
+    inA("printf 'saved\\n' > .saved.sh.Xq3kZ9 && chmod +x .saved.sh.Xq3kZ9 && mv .saved.sh.Xq3kZ9 saved.sh")
+    await propagate()
+    // the key was named after the temporary name: no extension, where git-annex's own has `.sh`
+    expect(git(B.gitdir, ["cat-file", "-p", "HEAD:saved.sh"]).stdout).toMatch(/^\/annex\/objects\/SHA256E-s6--[0-9a-f]{64}\n$/)
+    // one process fetches both; the last key it fetched is the one whose inode it holds back
+    expect(read(b("first.sh"))).toBe("first\n")
+    expect(read(b("saved.sh"))).toBe("saved\n")
+    inA("printf 'next\\n' > next.sh && chmod +x next.sh")
+    await propagate()
+    // not read on B: a file the running get process filled reads as modified until it exits and restages it
+    expect(await eventually(() => exists(b("next.sh")), 3000)).toBe(true)
+    // B's index holds HEAD's pointer, not one git-annex's clean filter made anew
+    expect(git(B.gitdir, ["rev-parse", ":saved.sh"]).stdout).toBe(git(B.gitdir, ["rev-parse", "HEAD:saved.sh"]).stdout)
+    expect([...w.contractProblems(A), ...w.contractProblems(B)]).toEqual([])
+  })
+
   it("B's gitdir holds what was done, as git-annex sees it", async () => {
     // the annexed files B fetched are in its annex; nothing in the work tree is modified
     expect(git(B.gitdir, ["status", "--porcelain"]).stdout).toBe("")
