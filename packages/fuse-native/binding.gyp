@@ -14,7 +14,8 @@
       "src/passthrough.c",
       "src/names.c",
       "src/creates.c",
-      "src/spares.c"
+      "src/spares.c",
+      "src/setattrs.c"
     ],
     'xcode_settings': {
       'OTHER_CFLAGS': [

@@ -256,6 +256,13 @@ declare namespace Fuse {
      */
     fuse_native_owner(uid: number, gid: number, umask: number): void
     /**
+     * With `on` 1, the FUSE threads answer the attribute changes they can (src/setattrs.c): a
+     * chown of a name in the names table, once the owner is set (`fuse_native_owner`), 0 when it
+     * keeps the owner and group (or leaves them, -1) and EPERM otherwise, as sharebox's handler
+     * does; every other chown goes to the chown handler. Off (0) until called.
+     */
+    fuse_native_setattrs_here(on: 0 | 1): void
+    /**
      * Only extended attributes whose name starts with `prefix` (at most 255 bytes) go to the
      * getxattr handler; the FUSE threads answer ENODATA for the others (security.capability before
      * every write, ACLs for ls -l). Not on macOS.

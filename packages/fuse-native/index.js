@@ -806,6 +806,7 @@ const NATIVE_EXPORTS = [
   'fuse_native_spares_start',
   'fuse_native_spares_reclaim',
   'fuse_native_owner',
+  'fuse_native_setattrs_here',
   'fuse_native_xattr_prefix' // not on macOS
 ]
 Fuse.native = Object.freeze(Object.fromEntries(NATIVE_EXPORTS.filter(name => typeof binding[name] === 'function').map(name => [name, binding[name]])))

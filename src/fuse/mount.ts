@@ -276,9 +276,11 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   // the files the binding created are adopted first, before any request and any new view
   const fuse = new Fuse(cfg.mountpoint, ops.table, { timeout: false, mountOptions: fuseOptionsOf(cfg), beforeOp: ops.adoptCreated })
   host.views.onBeforeChange(ops.adoptCreated)
-  /** Lets the binding create files (once the names table is there, which it needs). */
+  /** Lets the binding create files and answer chowns (once the names table is there, which they need). */
   const startCreating = () => {
-    if (cfg.readonly) return // its creates would not ask the handlers, which refuse them
+    if (cfg.readonly) return // its creates and chowns would not ask the handlers, which refuse them
+    // a chown of a name in the table: the owner kept or refused as attributes.ts's chown answers
+    native.fuse_native_setattrs_here(1)
     if (!creates.start(host.repo.layout.staging, host.staging.bindingSparePrefix)) warn("the binding cannot make staging files: new files are created here")
   }
   /** Takes back the spares the binding holds and adopts what it made: before the host closes. */

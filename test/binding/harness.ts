@@ -126,6 +126,8 @@ export class TestFs {
   createStat = true
   /** whether files the binding created are adopted before each request (as sharebox's beforeOp) */
   autoAdopt = true
+  /** what the chown handler answers (it changes nothing) */
+  chownAnswer: (uid: number, gid: number) => number = () => 0
   /** the next handle the open handler gives (a test may move it out of the binding's range) */
   nextFh = 1
   /** every handle opened by the handlers, with its descriptor */
@@ -269,6 +271,10 @@ export class TestFs {
       chmod: (p, mode, cb) => {
         seen("chmod", p)
         guard(cb, () => (fs.chmodSync(this.real(p), mode), cb(0)))
+      },
+      chown: (p, uid, gid, cb) => {
+        seen("chown", p)
+        cb(this.chownAnswer(uid, gid))
       },
       utimens: (p, atime, mtime, cb) => {
         seen("utimens", p)

@@ -326,6 +326,29 @@ describe("uid=, gid=, umask= and allow_other: what stat shows is what the kernel
     expect(errnoOf(() => fs.chownSync(path.join(own.mnt, "shared.txt"), process.getuid!(), process.getgid!()))).toBe("ok")
   })
 
+  it("a chown the binding answers (a name it knows, a file it just created and holds open) answers as the daemon's: the owner kept, any other EPERM", () => {
+    const made = path.join(given.mnt, "dir", "chowned.txt")
+    const fd = fs.openSync(made, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o644)
+    try {
+      fs.writeSync(fd, "made\n")
+      expect(errnoOf(() => fs.fchownSync(fd, 65534, 65534))).toBe("ok")
+      expect(errnoOf(() => fs.fchownSync(fd, -1, 65534))).toBe("ok")
+      expect(errnoOf(() => fs.fchownSync(fd, 0, -1))).toBe("EPERM")
+      expect(errnoOf(() => fs.fchownSync(fd, -1, 0))).toBe("EPERM")
+    } finally {
+      fs.closeSync(fd)
+    }
+    expect(errnoOf(() => fs.chownSync(made, 65534, -1))).toBe("ok")
+    expect(errnoOf(() => fs.chownSync(path.join(given.mnt, "dir"), 0, 0))).toBe("EPERM")
+    expect(errnoOf(() => fs.chownSync(path.join(given.mnt, "dir", "missing.txt"), 65534, 65534))).toBe("ENOENT")
+    // the root and the virtual folder are answered by the daemon, as before
+    expect(errnoOf(() => fs.chownSync(given.mnt, 65534, 65534))).toBe("ok")
+    expect(errnoOf(() => fs.chownSync(given.mnt, 0, -1))).toBe("EPERM")
+    const st = fs.statSync(made)
+    expect([st.uid, st.gid]).toEqual([65534, 65534])
+    expect(read(made)).toBe("made\n")
+  })
+
   it("umask=027: every mode shown loses those bits, and another user gets nothing", () => {
     const modeOf = (p: string) => fs.lstatSync(path.join(masked.mnt, p)).mode & 0o777
     expect([modeOf(""), modeOf("shared.txt"), modeOf("dir"), modeOf(".sharebox"), modeOf(".sharebox/status")]).toEqual([0o750, 0o640, 0o750, 0o550, 0o440])

@@ -112,5 +112,6 @@ int fuse_native_open (const char *path, struct fuse_file_info *info);
 int fuse_native_read (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info);
 int fuse_native_write (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info);
 int fuse_native_create (const char *path, mode_t mode, struct fuse_file_info *info);
+int fuse_native_chown (const char *path, uid_t uid, gid_t gid);
 
 #endif

@@ -71,6 +71,13 @@ NAPI_METHOD(fuse_native_owner) {
   return NULL;
 }
 
+int owner_of (uint32_t *uid, uint32_t *gid) {
+  if (!__atomic_load_n(&owner_set, __ATOMIC_ACQUIRE)) return 0;
+  *uid = __atomic_load_n(&owner_uid, __ATOMIC_RELAXED);
+  *gid = __atomic_load_n(&owner_gid, __ATOMIC_RELAXED);
+  return 1;
+}
+
 static int fuse_native_create_here (const char *path, mode_t mode, struct fuse_file_info *info) {
   if (path[0] != '/' || __atomic_load_n(&spares_count, __ATOMIC_RELAXED) == 0) return 0;
   if (!__atomic_load_n(&owner_set, __ATOMIC_ACQUIRE)) return 0; // JavaScript answers until it said whose files are

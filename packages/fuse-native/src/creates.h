@@ -11,6 +11,9 @@ int fuse_native_fgetattr_after_create (const char *path, struct stat *stat, stru
 // with names_lock held for writing: adds the names of the files not adopted yet to the table
 void created_add_names_locked (void);
 
+// the owner JavaScript set (fuse_native_owner): 0 before it did
+int owner_of (uint32_t *uid, uint32_t *gid);
+
 NAPI_METHOD(fuse_native_owner);
 NAPI_METHOD(fuse_native_created_init);
 NAPI_METHOD(fuse_native_created_take);

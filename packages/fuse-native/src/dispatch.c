@@ -16,6 +16,7 @@
 #include "passthrough.h"
 #include "spares.h"
 #include "creates.h"
+#include "setattrs.h"
 
 static int IS_ARRAY_BUFFER_DETACH_SUPPORTED = 0;
 
@@ -795,7 +796,7 @@ NAPI_METHOD(fuse_native_mount) {
   if (implemented[op_fsyncdir]) ops.fsyncdir = fuse_native_fsyncdir;
   if (implemented[op_readdir]) ops.readdir = fuse_native_readdir;
   if (implemented[op_readlink]) ops.readlink = fuse_native_readlink;
-  if (implemented[op_chown]) ops.chown = fuse_native_chown;
+  if (implemented[op_chown]) ops.chown = fuse_native_chown_or_ask;
   if (implemented[op_chmod]) ops.chmod = fuse_native_chmod;
   if (implemented[op_mknod]) ops.mknod = fuse_native_mknod;
   if (implemented[op_setxattr]) ops.setxattr = fuse_native_setxattr;
@@ -911,6 +912,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_created_take)
   NAPI_EXPORT_FUNCTION(fuse_native_spares_start)
   NAPI_EXPORT_FUNCTION(fuse_native_spares_reclaim)
+  NAPI_EXPORT_FUNCTION(fuse_native_setattrs_here)
 #ifndef __APPLE__
   NAPI_EXPORT_FUNCTION(fuse_native_xattr_prefix)
 #endif

@@ -135,6 +135,28 @@ static int names_may_exist (const char *path) {
   return yes;
 }
 
+// Whether path (with its leading slash) is certainly a name JavaScript knows: not the root, not in
+// the exempt folder, and its hash in the table. The table only grows between resets, so a name
+// removed since (an unlink here) still holds; the kernel sends no request for such a name but
+// through a dentry it cached before the removal (entry_timeout).
+int names_holds (const char *path) {
+  if (path[0] != '/' || path[1] == 0) return 0;
+  const char *p = path + 1;
+  size_t n = strlen(p);
+  if (names_exempt_path(p)) return 0;
+  if (!names_utf8((const unsigned char *) p, n)) return 0;
+  uint64_t h = names_hash(p, n);
+  int yes = 0;
+  pthread_rwlock_rdlock(&names_lock);
+  if (names_slots != NULL) {
+    for (size_t i = names_index(h, names_cap); names_slots[i] != 0; i = (i + 1) & (names_cap - 1)) {
+      if (names_slots[i] == h) { yes = 1; break; }
+    }
+  }
+  pthread_rwlock_unlock(&names_lock);
+  return yes;
+}
+
 int fuse_native_getattr_known (const char *path, struct stat *stat) {
   if (!names_may_exist(path)) return -ENOENT;
   return fuse_native_getattr(path, stat);

@@ -19,6 +19,8 @@ int names_has (uint64_t h);
 // with names_lock held for writing: 0 when there was no memory, and then there is no table
 int names_add_locked (uint64_t h);
 
+// whether path (with its leading slash) is in the table, outside the exempt folder, not the root
+int names_holds (const char *path);
 // getattr, answering ENOENT for a path not in the table
 int fuse_native_getattr_known (const char *path, struct stat *stat);
 
