@@ -1,5 +1,7 @@
 /**
  * git-annex underneath: repository set-up, object paths, presence records, on-demand fetches.
+ * (A little over 400 lines: the batch processes' life (start, settle, close) is owned here with the
+ * rest of a repository's git-annex state; annexbatch.ts is one process's protocol.)
  */
 import { createHash } from "node:crypto"
 import * as fsSync from "node:fs"
