@@ -1,7 +1,11 @@
 /**
  * Every kind of filesystem operation, done in host A's mount, reaches host B's mount after
- * `sync A` then `sync B`: B shows the same listing, the same content (sha256 of every file), the
- * same executable bits, symlink targets and mtimes.
+ * `sync A` then `sync B` (all of them done together, then synced once: see afterRound1): B shows
+ * the same listing, the same content (sha256 of every file), the same executable bits, symlink
+ * targets and mtimes.
+ *
+ * Past 400 lines: one scenario per operation, all sharing one pair of mounts and one batched sync,
+ * which is the point of keeping them in one file.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -81,53 +85,80 @@ describe("operations in A's mount reach B's mount", () => {
     expect(problems).toEqual([])
   }, 60_000)
 
+  /**
+   * The operations below are made in A's mount together, then propagated by one `sync A` and one
+   * `sync B` (a sync each way per operation cost about 2 s each); every test then checks its own
+   * operation on B. Each touches its own paths, so none hides another. Those with a second step
+   * (truncate to 0, chmod -x) make it in a second round, propagated once more, and check it in a
+   * test of their own after every first-round test: vitest runs a file's tests in order, and a
+   * first-round check made after the second round would see the second step's result (a chmod +x
+   * check that found the -x already there). afterRound1 refuses to answer once round 2 has begun.
+   */
+  const firstOps: Array<() => void> = []
+  const secondOps: Array<() => void> = []
+  let round1: Promise<void> | undefined
+  let round2: Promise<void> | undefined
+  const afterRound1 = () => {
+    if (round2 !== undefined) throw new Error("a first-round check after the second round: move it above the second-round tests")
+    return (round1 ??= (async () => {
+      for (const op of firstOps) op()
+      await propagate()
+    })())
+  }
+  const afterRound2 = () =>
+    (round2 ??= (async () => {
+      await afterRound1() // called before round2 is set: the IIFE runs up to its first await
+      for (const op of secondOps) op()
+      await propagate()
+    })())
+
+  firstOps.push(() => inA("echo hello > created.txt && mkdir -p made/in/dirs && printf 'no newline' > made/in/dirs/deep.txt"))
   it("create", async () => {
-    inA("echo hello > created.txt && mkdir -p made/in/dirs && printf 'no newline' > made/in/dirs/deep.txt")
-    await propagate()
+    await afterRound1()
     expect(read(b("created.txt"))).toBe("hello\n")
     expect(read(b("made/in/dirs/deep.txt"))).toBe("no newline")
     sameOnBoth()
   })
 
-  it("overwrite", async () => {
-    expect(read(b("base/overwrite.txt"))).toBe("first version\n")
+  let overwriteBefore = ""
+  firstOps.push(() => {
+    overwriteBefore = read(b("base/overwrite.txt"))
     inA("echo 'second, longer version' > base/overwrite.txt")
-    await propagate()
+  })
+  it("overwrite", async () => {
+    await afterRound1()
+    expect(overwriteBefore).toBe("first version\n")
     expect(read(b("base/overwrite.txt"))).toBe("second, longer version\n")
     sameOnBoth()
   })
 
+  firstOps.push(() => inA("echo 'line 2' >> base/append.txt"))
   it("append", async () => {
-    inA("echo 'line 2' >> base/append.txt")
-    await propagate()
+    await afterRound1()
     expect(read(b("base/append.txt"))).toBe("line 1\nline 2\n")
     sameOnBoth()
   })
 
-  it("truncate to 3 bytes, then to 0", async () => {
-    inA("truncate -s 3 base/truncate.txt")
-    await propagate()
+  firstOps.push(() => inA("truncate -s 3 base/truncate.txt"))
+  secondOps.push(() => inA("truncate -s 0 base/truncate.txt"))
+  it("truncate to 3 bytes (then to 0, in round 2)", async () => {
+    await afterRound1()
     expect(read(b("base/truncate.txt"))).toBe("abc")
     expect(fs.statSync(b("base/truncate.txt")).size).toBe(3)
     sameOnBoth()
-    inA("truncate -s 0 base/truncate.txt")
-    await propagate()
-    expect(read(b("base/truncate.txt"))).toBe("")
-    expect(fs.statSync(b("base/truncate.txt")).size).toBe(0)
-    sameOnBoth()
   })
 
+  firstOps.push(() => inA("mv base/rename-src.txt base/rename-dst.txt"))
   it("rename a file", async () => {
-    inA("mv base/rename-src.txt base/rename-dst.txt")
-    await propagate()
+    await afterRound1()
     expect(await gone(b("base/rename-src.txt"))).toBe(true)
     expect(read(b("base/rename-dst.txt"))).toBe("rename me\n")
     sameOnBoth()
   })
 
+  firstOps.push(() => inA("mv base/dir-src base/dir-dst"))
   it("rename a directory with its contents", async () => {
-    inA("mv base/dir-src base/dir-dst")
-    await propagate()
+    await afterRound1()
     expect(await gone(b("base/dir-src"))).toBe(true)
     expect(read(b("base/dir-dst/a.txt"))).toBe("a\n")
     expect(read(b("base/dir-dst/sub/b.txt"))).toBe("b\n")
@@ -136,25 +167,25 @@ describe("operations in A's mount reach B's mount", () => {
     sameOnBoth()
   })
 
+  firstOps.push(() => inA("mv -f base/over-src.txt base/over-dst.txt"))
   it("rename a file over an existing file", async () => {
-    inA("mv -f base/over-src.txt base/over-dst.txt")
-    await propagate()
+    await afterRound1()
     expect(await gone(b("base/over-src.txt"))).toBe(true)
     expect(read(b("base/over-dst.txt"))).toBe("the winner\n")
     expect(fs.readdirSync(b("base")).filter((n) => n.includes("conflict"))).toEqual([])
     sameOnBoth()
   })
 
+  firstOps.push(() => inA("rm base/delete.txt"))
   it("delete", async () => {
-    inA("rm base/delete.txt")
-    await propagate()
+    await afterRound1()
     expect(await gone(b("base/delete.txt"))).toBe(true)
     sameOnBoth()
   })
 
+  firstOps.push(() => inA("mkdir empty-dir && mkdir -p empty-parent/empty-child"))
   it("mkdir of an empty directory", async () => {
-    inA("mkdir empty-dir && mkdir -p empty-parent/empty-child")
-    await propagate()
+    await afterRound1()
     expect(fs.statSync(b("empty-dir")).isDirectory()).toBe(true)
     expect(fs.readdirSync(b("empty-dir"))).toEqual([])
     expect(fs.readdirSync(b("empty-parent"))).toEqual(["empty-child"])
@@ -162,17 +193,21 @@ describe("operations in A's mount reach B's mount", () => {
     sameOnBoth()
   })
 
-  it("rmdir", async () => {
-    expect(fs.statSync(b("base/rmdir-me")).isDirectory()).toBe(true)
+  let rmdirWasDir = false
+  firstOps.push(() => {
+    rmdirWasDir = fs.statSync(b("base/rmdir-me")).isDirectory()
     inA("rmdir base/rmdir-me")
-    await propagate()
+  })
+  it("rmdir", async () => {
+    await afterRound1()
+    expect(rmdirWasDir).toBe(true)
     expect(await gone(b("base/rmdir-me"))).toBe(true)
     sameOnBoth()
   })
 
+  firstOps.push(() => inA("ln -s ../base/overwrite.txt links-to-file && mkdir -p links && ln -s ../base/overwrite.txt links/rel && ln -s /nowhere/at/all links/dangling && ln -s base links/dir-link"))
   it("symlink", async () => {
-    inA("ln -s ../base/overwrite.txt links-to-file && mkdir -p links && ln -s ../base/overwrite.txt links/rel && ln -s /nowhere/at/all links/dangling && ln -s base links/dir-link")
-    await propagate()
+    await afterRound1()
     expect(isSymlink(b("links/rel"))).toBe(true)
     expect(fs.readlinkSync(b("links/rel"))).toBe("../base/overwrite.txt")
     expect(read(b("links/rel"))).toBe("second, longer version\n")
@@ -181,32 +216,33 @@ describe("operations in A's mount reach B's mount", () => {
     sameOnBoth()
   })
 
-  it("chmod +x, then -x", async () => {
-    inA("chmod +x base/script.sh")
-    await propagate()
+  firstOps.push(() => inA("chmod +x base/script.sh"))
+  secondOps.push(() => inA("chmod -x base/script.sh"))
+  it("chmod +x (then -x, in round 2)", async () => {
+    await afterRound1()
     expect(fs.statSync(b("base/script.sh")).mode & 0o111).toBe(0o111)
-    expect(read(b("base/script.sh"))).toBe("script\n")
-    sameOnBoth()
-    inA("chmod -x base/script.sh")
-    await propagate()
-    expect(fs.statSync(b("base/script.sh")).mode & 0o111).toBe(0)
+    expect(git(B.gitdir, ["ls-tree", "HEAD", "base/script.sh"]).stdout).toMatch(/^100755 /)
     expect(read(b("base/script.sh"))).toBe("script\n")
     sameOnBoth()
   })
 
-  it("utimens (touch -d)", async () => {
+  const touched = { expected: Math.floor(new Date(2020, 0, 2, 3, 4, 5).getTime() / 1000), plainTouchRead: "", mtimeOnA: 0 }
+  firstOps.push(() => {
     // plain touch opens the file for writing and writes nothing: the content must stay readable
-    expect(inA("touch base/times.txt && cat base/times.txt").stdout).toBe("old times\n")
+    touched.plainTouchRead = inA("touch base/times.txt && cat base/times.txt").stdout
     inA("touch -d '2020-01-02 03:04:05' base/times.txt")
-    const expected = Math.floor(new Date(2020, 0, 2, 3, 4, 5).getTime() / 1000)
-    expect(Math.floor(fs.statSync(a("base/times.txt")).mtimeMs / 1000)).toBe(expected)
-    await propagate()
-    expect(Math.floor(fs.statSync(b("base/times.txt")).mtimeMs / 1000)).toBe(expected)
+    touched.mtimeOnA = Math.floor(fs.statSync(a("base/times.txt")).mtimeMs / 1000)
+  })
+  it("utimens (touch -d)", async () => {
+    await afterRound1()
+    expect(touched.plainTouchRead).toBe("old times\n")
+    expect(touched.mtimeOnA).toBe(touched.expected)
+    expect(Math.floor(fs.statSync(b("base/times.txt")).mtimeMs / 1000)).toBe(touched.expected)
     expect(read(b("base/times.txt"))).toBe("old times\n")
     sameOnBoth()
   })
 
-  it("cp -r of a tree with nested directories", async () => {
+  firstOps.push(() => {
     const src = path.join(outside, "cp-src")
     ok(
       sh(
@@ -215,7 +251,10 @@ describe("operations in A's mount reach B's mount", () => {
       "make cp source"
     )
     inA(`cp -r ${src} copied`)
-    await propagate()
+  })
+  it("cp -r of a tree with nested directories", async () => {
+    await afterRound1()
+    const src = path.join(outside, "cp-src")
     const sb = sameOnBoth()
     expect(Object.keys(sb).filter((p) => p.startsWith("copied/")).sort()).toEqual(
       ["copied/empty", "copied/one", "copied/one/1.txt", "copied/one/two", "copied/one/two/2.txt", "copied/one/two/three", "copied/one/two/three/big.bin", "copied/top.txt"]
@@ -224,7 +263,7 @@ describe("operations in A's mount reach B's mount", () => {
     expect(fs.statSync(b("copied/one/1.txt")).mode & 0o111).toBe(0o111)
   })
 
-  it("tar x of a tarball made outside", async () => {
+  firstOps.push(() => {
     const src = path.join(outside, "tar-src")
     ok(
       sh(
@@ -233,7 +272,9 @@ describe("operations in A's mount reach B's mount", () => {
       "make tarball"
     )
     inA(`mkdir untarred && tar -C untarred -xf ${outside}/pkg.tar`)
-    await propagate()
+  })
+  it("tar x of a tarball made outside", async () => {
+    await afterRound1()
     expect(read(b("untarred/pkg/lib/x.js"))).toBe("lib\n")
     expect(fs.statSync(b("untarred/pkg/bin/run")).mode & 0o111).toBe(0o111)
     expect(fs.readlinkSync(b("untarred/pkg/main.js"))).toBe("lib/x.js")
@@ -242,7 +283,8 @@ describe("operations in A's mount reach B's mount", () => {
     sameOnBoth()
   })
 
-  it("git clone of a local repository into the mount", async () => {
+  const cloned = { logA: "", statusA: "" }
+  firstOps.push(() => {
     const repo = path.join(outside, "repo")
     ok(
       sh(
@@ -258,10 +300,13 @@ describe("operations in A's mount reach B's mount", () => {
       "make repo"
     )
     inA(`git clone -q ${repo} clone`)
-    const log = inA("git -C clone log --format=%s").stdout
-    expect(log).toBe("second\nfirst\n")
-    expect(inA("git -C clone status --porcelain").stdout).toBe("")
-    await propagate()
+    cloned.logA = inA("git -C clone log --format=%s").stdout
+    cloned.statusA = inA("git -C clone status --porcelain").stdout
+  })
+  it("git clone of a local repository into the mount", async () => {
+    await afterRound1()
+    expect(cloned.logA).toBe("second\nfirst\n")
+    expect(cloned.statusA).toBe("")
     expect(read(b("clone/README.md"))).toBe("# readme\nmore\n")
     expect(read(b("clone/src/index.js"))).toBe("console.log(1)\n")
     expect(fs.statSync(b("clone/.git")).isDirectory()).toBe(true)
@@ -271,11 +316,8 @@ describe("operations in A's mount reach B's mount", () => {
     expect(logB).toBe("second\nfirst\n")
   })
 
-  it("rsync -a of a directory tree", async (ctx) => {
-    if (rsyncMissing) {
-      console.log(`skipping rsync: ${rsyncMissing}`)
-      ctx.skip()
-    }
+  firstOps.push(() => {
+    if (rsyncMissing) return
     const src = path.join(outside, "rsync-src")
     ok(
       sh(
@@ -284,7 +326,13 @@ describe("operations in A's mount reach B's mount", () => {
       "make rsync source"
     )
     inA(`rsync -a ${src}/ synced-tree/`)
-    await propagate()
+  })
+  it("rsync -a of a directory tree", async (ctx) => {
+    if (rsyncMissing) {
+      console.log(`skipping rsync: ${rsyncMissing}`)
+      ctx.skip()
+    }
+    await afterRound1()
     expect(read(b("synced-tree/r1.txt"))).toBe("r1\n")
     expect(read(b("synced-tree/x/y/r2.txt"))).toBe("r2\n")
     expect(fs.statSync(b("synced-tree/x/y/r2.txt")).mode & 0o111).toBe(0o111)
@@ -302,36 +350,60 @@ describe("operations in A's mount reach B's mount", () => {
    * does not set `flag_utime_omit_ok`, so libfuse 2.9 drops a setattr that changes the mtime alone.
    * `touch -d` works only because it sets both times to the same value.
    */
-  it("keeps the mtimes tar x, rsync -a, cp -p and touch -m set", async () => {
-    const src = path.join(outside, "mtime-src")
-    const when = "2018-03-04 05:06:07"
-    const expected = Math.floor(new Date(2018, 2, 4, 5, 6, 7).getTime() / 1000)
+  const mtimeSrc = () => path.join(outside, "mtime-src")
+  const when = "2018-03-04 05:06:07"
+  const expectedMtime = Math.floor(new Date(2018, 2, 4, 5, 6, 7).getTime() / 1000)
+  const mtimeNames = () => ["t/t.txt", "p.txt", "m.txt", ...(rsyncMissing ? [] : ["r.txt"])]
+  const mtimesIn = (root: string) => Object.fromEntries(mtimeNames().map((n) => [n, Math.floor(fs.statSync(path.join(root, "mtimes", n)).mtimeMs / 1000)]))
+  let mtimesOnA: Record<string, number> = {}
+  firstOps.push(() => {
+    const src = mtimeSrc()
     ok(sh(`mkdir -p ${src}/t && echo t > ${src}/t/t.txt && echo r > ${src}/r.txt && echo p > ${src}/p.txt && touch -d '${when}' ${src}/t/t.txt ${src}/r.txt ${src}/p.txt && tar -C ${src} -cf ${outside}/t.tar t`), "make sources")
     inA(`mkdir -p mtimes && tar -C mtimes -xf ${outside}/t.tar && cp -p ${src}/p.txt mtimes/p.txt && echo m > mtimes/m.txt && touch -m -d '${when}' mtimes/m.txt`)
     if (!rsyncMissing) inA(`rsync -a ${src}/r.txt mtimes/r.txt`)
-    const names = ["t/t.txt", "p.txt", "m.txt", ...(rsyncMissing ? [] : ["r.txt"])]
-    const mtimesIn = (root: string) => Object.fromEntries(names.map((n) => [n, Math.floor(fs.statSync(path.join(root, "mtimes", n)).mtimeMs / 1000)]))
-    const want = Object.fromEntries(names.map((n) => [n, expected]))
-    expect(mtimesIn(A.mnt)).toEqual(want)
-    await propagate()
+    mtimesOnA = mtimesIn(A.mnt)
+  })
+  it("keeps the mtimes tar x, rsync -a, cp -p and touch -m set", async () => {
+    await afterRound1()
+    const want = Object.fromEntries(mtimeNames().map((n) => [n, expectedMtime]))
+    expect(mtimesOnA).toEqual(want)
     expect(mtimesIn(B.mnt)).toEqual(want)
     if (!rsyncMissing) {
       // a second rsync has nothing to do: sizes and mtimes match
-      const again = inA(`rsync -a --itemize-changes ${src}/r.txt mtimes/r.txt`).stdout
+      const again = inA(`rsync -a --itemize-changes ${mtimeSrc()}/r.txt mtimes/r.txt`).stdout
       expect(again).toBe("")
     }
     sameOnBoth()
   })
 
-  it("editor-style save: write a temp file, then rename it over the original", async () => {
-    expect(read(b("base/edited.txt"))).toBe("original text\n")
+  let editedBefore = ""
+  firstOps.push(() => {
+    editedBefore = read(b("base/edited.txt"))
     inA("printf 'edited text\\n' > base/.edited.txt.swp && mv -f base/.edited.txt.swp base/edited.txt")
     // vim with backupcopy=no also writes a backup first and removes it after
     inA("cp base/edited.txt base/edited.txt~ && printf 'edited twice\\n' > base/4913 && rm base/4913 && printf 'edited twice\\n' > base/.edited.txt.swx && mv -f base/.edited.txt.swx base/edited.txt && rm base/edited.txt~")
-    await propagate()
+  })
+  it("editor-style save: write a temp file, then rename it over the original", async () => {
+    await afterRound1()
+    expect(editedBefore).toBe("original text\n")
     expect(read(b("base/edited.txt"))).toBe("edited twice\n")
     expect(fs.readdirSync(b("base")).filter((n) => n.includes("edited"))).toEqual(["edited.txt"])
     expect(fs.readdirSync(b("base")).filter((n) => n.includes("conflict"))).toEqual([])
+    sameOnBoth()
+  })
+
+  // round 2: after every first-round test above
+  it("truncate to 0 (round 2)", async () => {
+    await afterRound2()
+    expect(read(b("base/truncate.txt"))).toBe("")
+    expect(fs.statSync(b("base/truncate.txt")).size).toBe(0)
+    sameOnBoth()
+  })
+
+  it("chmod -x (round 2)", async () => {
+    await afterRound2()
+    expect(fs.statSync(b("base/script.sh")).mode & 0o111).toBe(0)
+    expect(read(b("base/script.sh"))).toBe("script\n")
     sameOnBoth()
   })
 
@@ -364,6 +436,7 @@ describe("operations in A's mount reach B's mount", () => {
   })
 
   it("B's gitdir holds what was done, as git-annex sees it", async () => {
+    await afterRound2()
     // the annexed files B fetched are in its annex; nothing in the work tree is modified
     expect(git(B.gitdir, ["status", "--porcelain"]).stdout).toBe("")
     expect(ok(git(B.gitdir, ["annex", "find", "--in=here", "base/overwrite.txt"]), "annex find").stdout.trim()).toBe("base/overwrite.txt")
