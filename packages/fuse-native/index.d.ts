@@ -24,6 +24,12 @@ declare namespace Fuse {
    * fgetattr libfuse makes right after on the same FUSE thread (saving a round trip to JavaScript).
    */
   type Created = (errno: number, fh?: number, stat?: Stat) => void
+  /**
+   * A chmod's or utimens's answer: its errno and, optionally, the file's attributes after it,
+   * which answer the getattr libfuse makes right after on the same FUSE thread to reply to the
+   * setattr (saving a round trip to JavaScript). They must be what getattr would answer then.
+   */
+  type Changed = (errno: number, stat?: Stat) => void
   /** A readdir's answer: the names (not `.` and `..`) and, optionally, their attributes. */
   type Listed = (errno: number, names?: ReadonlyArray<string>, stats?: ReadonlyArray<Stat>) => void
 
@@ -110,13 +116,13 @@ declare namespace Fuse {
     symlink?(target: string, path: string, cb: Done): void
     link?(src: string, dest: string, cb: Done): void
     mknod?(path: string, mode: number, dev: number, cb: Done): void
-    chmod?(path: string, mode: number, cb: Done): void
+    chmod?(path: string, mode: number, cb: Changed): void
     chown?(path: string, uid: number, gid: number, cb: Done): void
     /**
      * Times in milliseconds, or one of two sentinels above any real time: 0xFFFFFFFFFFFFF
      * (utimensat(2)'s UTIME_OMIT: leave it as it is) and 0xFFFFFFFFFFFFE (UTIME_NOW).
      */
-    utimens?(path: string, atime: number, mtime: number, cb: Done): void
+    utimens?(path: string, atime: number, mtime: number, cb: Changed): void
     /**
      * Asked only for names under `fuse_native_xattr_prefix`'s prefix once it is set (Linux); the
      * others are answered ENODATA on the FUSE thread. A value of nothing with errno 0 is ENODATA.

@@ -463,8 +463,8 @@ class Fuse extends Nanoresource {
   _op_utimens (signal, path, atimeLow, atimeHigh, mtimeLow, mtimeHigh) {
     const atime = getDoubleArg(atimeLow, atimeHigh)
     const mtime = getDoubleArg(mtimeLow, mtimeHigh)
-    this.ops.utimens(path, atime, mtime, err => {
-      return signal(err)
+    this.ops.utimens(path, atime, mtime, (err, stat) => {
+      return signal(err, !err && stat ? pooledStatArray(stat) : undefined)
     })
   }
 
@@ -598,8 +598,8 @@ class Fuse extends Nanoresource {
   }
 
   _op_chmod (signal, path, mode) {
-    this.ops.chmod(path, mode, err => {
-      return signal(err)
+    this.ops.chmod(path, mode, (err, stat) => {
+      return signal(err, !err && stat ? pooledStatArray(stat) : undefined)
     })
   }
 

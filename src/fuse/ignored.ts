@@ -12,7 +12,7 @@ import * as directories from "./directories.js"
 import { E, errnoOf } from "./errno.js"
 import { opensForWriting } from "./files.js"
 import type { LocalStore } from "./local.js"
-import type { Count, Created, Done, FuseOperations, Reply, Stat } from "./native.js"
+import type { Changed, Count, Created, Done, FuseOperations, Reply, Stat } from "./native.js"
 
 type Table = FuseOperations & Required<Pick<FuseOperations, "getattr" | "fgetattr" | "readdir" | "readlink" | "open" | "create" | "truncate" | "mkdir" | "rmdir" | "unlink" | "rename" | "symlink" | "chmod" | "chown" | "utimens" | "getxattr" | "listxattr" | "flush" | "release">>
 
@@ -129,7 +129,7 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
         touched(to)
       })
     },
-    chmod: (fp: string, mode: number, cb: Done) => {
+    chmod: (fp: string, mode: number, cb: Changed) => {
       const p = serving(fp)
       return p === undefined ? table.chmod(fp, mode, cb) : cb(local.chmod(p, mode))
     },
@@ -139,7 +139,7 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
       const keepG = gid === cx.gid || gid === 0xffffffff || gid === -1
       cb(keepU && keepG ? 0 : E.EPERM)
     },
-    utimens: (fp: string, atime: number, mtime: number, cb: Done) => {
+    utimens: (fp: string, atime: number, mtime: number, cb: Changed) => {
       const p = serving(fp)
       return p === undefined ? table.utimens(fp, atime, mtime, cb) : cb(local.utimens(p, atime, mtime))
     },

@@ -15,6 +15,8 @@ export type Reply<T> = Fuse.Reply<T>
 export type Count = Fuse.Count
 /** A create's answer: the new handle and, saving libfuse a getattr, the file's attributes. */
 export type Created = Fuse.Created
+/** A chmod's or utimens's answer: the errno and, saving libfuse a getattr, the attributes after it. */
+export type Changed = Fuse.Changed
 export type Stat = Fuse.Stat
 export type Statfs = Fuse.Statfs
 /** What fuse-native's native module adds, as the daemon's wiring uses it (mount.ts). */

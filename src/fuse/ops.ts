@@ -13,7 +13,7 @@ import * as directories from "./directories.js"
 import * as files from "./files.js"
 import { Handles, readHandle } from "./handles.js"
 import { E, errnoOf } from "./errno.js"
-import type { Answer, Count, Created, Done, FuseOperations, Owner, Reply, Stat, Statfs } from "./native.js"
+import type { Answer, Changed, Count, Created, Done, FuseOperations, Owner, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
 import { Crossing } from "./crossing.js"
 import { withLocal } from "./ignored.js"
@@ -113,6 +113,21 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     else cb(0, a)
   }
 
+  /**
+   * 0 with the attributes getattr gives now (libfuse asks for them next, to answer the setattr:
+   * the binding answers that getattr from them), or an errno.
+   */
+  const changed = (fp: string, cb: Changed, a: Answer<number>): void => {
+    const reply = (r: number) => {
+      if (r !== 0) return cb(r)
+      const p = fromFusePath(fp)
+      const st = virtual.owns(p) ? virtual.getattr(p) : attributes.getattr(cx, p)
+      cb(0, typeof st === "object" && !(st instanceof Promise) ? st : undefined)
+    }
+    if (typeof a === "number") reply(a)
+    else a.then(reply, (e: unknown) => cb(failed(e)))
+  }
+
   const getattr = (fp: string, cb: Reply<Stat>): void => {
     const p = fromFusePath(fp)
     value(cb, virtual.owns(p) ? virtual.getattr(p) : attributes.getattr(cx, p))
@@ -156,9 +171,9 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     // hard links would make two paths one file, which a git tree cannot say
     link: (_src: string, _dest: string, cb: Done) => cb(E.EPERM),
     mknod: (_fp: string, _mode: number, _dev: number, cb: Done) => cb(E.EPERM),
-    chmod: (fp: string, mode: number, cb: Done) => status(cb, attributes.chmod(cx, fromFusePath(fp), mode)),
+    chmod: (fp: string, mode: number, cb: Changed) => changed(fp, cb, attributes.chmod(cx, fromFusePath(fp), mode)),
     chown: (fp: string, uid: number, gid: number, cb: Done) => cb(attributes.chown(cx, fromFusePath(fp), uid, gid)),
-    utimens: (fp: string, atime: number, mtime: number, cb: Done) => status(cb, attributes.utimens(cx, fromFusePath(fp), atime, mtime)),
+    utimens: (fp: string, atime: number, mtime: number, cb: Changed) => changed(fp, cb, attributes.utimens(cx, fromFusePath(fp), atime, mtime)),
     getxattr: (fp: string, name: string, _position: number, cb: Reply<Buffer>) => value(cb, xattrs.getxattr(cx, fromFusePath(fp), name)),
     listxattr: (fp: string, cb: Reply<ReadonlyArray<string>>) => value(cb, xattrs.listxattr(cx, fromFusePath(fp))),
     setxattr: (_fp: string, name: string, _value: Buffer, _position: number, _flags: number, cb: Done) => cb(xattrs.setxattr(name)),
@@ -166,7 +181,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   } satisfies FuseOperations
 
   // -o ro: what would change a file or the tree is refused before it reaches a handler
-  const rofs = (cb: Done | Count | Created) => cb(E.EROFS)
+  const rofs = (cb: Done | Count | Created | Changed) => cb(E.EROFS)
   const readOnly = {
     open: (fp: string, flags: number, cb: Reply<number>) => (files.opensForWriting(flags) ? cb(E.EROFS) : table.open(fp, flags, cb)),
     create: (_fp: string, _mode: number, cb: Created) => rofs(cb),
@@ -180,9 +195,9 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     symlink: (_target: string, _fdest: string, cb: Done) => rofs(cb),
     link: (_src: string, _dest: string, cb: Done) => rofs(cb),
     mknod: (_fp: string, _mode: number, _dev: number, cb: Done) => rofs(cb),
-    chmod: (_fp: string, _mode: number, cb: Done) => rofs(cb),
+    chmod: (_fp: string, _mode: number, cb: Changed) => rofs(cb),
     chown: (_fp: string, _uid: number, _gid: number, cb: Done) => rofs(cb),
-    utimens: (_fp: string, _atime: number, _mtime: number, cb: Done) => rofs(cb),
+    utimens: (_fp: string, _atime: number, _mtime: number, cb: Changed) => rofs(cb),
     setxattr: (_fp: string, _name: string, _value: Buffer, _position: number, _flags: number, cb: Done) => rofs(cb),
     removexattr: (_fp: string, _name: string, cb: Done) => rofs(cb)
   } satisfies Partial<FuseOperations>

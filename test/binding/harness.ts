@@ -126,6 +126,8 @@ export class TestFs {
   createStat = true
   /** whether files the binding created are adopted before each request (as sharebox's beforeOp) */
   autoAdopt = true
+  /** whether chmod and utimens answer with the attributes after them (saves libfuse a getattr) */
+  changedStat = false
   /** what the chown handler answers (it changes nothing) */
   chownAnswer: (uid: number, gid: number) => number = () => 0
   /** the next handle the open handler gives (a test may move it out of the binding's range) */
@@ -270,7 +272,7 @@ export class TestFs {
       },
       chmod: (p, mode, cb) => {
         seen("chmod", p)
-        guard(cb, () => (fs.chmodSync(this.real(p), mode), cb(0)))
+        guard(cb, () => (fs.chmodSync(this.real(p), mode), cb(0, this.changedStat ? statOf(fs.lstatSync(this.real(p))) : undefined)))
       },
       chown: (p, uid, gid, cb) => {
         seen("chown", p)
@@ -279,7 +281,12 @@ export class TestFs {
       utimens: (p, atime, mtime, cb) => {
         seen("utimens", p)
         this.utimes.set(p, [atime, mtime])
-        cb(0)
+        guard(cb, () => {
+          // the times given, in ms (the backing file keeps its own: the answer is what is checked)
+          if (!this.changedStat) return cb(0)
+          const st = statOf(fs.lstatSync(this.real(p)))
+          cb(0, { ...st, atime, mtime })
+        })
       },
       getxattr: (p, name, _pos, cb) => {
         seen("getxattr", `${p} ${name}`)

@@ -125,3 +125,34 @@ it("switched off again, chowns go to the handler", async () => {
   expect(await chownAll([["dir/a.txt", UID, GID]])).toEqual([0])
   expect(t.count("chown") - before).toBe(1)
 })
+
+it("a chmod or utimens answered with the attributes after it saves libfuse's getattr", async () => {
+  /** creates `name`, fchmods it to 0o751 and sets its times, stats it through the handle: the mode, mtime and the requests the handlers saw */
+  const made = async (name: string) => {
+    const before = t.calls.length
+    const got = await py<{ mode: number; mtime: number }>(
+      `
+fd = os.open(ARG, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+os.fchmod(fd, 0o751)
+os.utime(fd, ns=(1_600_000_000_000_000_000, 1_700_000_000_000_000_000))
+st = os.fstat(fd)
+os.close(fd)
+print(json.dumps({"mode": st.st_mode & 0o7777, "mtime": st.st_mtime_ns // 1_000_000}))
+`,
+      t.at(name)
+    )
+    return { got, seen: t.calls.slice(before).filter((c) => c.endsWith(" /" + name)).map((c) => c.split(" ")[0]) }
+  }
+  t.changedStat = false
+  const asked = await made("dir/asked.txt")
+  t.changedStat = true
+  const given = await made("dir/given.txt")
+  t.changedStat = false
+  for (const r of [asked, given]) {
+    expect(r.got.mode).toBe(0o751)
+    expect(r.seen.filter((op) => op === "chmod" || op === "utimens")).toEqual(["chmod", "utimens"])
+  }
+
+  // one getattr each for the chmod's and the utimens's reply when not given, none when given
+  expect(asked.seen.filter((op) => op === "getattr").length - given.seen.filter((op) => op === "getattr").length).toBe(2)
+})

@@ -96,6 +96,13 @@ typedef struct {
   uint64_t created_fh;
   struct stat created_stat;
 
+  // The attributes JavaScript gave with its reply to a chmod or utimens, for the getattr (or
+  // fgetattr) libfuse makes next on this thread to answer the setattr (fuse_lib_setattr); the
+  // path is copied, so a getattr of another path, on this thread later, never takes them
+  int changed;
+  struct stat changed_stat;
+  char changed_path[4096];
+
   // Internal bookkeeping
   fuse_thread_t *fuse;
   uv_sem_t sem;
@@ -113,5 +120,8 @@ int fuse_native_read (const char *path, char *buf, size_t len, off_t offset, str
 int fuse_native_write (const char *path, const char *buf, size_t len, off_t offset, struct fuse_file_info *info);
 int fuse_native_create (const char *path, mode_t mode, struct fuse_file_info *info);
 int fuse_native_chown (const char *path, uid_t uid, gid_t gid);
+// the attributes a chmod's or utimens's reply gave for `path`, taken once: 1 when there were
+// (a NULL path drops them)
+int fuse_native_take_changed (const char *path, struct stat *stat);
 
 #endif

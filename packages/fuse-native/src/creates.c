@@ -243,5 +243,6 @@ int fuse_native_fgetattr_after_create (const char *path, struct stat *stat, stru
     *stat = l->created_stat;
     return 0;
   }
+  if (fuse_native_take_changed(path, stat)) return 0; // right after a chmod or utimens (dispatch.c)
   return fuse_native_fgetattr(path, stat, info);
 }

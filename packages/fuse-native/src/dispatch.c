@@ -36,6 +36,7 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
 #define FUSE_NATIVE_HANDLER(name, blk)\
   fuse_thread_locals_t *l = get_thread_locals();\
   l->created = 0;\
+  l->changed = 0;\
   l->op = op_##name;\
   l->op_fn = fuse_native_dispatch_##name;\
   blk\
@@ -179,6 +180,31 @@ static void populate_statvfs (uint32_t *ints, struct statvfs* statvfs) {
   statvfs->f_namemax = *ints++;
 }
 
+// A chmod's or utimens's reply may carry the file's attributes (a Stat array, argument 2 of its
+// signal): kept for the getattr libfuse makes next on this thread, with a copy of the path.
+static void keep_changed (napi_env env, napi_value *argv, size_t argc, fuse_thread_locals_t *l, int32_t res, const char *path) {
+  napi_valuetype t;
+  uint32_t *ints;
+  size_t len;
+  size_t n = path == NULL ? 0 : strlen(path);
+  if (res != 0 || argc < 3 || n >= sizeof(l->changed_path)) return;
+  if (napi_typeof(env, argv[2], &t) != napi_ok || t != napi_object) return;
+  if (napi_get_buffer_info(env, argv[2], (void **) &ints, &len) != napi_ok || len < 18 * sizeof(uint32_t)) return;
+  populate_stat(ints, &l->changed_stat);
+  memcpy(l->changed_path, path, n + 1);
+  l->changed = 1;
+}
+
+int fuse_native_take_changed (const char *path, struct stat *stat) {
+  // a thread with no record yet has had no reply (get_thread_locals would make one, a round trip)
+  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);
+  if (l == NULL || !l->changed) return 0;
+  l->changed = 0;
+  if (path == NULL || strcmp(path, l->changed_path) != 0) return 0;
+  *stat = l->changed_stat;
+  return 1;
+}
+
 // Methods
 
 FUSE_METHOD(statfs, 1, 1, (const char * path, struct statvfs *statvfs), {
@@ -285,7 +311,7 @@ FUSE_METHOD(create, 2, 2, (const char *path, mode_t mode, struct fuse_file_info 
   }
 })
 
-FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]), {
+FUSE_METHOD(utimens, 5, 1, (const char *path, const struct timespec tv[2]), {
   l->path = path;
   l->atime = utime_to_uint64(&tv[0]);
   l->mtime = utime_to_uint64(&tv[1]);
@@ -293,6 +319,8 @@ FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]),
   napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));
   FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)
   FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)
+}, {
+  keep_changed(env, argv, argc, l, res, l->path);
 })
 
 FUSE_METHOD_VOID(release, 2, 0, (const char *path, struct fuse_file_info *info), {
@@ -567,12 +595,14 @@ FUSE_METHOD_VOID(chown, 3, 0, (const char *path, uid_t uid, gid_t gid), {
   napi_create_uint32(env, l->gid, &(argv[4]));
 })
 
-FUSE_METHOD_VOID(chmod, 2, 0, (const char *path, mode_t mode), {
+FUSE_METHOD(chmod, 2, 1, (const char *path, mode_t mode), {
   l->path = path;
   l->mode = mode;
 }, {
   napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));
   napi_create_uint32(env, l->mode, &(argv[3]));
+}, {
+  keep_changed(env, argv, argc, l, res, l->path);
 })
 
 FUSE_METHOD_VOID(mknod, 3, 0, (const char *path, mode_t mode, dev_t dev), {

@@ -158,6 +158,7 @@ int names_holds (const char *path) {
 }
 
 int fuse_native_getattr_known (const char *path, struct stat *stat) {
+  if (fuse_native_take_changed(path, stat)) return 0; // right after a chmod or utimens (dispatch.c)
   if (!names_may_exist(path)) return -ENOENT;
   return fuse_native_getattr(path, stat);
 }

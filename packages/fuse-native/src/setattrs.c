@@ -29,7 +29,11 @@ int fuse_native_chown_or_ask (const char *path, uid_t uid, gid_t gid) {
   if (__atomic_load_n(&setattrs_on, __ATOMIC_ACQUIRE) && owner_of(&owner_uid, &owner_gid) && names_holds(path)) {
     int keep_uid = uid == (uid_t) -1 || uid == owner_uid;
     int keep_gid = gid == (gid_t) -1 || gid == owner_gid;
-    return keep_uid && keep_gid ? 0 : -EPERM;
+    if (keep_uid && keep_gid) return 0;
+    // a refusal ends libfuse's setattr without its getattr: the attributes a chmod before it in
+    // the same setattr gave (dispatch.c, keep_changed) must not answer a later getattr
+    fuse_native_take_changed(NULL, NULL);
+    return -EPERM;
   }
   return fuse_native_chown(path, uid, gid);
 }
