@@ -116,14 +116,10 @@ static int names_utf8 (const unsigned char *s, size_t n) {
   return 1;
 }
 
-static int names_may_exist (const char *path) {
-  if (path[0] != '/' || path[1] == 0) return 1;
-  const char *p = path + 1;
-  size_t n = strlen(p);
-  if (names_exempt_path(p)) return 1;
-  if (!names_utf8((const unsigned char *) p, n)) return 1;
+// 1 when the hash of the n bytes at p is in the table, 0 when it is not, `no_table` while there is none
+static int names_in_table (const char *p, size_t n, int no_table) {
   uint64_t h = names_hash(p, n);
-  int yes = 1;
+  int yes = no_table;
   pthread_rwlock_rdlock(&names_lock);
   if (names_slots != NULL) {
     yes = 0;
@@ -133,6 +129,15 @@ static int names_may_exist (const char *path) {
   }
   pthread_rwlock_unlock(&names_lock);
   return yes;
+}
+
+static int names_may_exist (const char *path) {
+  if (path[0] != '/' || path[1] == 0) return 1;
+  const char *p = path + 1;
+  size_t n = strlen(p);
+  if (names_exempt_path(p)) return 1;
+  if (!names_utf8((const unsigned char *) p, n)) return 1;
+  return names_in_table(p, n, 1);
 }
 
 // Whether path (with its leading slash) is certainly a name JavaScript knows: not the root, not in
@@ -145,16 +150,7 @@ int names_holds (const char *path) {
   size_t n = strlen(p);
   if (names_exempt_path(p)) return 0;
   if (!names_utf8((const unsigned char *) p, n)) return 0;
-  uint64_t h = names_hash(p, n);
-  int yes = 0;
-  pthread_rwlock_rdlock(&names_lock);
-  if (names_slots != NULL) {
-    for (size_t i = names_index(h, names_cap); names_slots[i] != 0; i = (i + 1) & (names_cap - 1)) {
-      if (names_slots[i] == h) { yes = 1; break; }
-    }
-  }
-  pthread_rwlock_unlock(&names_lock);
-  return yes;
+  return names_in_table(p, n, 0);
 }
 
 int fuse_native_getattr_known (const char *path, struct stat *stat) {
