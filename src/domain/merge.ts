@@ -23,7 +23,8 @@
  *    the same copy, whichever merge made it.
  *
  * Merges are not associative, so hosts that merged the same commits in different orders can hold
- * different trees; `settle` is how a sync picks one of those (see there).
+ * different trees; `settle` is how a sync picks one of those (see there). (About 400 lines: the
+ * merge's steps share their side maps and rules; conflict names are conflictnames.ts.)
  */
 import { cmp, conflictName, defaultHostLabel, labelOf, parseConflictName, versionTag } from "./conflictnames.js"
 import { ancestorsOf } from "./paths.js"

@@ -222,7 +222,7 @@ export class Annex {
     if (r.code !== 0) throw new CommandFailed({ command: "git-annex", args: ["numcopies"], exitCode: r.code, stderr: r.stderr })
     // a git-annex process reads its branch once, when it starts: the batch processes started
     // before this would go on from the old location logs (a get missing a copy a peer now has)
-    this.closeBatches()
+    void this.closeBatches()
   }
 
   /**
@@ -261,20 +261,21 @@ export class Annex {
   async withPeers<A>(way: PeerWay, f: () => Promise<A>): Promise<A> {
     if ((way.ssh === undefined && way.share === undefined) || (way.ssh === this.peers.ssh && way.share === this.peers.share)) return f()
     const before = this.peers
-    this.closeBatches()
+    void this.closeBatches()
     this.peers = way
     try {
       return await f()
     } finally {
       this.peers = before
-      this.closeBatches()
+      void this.closeBatches()
     }
   }
 
-  /** Ends the batch processes (those at work are killed when `now`). */
-  closeBatches(now = false): void {
-    for (const b of this.batches.values()) void b.close(now)
+  /** Ends the batch processes (those at work are killed when `now`); settles once all have exited. */
+  closeBatches(now = false): Promise<unknown> {
+    const exits = [...this.batches.values()].map((b) => b.close(now))
     this.batches.clear()
+    return Promise.all(exits)
   }
 
   /**
@@ -282,16 +283,14 @@ export class Annex {
    * writes its keys database's changes only then, and a refresh needs them (Git.checkout).
    */
   async settle(): Promise<void> {
-    const exits = [...this.batches.values()].map((b) => b.close())
-    this.batches.clear()
     let timer: NodeJS.Timeout | undefined
-    if (exits.length) await Promise.race([Promise.all(exits), new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))])
+    await Promise.race([this.closeBatches(), new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))])
     clearTimeout(timer)
   }
 
   /** Ends every long-lived process of this repository: the batch processes (killed) and git's reader. */
   async close(): Promise<void> {
-    this.closeBatches(true)
+    void this.closeBatches(true)
     await this.git.close()
   }
 

@@ -113,25 +113,22 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     else cb(0, a)
   }
 
+  /** what getattr answers for a path of the view */
+  const attributesOf = (p: string): Answer<Stat> => (virtual.owns(p) ? virtual.getattr(p) : attributes.getattr(cx, p))
+
   /**
    * 0 with the attributes getattr gives now (libfuse asks for them next, to answer the setattr:
    * the binding answers that getattr from them), or an errno.
    */
   const changed = (fp: string, cb: Changed, a: Answer<number>): void => {
-    const reply = (r: number) => {
+    status((r: number) => {
       if (r !== 0) return cb(r)
-      const p = fromFusePath(fp)
-      const st = virtual.owns(p) ? virtual.getattr(p) : attributes.getattr(cx, p)
+      const st = attributesOf(fromFusePath(fp))
       cb(0, typeof st === "object" && !(st instanceof Promise) ? st : undefined)
-    }
-    if (typeof a === "number") reply(a)
-    else a.then(reply, (e: unknown) => cb(failed(e)))
+    }, a)
   }
 
-  const getattr = (fp: string, cb: Reply<Stat>): void => {
-    const p = fromFusePath(fp)
-    value(cb, virtual.owns(p) ? virtual.getattr(p) : attributes.getattr(cx, p))
-  }
+  const getattr = (fp: string, cb: Reply<Stat>): void => value(cb, attributesOf(fromFusePath(fp)))
 
   const table = {
     init: (cb: Done) => cb(0),
