@@ -1,7 +1,8 @@
 /**
  * git-annex underneath: repository set-up, object paths, presence records, on-demand fetches.
- * (A little over 400 lines: the batch processes' life (start, settle, close) is owned here with the
- * rest of a repository's git-annex state; annexbatch.ts is one process's protocol.)
+ * (About 430 lines: the batch processes' life (start, the refresh that waits for them, close) is
+ * owned here with the rest of a repository's git-annex state; annexbatch.ts is one process's
+ * protocol.)
  */
 import { createHash } from "node:crypto"
 import * as fsSync from "node:fs"
@@ -278,14 +279,33 @@ export class Annex {
     return Promise.all(exits)
   }
 
+  /** While > 0, a refresh runs (see `settled`): a get or drop waits for `refreshed` before it starts. */
+  private refreshing = 0
+  private refreshed: Promise<void> = Promise.resolve()
+  private openRefreshed = () => {}
+
   /**
-   * Ends the batch processes and waits (up to SETTLE_MS) until they exit: a git-annex process
-   * writes its keys database's changes only then, and a refresh needs them (Git.checkout).
+   * Runs `f` (the checkout's refresh of the index) once the batch processes have exited (waiting
+   * up to SETTLE_MS: a git-annex process writes its keys database's changes only then, and the
+   * refresh needs them), with no get or drop starting before it is done (one would fill or empty a
+   * file the refresh reads, and hold back what it did until it exits).
    */
-  async settle(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.closeBatches(), new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))])
-    clearTimeout(timer)
+  async settled<A>(f: () => Promise<A>): Promise<A> {
+    if (this.refreshing++ === 0) this.refreshed = new Promise((resolve) => (this.openRefreshed = resolve))
+    try {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([this.closeBatches(), new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))])
+      clearTimeout(timer)
+      return await f()
+    } finally {
+      if (--this.refreshing === 0) this.openRefreshed()
+    }
+  }
+
+  /** A request to a batch process that changes content here, once no refresh runs. */
+  private async changing(args: ReadonlyArray<string>, key: string): Promise<unknown> {
+    while (this.refreshing > 0) await this.refreshed
+    return this.batch(args).request(key).catch((e: unknown) => e)
   }
 
   /** Ends every long-lived process of this repository: the batch processes (killed) and git's reader. */
@@ -296,7 +316,7 @@ export class Annex {
 
   /** Fetches a key's content from whichever remote has it. */
   async get(key: string): Promise<{ ok: boolean; message: string }> {
-    const a = await this.batch(["get", "--json-progress"]).request(key).catch((e: unknown) => e)
+    const a = await this.changing(["get", "--json-progress"], key)
     if (this.hasObject(key)) return { ok: true, message: "" }
     return { ok: false, message: failureOf(a, "git-annex get") }
   }
@@ -307,7 +327,7 @@ export class Annex {
    */
   async drop(key: string, opts: { readonly numcopies?: number; readonly force?: boolean }): Promise<{ ok: boolean; message: string }> {
     const args = ["drop", ...(opts.force ? ["--force"] : []), ...(opts.numcopies !== undefined ? [`--numcopies=${Math.max(1, opts.numcopies)}`] : [])]
-    const a = await this.batch(args).request(key).catch((e: unknown) => e)
+    const a = await this.changing(args, key)
     if (!this.hasObject(key)) return { ok: true, message: "" }
     return { ok: false, message: failureOf(a, "git-annex drop") }
   }

@@ -9,6 +9,10 @@
  * it), and every request waiting on it fails; the next request starts a new one. Progress lines
  * (`--json-progress`) count as something said, so a transfer that moves is never killed for taking
  * long.
+ *
+ * A process with nothing to do for `idleMs` ends: git-annex writes its keys database's changes (the
+ * inodes of the files it filled) only when it exits, and until then `git status` in the gitdir
+ * takes an unlocked file it filled for a modified one. A request after that starts a new process.
  */
 import { CommandFailed, CommandTimedOut } from "./errors.js"
 import { type LongLived, startLongLived } from "./longlived.js"
@@ -24,6 +28,9 @@ export interface BatchRecord {
 /** An empty answer: git-annex had nothing to do for the key (a get of content already here). */
 export type BatchAnswer = BatchRecord | "nothing to do"
 
+/** How long a batch process waits for another request before it ends. */
+export const BATCH_IDLE_MS = 5_000
+
 interface Waiting {
   readonly key: string
   readonly resolve: (a: BatchAnswer) => void
@@ -32,23 +39,26 @@ interface Waiting {
 
 export class AnnexBatch {
   private child: LongLived | undefined
-  /** settles once the current process has exited */
-  private exit: Promise<void> = Promise.resolve()
+  /** each settles once its process has exited: the current one's, and those ended and not gone yet */
+  private readonly exits = new Set<Promise<void>>()
   private readonly waiting: Array<Waiting> = []
   private buffer = ""
   private stderr = ""
   private stall: NodeJS.Timeout | undefined
+  private idle: NodeJS.Timeout | undefined
 
   constructor(
     private readonly top: string,
     /** e.g. ["get", "--json-progress"]; `--batch-keys --json --json-error-messages` are added */
     private readonly args: ReadonlyArray<string>,
     private readonly env: () => NodeJS.ProcessEnv,
-    private readonly stallSeconds: number
+    private readonly stallSeconds: number,
+    private readonly idleMs = BATCH_IDLE_MS
   ) {}
 
   /** Asks about one key; answered when git-annex has done it. */
   request(key: string): Promise<BatchAnswer> {
+    this.clearIdle()
     return new Promise((resolve, reject) => {
       const child = this.start()
       this.waiting.push({ key, resolve, reject })
@@ -58,22 +68,30 @@ export class AnnexBatch {
   }
 
   /**
-   * Ends the process (after what it is doing, unless `now`); settles once it has exited, when
-   * git-annex has written what it held back (its keys database's changes, see Git.checkout).
+   * Ends the process (after what it is doing, unless `now`); settles once it, and any ended before,
+   * have exited, when git-annex has written what it held back (its keys database's changes, see
+   * Git.checkout).
    */
   close(now = false): Promise<void> {
+    this.clearIdle()
     const child = this.child
-    if (!child) return this.exit
-    if (now) this.kill(child)
-    else child.end()
-    return this.exit
+    if (child && now) this.kill(child)
+    else child?.end()
+    return Promise.all([...this.exits]).then(() => undefined)
+  }
+
+  /** How many of its processes have not exited yet (the current one and those ending). */
+  get running(): number {
+    return this.exits.size
   }
 
   private start(): LongLived {
     if (this.child) return this.child
     const args = ["-C", this.top, "annex", ...this.args, "--batch-keys", "--json", "--json-error-messages"]
     let exited!: () => void
-    this.exit = new Promise((resolve) => (exited = resolve))
+    const exit = new Promise<void>((resolve) => (exited = resolve))
+    this.exits.add(exit)
+    void exit.then(() => this.exits.delete(exit))
     // a process group of its own (Command starts it so), which goes whole when it stalls
     const child = startLongLived("git", args, {
       env: this.env(),
@@ -109,7 +127,7 @@ export class AnnexBatch {
   }
 
   private answer(line: string): void {
-    if (line.trim() === "") return void this.waiting.shift()?.resolve("nothing to do")
+    if (line.trim() === "") return this.answered("nothing to do")
     let rec: unknown
     try {
       rec = JSON.parse(line)
@@ -117,8 +135,37 @@ export class AnnexBatch {
       return // not a record (a message git-annex wrote to stdout)
     }
     if (typeof rec !== "object" || rec === null || typeof (rec as { success?: unknown }).success !== "boolean") return // progress
-    this.waiting.shift()?.resolve(rec as BatchRecord)
-    if (this.waiting.length === 0) this.clearStall()
+    this.answered(rec as BatchRecord)
+  }
+
+  private answered(a: BatchAnswer): void {
+    this.waiting.shift()?.resolve(a)
+    if (this.waiting.length > 0) return
+    this.clearStall()
+    this.armIdle()
+  }
+
+  /**
+   * With nothing waiting, the process ends after `idleMs`. It is let go of at once (nothing of it is
+   * waited for), so a request that comes while it ends starts a new one rather than writing to a
+   * closed input; `close` still waits for its exit.
+   */
+  private armIdle(): void {
+    this.clearIdle()
+    if (!this.child || this.idleMs <= 0) return
+    this.idle = setTimeout(() => {
+      this.idle = undefined
+      const child = this.child
+      if (!child || this.waiting.length > 0) return
+      this.child = undefined
+      child.end()
+    }, this.idleMs)
+    this.idle.unref?.()
+  }
+
+  private clearIdle(): void {
+    if (this.idle) clearTimeout(this.idle)
+    this.idle = undefined
   }
 
   private armStall(): void {
@@ -146,6 +193,7 @@ export class AnnexBatch {
     if (this.child !== child) return
     this.child = undefined
     this.clearStall()
+    this.clearIdle()
     for (const w of this.waiting.splice(0)) w.reject(e)
   }
 }

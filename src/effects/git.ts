@@ -157,10 +157,11 @@ export class Git {
   }
 
   /**
-   * Makes the index and work tree match `to` (coming from `from`). `settle` first lets this
-   * repository's long-lived git-annex processes write what they hold (Annex.settle).
+   * Makes the index and work tree match `to` (coming from `from`). `settled` runs the refresh once
+   * this repository's long-lived git-annex processes wrote what they hold, and keeps new ones from
+   * starting meanwhile (Annex.settled).
    */
-  async checkout(from: string | undefined, to: string, settle: () => Promise<void> = async () => {}): Promise<void> {
+  async checkout(from: string | undefined, to: string, settled: <A>(f: () => Promise<A>) => Promise<A> = (f) => f()): Promise<void> {
     // An executable file is an unlocked annexed file: read-tree writes its pointer through
     // git-annex's smudge filter and the content replaces it later (annex.thin: a hard link to the
     // object), so the index keeps the pointer's size and the file reads as modified: `git status`
@@ -171,20 +172,23 @@ export class Git {
     // that change, and each git-annex process costs its start-up and a scan of the index.
     // Restaging is `update-index --refresh --stdin` of the files git-annex filled: it stages what
     // the clean filter makes of each, the same pointer only if git-annex's keys database knows the
-    // file's inode. A batch `get` still running has not written that yet, so it is ended first:
-    // else a file whose key sharebox named (SHA256E without the extension, say after `rsync`'s
-    // temporary name) was staged under the key git-annex names it, and `git status` was not clean.
+    // file's inode. A batch `get` still running has not written that yet, so it is ended first, and
+    // none starts until the refresh is done: else a file whose key sharebox named (SHA256E without
+    // the extension, say after `rsync`'s temporary name) was staged under the key git-annex names
+    // it, and `git status` was not clean.
     const plain = await this.changesOnlyLinksAndMarkers(from, to)
     const readTree = plain ? ["-c", "filter.annex.process=", "-c", "filter.annex.smudge=", "-c", "filter.annex.clean=", "read-tree"] : ["read-tree"]
-    if (!plain) await settle()
-    if (from) {
-      if (!plain) await this.run(["annex", "restage"])
-      await this.checkIndex([...readTree, "-m", "-u", from, to])
-    } else await this.checkIndex([...readTree, "-u", "--reset", to])
-    if (!plain) {
-      await this.run(["annex", "smudge", "--update"])
-      await this.run(["annex", "restage"])
+    const refresh = async () => {
+      if (from) {
+        if (!plain) await this.run(["annex", "restage"])
+        await this.checkIndex([...readTree, "-m", "-u", from, to])
+      } else await this.checkIndex([...readTree, "-u", "--reset", to])
+      if (!plain) {
+        await this.run(["annex", "smudge", "--update"])
+        await this.run(["annex", "restage"])
+      }
     }
+    await (plain ? refresh() : settled(refresh))
   }
 
   /**

@@ -12,8 +12,8 @@ const ZERO = /^0+$/
 
 const lines = (text: string): Array<string> => text.split("\n").filter(Boolean)
 
-/** `settle`: lets the repository's long-lived git-annex processes write what they hold (Annex.settle). */
-export const liveGit = (git: Git, settle: () => Promise<void> = async () => {}): GitPort => ({
+/** `settled`: runs a refresh once the repository's long-lived git-annex processes wrote what they hold (Annex.settled). */
+export const liveGit = (git: Git, settled: <A>(f: () => Promise<A>) => Promise<A> = (f) => f()): GitPort => ({
   headOid: () => git.headOid(),
   branch: () => git.branch(),
   revParse: (rev) => git.revParse(rev),
@@ -64,7 +64,7 @@ export const liveGit = (git: Git, settle: () => Promise<void> = async () => {}):
   // several peers are fetched at once: FETCH_HEAD, which nothing reads, would be written by each
   fetch: (remote, opts) => git.run(["fetch", "--quiet", "--no-write-fetch-head", remote], opts),
   push: (remote, refspecs, opts) => git.run(["push", "--quiet", remote, ...refspecs], opts),
-  checkout: (from, to) => git.checkout(from, to, settle),
+  checkout: (from, to) => git.checkout(from, to, settled),
   async indexIsAt(commit) {
     return (await git.run(["diff-index", "--cached", "--quiet", commit, "--"])).code === 0
   },

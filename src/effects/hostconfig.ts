@@ -66,7 +66,7 @@ export class Repo extends Context.Tag("sharebox/Repo")<Repo, RepoShape>() {
         await fs.mkdir(layout.staging, { recursive: true, mode: 0o700 })
         return [await annex.uuid(), await annex.git.branch()] as const
       })
-      return { gitdir, layout, annex, git: liveGit(annex.git, () => annex.settle()), uuid, branch }
+      return { gitdir, layout, annex, git: liveGit(annex.git, (f) => annex.settled(f)), uuid, branch }
     })
   )
 }

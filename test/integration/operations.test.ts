@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BIN, type HostDirs, type Run, World, eventually, exec, execAsync, git, read, sh, snapshot } from "./harness.js"
+import { BATCH_IDLE_MS } from "../../src/effects/annexbatch.js"
 
 const ok = (r: Run, what: string): Run => {
   expect(r.code, `${what} failed (${r.code}):\n${r.stderr}${r.stdout}`).toBe(0)
@@ -428,8 +429,11 @@ describe("operations in A's mount reach B's mount", () => {
     expect(read(b("saved.sh"))).toBe("saved\n")
     inA("printf 'next\\n' > next.sh && chmod +x next.sh")
     await propagate()
-    // not read on B: a file the running get process filled reads as modified until it exits and restages it
     expect(await eventually(() => exists(b("next.sh")), 3000)).toBe(true)
+    // read on B after the sync: the get process that fills it keeps the file's inode to itself, so
+    // git takes the file for a modified one until that process, idle, ends by itself
+    expect(read(b("next.sh"))).toBe("next\n")
+    expect(await eventually(() => git(B.gitdir, ["status", "--porcelain"]).stdout === "", BATCH_IDLE_MS + 10_000)).toBe(true)
     // B's index holds HEAD's pointer, not one git-annex's clean filter made anew
     expect(git(B.gitdir, ["rev-parse", ":saved.sh"]).stdout).toBe(git(B.gitdir, ["rev-parse", "HEAD:saved.sh"]).stdout)
     expect([...w.contractProblems(A), ...w.contractProblems(B)]).toEqual([])
