@@ -83,6 +83,8 @@ export interface MountOptions {
   readonly kernel: KernelFlags
   /** what reads do to the atimes the daemon keeps (-o noatime, relatime, strictatime) */
   readonly atime: AtimePolicy
+  /** whether the root's listing shows `.sharebox/` (-o snapdir=visible); reachable by name either way */
+  readonly listVirtual: boolean
   /** options accepted and not honoured, each with why: printed before mounting */
   readonly warnings: ReadonlyArray<string>
 }
@@ -120,7 +122,7 @@ export const ATIMES = new Map<string, AtimePolicy>([
 ])
 
 const KNOWN =
-  "gitdir, name, foreground, getall, writeback, passthrough, automerge, syncinterval, numversions, copies, cachesize, notifycmd, allow_other, " +
+  "gitdir, name, foreground, getall, writeback, passthrough, automerge, syncinterval, numversions, copies, cachesize, notifycmd, allow_other, snapdir, " +
   "ro, rw, noexec, exec, noatime, atime, relatime, strictatime, sync, async, dirsync, nosuid, nodev, uid, gid, umask, fsname, subtype, default_permissions"
 
 /** A user or group id: a whole number the kernel can show (not -1, which chown reads as "unchanged"). */
@@ -144,6 +146,7 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
     umask: 0,
     kernel: { noexec: false, sync: false, dirsync: false },
     atime: "relatime",
+    listVirtual: false,
     warnings: []
   }
   const notHonoured: Array<string> = []
@@ -201,6 +204,10 @@ export const parseMountOptions = (values: ReadonlyArray<string>): MountOptions |
       case "passthrough":
         if (v !== "on" && v !== "off") return `option ${k} must be on or off`
         o[k] = v === "on"
+        break
+      case "snapdir":
+        if (v !== "hidden" && v !== "visible") return "option snapdir must be hidden or visible"
+        o.listVirtual = v === "visible"
         break
       case "ro":
       case "rw":

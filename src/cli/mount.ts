@@ -131,6 +131,7 @@ export const mount = async (mountpoint: string, optionValues: ReadonlyArray<stri
     subtype: o.subtype ?? "sharebox",
     kernel: o.kernel,
     atime: o.atime,
+    listVirtual: o.listVirtual,
     settings: {
       numVersions: o.numVersions ?? DEFAULT_NUMVERSIONS,
       copies: o.copies ?? 1,

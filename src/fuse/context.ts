@@ -15,6 +15,8 @@ export interface FuseContext extends Ports, Owner {
   readonly handles: Handles
   readonly virtual: VirtualDir
   readonly times: LocalTimes
+  /** whether the root's listing shows the virtual folder */
+  readonly listVirtual: boolean
 }
 
 /** Validates a name about to be created; an errno, or 0. */

@@ -15,7 +15,10 @@ export const readdir = (cx: FuseContext, p: string): Outcome<ReadonlyArray<strin
   if (n.type !== "dir") return E.ENOTDIR
   cx.times.read(p, n)
   const names = [...cx.views.view.list(p)]
-  if (p === "") names.push(cx.virtual.name)
+  // `.sharebox/` holds every past tree and version: listed, it would take `find`, `grep -r`, `du`
+  // and a backup of the mount through all of them (as ZFS's `.zfs` and NetApp's `.snapshot`,
+  // it is reached by name and listed only when asked, -o snapdir=visible)
+  if (p === "" && cx.listVirtual) names.push(cx.virtual.name)
   return names
 }
 

@@ -110,6 +110,8 @@ export interface DaemonConfig {
    * for both, the kernel's default, and the atimes stat shows follow the policy.
    */
   readonly atime: AtimePolicy
+  /** whether the root's listing shows `.sharebox/` (-o snapdir=visible) */
+  readonly listVirtual: boolean
 }
 
 /** A value inside libfuse's `-o` list: its option parser reads `\,` as a comma and `\\` as a backslash. */
@@ -270,7 +272,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const creates = createsOf(native)
   // a read-only mount changes no time either, as Linux leaves atimes on one
   const atime: AtimePolicy = cfg.readonly ? "noatime" : cfg.atime
-  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime, localRoot: host.repo.layout.local })
+  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime, listVirtual: cfg.listVirtual, localRoot: host.repo.layout.local })
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
   // the files the binding created are adopted first, before any request and any new view

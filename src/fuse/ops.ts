@@ -36,6 +36,8 @@ export interface OperationsConfig {
   readonly readonly?: boolean
   /** the folder of the paths kept on this host only (.shareboxignore); none: nothing is ignored */
   readonly localRoot?: string
+  /** whether the root's listing shows the virtual folder (hidden unless told: see directories.ts) */
+  readonly listVirtual?: boolean
 }
 
 export interface Operations {
@@ -69,7 +71,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
   })
   const times = new LocalTimes(ports.views, config.atime ?? "relatime")
   ports.views.onReplaced((before, after) => times.viewReplaced(before, after))
-  const cx: FuseContext = { ...ports, handles, virtual, times, ...owner }
+  const cx: FuseContext = { ...ports, handles, virtual, times, ...owner, listVirtual: config.listVirtual === true }
   const crossing = local && new Crossing(cx, local, log, config.readonly === true)
 
   const adoptCreated = () => {

@@ -81,7 +81,7 @@ describe("kill -9 of the daemon", () => {
     expect(m.code).toBe(0)
     expect(isMounted(A.mnt)).toBe(true)
     expect(read(path.join(A.mnt, "docs", "survivor.txt"))).toBe("closed before the crash\n")
-    expect(fs.readdirSync(A.mnt).sort()).toEqual([".sharebox", "docs"])
+    expect(fs.readdirSync(A.mnt).sort()).toEqual(["docs"])
     // still pending: nothing was replayed
     expect(pendingPaths(A)).toContain("docs/survivor.txt")
     const s = w.sync(A)

@@ -87,7 +87,7 @@ describe("sharebox help", () => {
     for (const n of taken) expect(documented, n).toContain(n)
     const shown = sharebox(["mount", "--help"]).stdout
     for (const n of taken) expect(shown, n).toMatch(new RegExp(`(^\\s+|, )${n}\\b`, "m"))
-    const sample: Record<string, string> = { N: "3", SECONDS: "60", SIZE: "20G", OOO: "022", "on|off": "on", DIR: "/g", NAME: "x", CMD: "true" }
+    const sample: Record<string, string> = { N: "3", SECONDS: "60", SIZE: "20G", OOO: "022", "on|off": "on", "hidden|visible": "visible", DIR: "/g", NAME: "x", CMD: "true" }
     for (const item of page.values!.items) {
       for (const n of item.names) {
         const given = n === "x-*" ? "x-systemd.automount" : n === "comment" ? "comment=x" : item.value ? `${n}=${sample[item.value]}` : n

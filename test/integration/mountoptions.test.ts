@@ -165,6 +165,7 @@ describe("mount options reach the kernel", () => {
       ["fsname=", /option fsname needs a name/],
       ["subtype=a/b", /option subtype needs a name/],
       ["ro=yes", /option ro takes no value/],
+      ["snapdir=maybe", /^sharebox: option snapdir must be hidden or visible\n$/],
       ["nodiratime", /^sharebox: unknown option 'nodiratime' \(known: [^\n]*\)\n$/],
       ["frobnicate", /^sharebox: unknown option 'frobnicate'/]
     ]
@@ -176,6 +177,30 @@ describe("mount options reach the kernel", () => {
       expect(isMounted(h.mnt), opt).toBe(false)
     }
     expect(fs.readdirSync(h.gitdir)).toEqual([])
+  })
+
+  it("snapdir: .sharebox/ is reached by name and not listed, so find goes through the files only; snapdir=visible lists it", () => {
+    const hidden = w.host("snaphidden")
+    const visible = w.host("snapvisible")
+    w.mount(hidden)
+    w.mount(visible, "snapdir=visible")
+    for (const h of [hidden, visible]) {
+      fs.mkdirSync(path.join(h.mnt, "d"))
+      for (let i = 0; i < 5; i++) write(path.join(h.mnt, "d", `f${i}.txt`), `${i}\n`)
+      ok(sharebox(["replay", h.mnt]), "replay")
+      write(path.join(h.mnt, "d", "f0.txt"), "again\n")
+      ok(sharebox(["replay", h.mnt]), "replay")
+      // there by name either way: what commands and people reach
+      expect(read(path.join(h.mnt, ".sharebox", "gitdir")).trim(), h.name).toBe(h.gitdir)
+      expect(fs.readdirSync(path.join(h.mnt, ".sharebox")).sort(), h.name).toEqual(expect.arrayContaining(["at", "history", "status"]))
+      expect(fs.readdirSync(path.join(h.mnt, ".sharebox", "history", "d", "f0.txt")), h.name).toHaveLength(2)
+    }
+    expect(fs.readdirSync(hidden.mnt)).toEqual(["d"])
+    expect(fs.readdirSync(visible.mnt).sort()).toEqual([".sharebox", "d"])
+    const found = (h: HostDirs) => ok(exec("find", [h.mnt, "-type", "f"]), "find").stdout.split("\n").filter(Boolean)
+    expect(found(hidden).map((f) => path.relative(hidden.mnt, f)).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `d/f${i}.txt`))
+    // listed, the past trees and versions come with it: two moments of five files, six versions, and more
+    expect(found(visible).length).toBeGreaterThan(5 + 2 * 5 + 6)
   })
 
   it("options for mount(8) and systemd are accepted and dropped", () => {
@@ -229,7 +254,7 @@ describe("ro: a read-only mount that still brings peers' changes", () => {
     }
     expect(refusals).toEqual(Object.fromEntries(Object.keys(refusals).map((k) => [k, "EROFS"])))
     expect(read(f)).toBe("old\n")
-    expect(fs.readdirSync(r("")).sort()).toEqual([".sharebox", "dir"])
+    expect(fs.readdirSync(r("")).sort()).toEqual(["dir"])
     expect(fs.readdirSync(r("dir"))).toEqual(["old.txt"])
   })
 

@@ -30,6 +30,11 @@ export const MOUNT_OPTIONS: ValueList = {
     { names: ["cachesize"], value: "SIZE", text: "when the content here exceeds SIZE (such as 20G or 500M), drop the least recently read unpinned content that has copies elsewhere, after every sync." },
     { names: ["notifycmd"], value: "CMD", text: "run CMD MESSAGE once for each new conflict (default: notify-send, when installed)." },
     { names: ["allow_other"], text: "let other users in, as the modes allow (a user other than root needs user_allow_other in /etc/fuse.conf)." },
+    {
+      names: ["snapdir"],
+      value: "hidden|visible",
+      text: "hidden (the default): the mount root's listing does not show .sharebox/, which holds every past version and tree, so find, grep -r, du and backups of the mount do not go through them; it is reached by name (cd MNT/.sharebox). visible: ls -a shows it."
+    },
     { names: ["ro", "rw"], text: "ro: read-only; every change in the mount fails with EROFS, and restore, revert and resolve are refused (revert --dry-run is answered), while syncs still bring peers' changes. rw is the default." },
     { names: ["noexec", "exec"], text: "noexec: nothing in the mount runs (EACCES). exec is the default." },
     { names: ["sync", "async"], text: "sync: the kernel writes changes to files and folders through synchronously. async is the default." },
