@@ -12,15 +12,11 @@ import { optimise } from "../domain/optimise.js"
 import { baseName } from "../domain/paths.js"
 import { printable } from "../domain/printable.js"
 import { hashFile, hashSmall } from "./hash.js"
+import { AT_ONCE, inParallel } from "./parallel.js"
 
 /** Staging files up to this size are read whole and hashed in one go. */
 const SMALL_HASH = 256 * 1024
 
-/**
- * How many small staging files are read and hashed at once: enough to keep the thread pool's four
- * threads busy, few enough that a FUSE handler's own file system call waits behind a handful.
- */
-const SMALL_AT_ONCE = 8
 
 /** How many paths a report of lost writes lists before it counts the rest. */
 const LISTED = 20
@@ -78,7 +74,7 @@ const isGone = (e: unknown): boolean => (e as { code?: string })?.code === "ENOE
 
 /**
  * Adds the keys of staging files to `keys`; returns the ids whose file is gone. Small ones are read
- * whole and hashed on the thread pool (`hashSmall`), SMALL_AT_ONCE at a time; big ones stream,
+ * whole and hashed on the thread pool (`hashSmall`), AT_ONCE at a time; big ones stream,
  * four at a time.
  */
 const hashStaged = async (files: ReadonlyMap<string, { name: string; size: number }>, fileOf: (id: string) => string, keys: Map<string, string>): Promise<Array<string>> => {
@@ -93,15 +89,6 @@ const hashStaged = async (files: ReadonlyMap<string, { name: string; size: numbe
       missing.push(id)
     }
   }
-  await Promise.all([inParallel(big, 4, keyOf(hashFile)), inParallel(small, SMALL_AT_ONCE, keyOf(hashSmall))])
+  await Promise.all([inParallel(big, 4, keyOf(hashFile)), inParallel(small, AT_ONCE, keyOf(hashSmall))])
   return missing
-}
-
-/** Runs `f` over `items`, at most `limit` at a time (small files: the cost is latency, not CPU). */
-const inParallel = async <A>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<void>): Promise<void> => {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await f(items[next++]!)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
