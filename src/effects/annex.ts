@@ -109,10 +109,14 @@ export class Annex {
   /**
    * Moves finished staging files into the annex as the objects of their keys (hard links, so open
    * readers of a staging file keep working; the caller removes the staging files later). Each key
-   * has a folder of its own, so keys go side by side (parallel.ts), off the JavaScript thread.
+   * has a folder of its own, so keys go side by side (parallel.ts), off the JavaScript thread. A
+   * key comes once: files of the same content (empty ones, copies) share it, and two moves into
+   * one folder at once could find it made read-only by the other (EACCES, for a daemon not root).
    */
   async ingest(items: ReadonlyArray<{ readonly staged: string; readonly key: string }>): Promise<void> {
-    await inParallel(items, AT_ONCE, ({ staged, key }) => this.ingestOne(staged, key))
+    const once = new Map<string, string>()
+    for (const { staged, key } of items) if (!once.has(key)) once.set(key, staged)
+    await inParallel([...once], AT_ONCE, ([key, staged]) => this.ingestOne(staged, key))
   }
 
   private async ingestOne(staged: string, key: string): Promise<void> {
