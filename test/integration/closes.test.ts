@@ -9,26 +9,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { type HostDirs, daemonPids, eventually, exec, execAsync, git, read, sharebox, statusValue, useWorld } from "./harness.js"
-
-const counted = (h: HostDirs, label: string): number => {
-  const v = statusValue(h, label)
-  expect(v, `the status line ${label}`).toMatch(/^\d+$/)
-  return Number(v)
-}
-const createdByBinding = (h: HostDirs) => counted(h, "files created by the binding since mount")
-
-/** Waits until the binding creates files (it starts once its names table is made, after the mount is ready). */
-const bindingCreates = async (h: HostDirs): Promise<boolean> => {
-  const before = createdByBinding(h)
-  let k = 0
-  return eventually(() => {
-    const probe = path.join(h.mnt, `probe-${k++}`)
-    fs.writeFileSync(probe, "probe\n")
-    fs.unlinkSync(probe)
-    return createdByBinding(h) > before
-  })
-}
+import { type HostDirs, bindingCreates, createdByBinding, daemonPids, eventually, exec, execAsync, git, read, sharebox, statusValue, useWorld } from "./harness.js"
 
 /** `python3 -c script` with ARG (JSON) on stdin; what it prints. */
 const py = async (script: string, arg: unknown): Promise<string> => {

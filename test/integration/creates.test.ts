@@ -10,28 +10,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BIN, type HostDirs, World, eventually, execAsync, git, read, scaled, statusValue, write } from "./harness.js"
-
-const createdByBinding = (h: HostDirs): number => {
-  const v = statusValue(h, "files created by the binding since mount")
-  expect(v, "the status line").toMatch(/^\d+$/)
-  return Number(v)
-}
-
-/**
- * Waits until the binding creates files: it starts once its names table is made, just after the
- * mount is ready, and its first spares are made on its own thread. Probe files are removed again.
- */
-const bindingCreates = async (h: HostDirs): Promise<boolean> => {
-  const before = createdByBinding(h)
-  let k = 0
-  return eventually(() => {
-    const probe = path.join(h.mnt, `probe-${k++}`)
-    fs.writeFileSync(probe, "probe\n")
-    fs.unlinkSync(probe)
-    return createdByBinding(h) > before
-  })
-}
+import { BIN, type HostDirs, World, bindingCreates, createdByBinding, eventually, execAsync, git, read, scaled, statusValue, write } from "./harness.js"
 
 /** The files a commit of A's gitdir holds under `dir`, directory markers left out. */
 const filesIn = (h: HostDirs, dir: string): Array<string> =>

@@ -265,6 +265,28 @@ export const statusValue = (h: HostDirs, label: string): string | undefined =>
     ?.slice(label.length + 2)
 export const write = (p: string, s: string): void => fs.writeFileSync(p, s)
 
+/** How many files the binding created since the mount (`.sharebox/status`). */
+export const createdByBinding = (h: HostDirs): number => {
+  const v = statusValue(h, "files created by the binding since mount")
+  expect(v, "the status line").toMatch(/^\d+$/)
+  return Number(v)
+}
+
+/**
+ * Waits until the binding creates files: it starts once its names table is made, just after the
+ * mount is ready, and its first spares are made on its own thread. Probe files are removed again.
+ */
+export const bindingCreates = async (h: HostDirs): Promise<boolean> => {
+  const before = createdByBinding(h)
+  let k = 0
+  return eventually(() => {
+    const probe = path.join(h.mnt, `probe-${k++}`)
+    fs.writeFileSync(probe, "probe\n")
+    fs.unlinkSync(probe)
+    return createdByBinding(h) > before
+  })
+}
+
 /** One entry of a mounted tree as a user sees it (for comparing hosts). */
 export interface SnapEntry {
   readonly type: "file" | "dir" | "symlink" | "other"
