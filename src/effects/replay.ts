@@ -4,6 +4,7 @@
  * objects and `replaying.json` on the disk before the branch moves; the commit, branch and cursor on
  * the disk before the journal forgets the events. Also the log of replayed events no peer has yet.
  */
+import * as fsSync from "node:fs"
 import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
@@ -16,7 +17,6 @@ import { objectPathOf } from "./annex.js"
 import { Checkout, type Checkouts } from "./checkout.js"
 import { syncFileSystems, writeAtomic } from "./durable.js"
 import { HostConfig, type HostOptions, Repo } from "./hostconfig.js"
-import { AT_ONCE, inParallel } from "./parallel.js"
 import { Presence, type PresenceCache } from "./presence.js"
 import { Serial, type SerialWork } from "./serial.js"
 import { describeLost, stagedContent } from "./staged.js"
@@ -197,8 +197,13 @@ export class Replayer {
   }
 }
 
-/** Removes files (missing ones are fine), off the JavaScript thread (parallel.ts). */
-const removeFiles = (files: ReadonlyArray<string>): Promise<void> => inParallel(files, AT_ONCE, (f) => fs.rm(f, { force: true }))
+/** Removes files (missing ones are fine) with synchronous calls, a few hundred per turn of the event loop. */
+const removeFiles = async (files: ReadonlyArray<string>): Promise<void> => {
+  for (let i = 0; i < files.length; i += 256) {
+    if (i > 0) await new Promise((r) => setImmediate(r))
+    for (const f of files.slice(i, i + 256)) fsSync.rmSync(f, { force: true })
+  }
+}
 
 export class Replay extends Context.Tag("sharebox/Replay")<Replay, Replayer>() {
   static layer = Layer.effect(

@@ -6,17 +6,17 @@
  * and sync would fail on it, and the writes after it would wait for ever. So it is left out, as if
  * it had never happened (its path keeps the version before it, or none), and named once.
  */
+import { createHash } from "node:crypto"
+import * as fsSync from "node:fs"
 import { type Event } from "../domain/events.js"
 import { sha256Key } from "../domain/key.js"
 import { optimise } from "../domain/optimise.js"
 import { baseName } from "../domain/paths.js"
 import { printable } from "../domain/printable.js"
-import { hashFile, hashSmall } from "./hash.js"
-import { AT_ONCE, inParallel } from "./parallel.js"
+import { hashFile } from "./hash.js"
 
-/** Staging files up to this size are read whole and hashed in one go. */
+/** Staging files up to this size are hashed with one synchronous read. */
 const SMALL_HASH = 256 * 1024
-
 
 /** How many paths a report of lost writes lists before it counts the rest. */
 const LISTED = 20
@@ -73,22 +73,50 @@ export const describeLost = (lost: ReadonlyArray<Event>): string => {
 const isGone = (e: unknown): boolean => (e as { code?: string })?.code === "ENOENT"
 
 /**
- * Adds the keys of staging files to `keys`; returns the ids whose file is gone. Small ones are read
- * whole and hashed on the thread pool (`hashSmall`), AT_ONCE at a time; big ones stream,
- * four at a time.
+ * Adds the keys of staging files to `keys`; returns the ids whose file is gone. Small ones are
+ * read and hashed synchronously, a few hundred per turn of the event loop (a stream per file costs
+ * several thread-pool round trips); big ones stream, four at a time.
  */
 const hashStaged = async (files: ReadonlyMap<string, { name: string; size: number }>, fileOf: (id: string) => string, keys: Map<string, string>): Promise<Array<string>> => {
   const missing: Array<string> = []
   const small = [...files].filter(([, f]) => f.size <= SMALL_HASH)
   const big = [...files].filter(([, f]) => f.size > SMALL_HASH)
-  const keyOf = (hash: (file: string, name: string) => Promise<string>) => async ([id, f]: [string, { name: string; size: number }]) => {
+  const streamed = inParallel(big, 4, async ([id, f]) => {
     try {
-      keys.set(id, await hash(fileOf(id), f.name))
+      keys.set(id, await hashFile(fileOf(id), f.name))
     } catch (e) {
       if (!isGone(e)) throw e
       missing.push(id)
     }
+  })
+  let count = 0
+  let bytes = 0
+  for (const [id, f] of small) {
+    if (++count > 256 || bytes > 4 * 1024 * 1024) {
+      await new Promise((r) => setImmediate(r))
+      count = 1
+      bytes = 0
+    }
+    let data: Buffer
+    try {
+      data = fsSync.readFileSync(fileOf(id))
+    } catch (e) {
+      if (!isGone(e)) throw e
+      missing.push(id)
+      continue
+    }
+    bytes += data.length
+    keys.set(id, sha256Key(createHash("sha256").update(data).digest("hex"), data.length, f.name))
   }
-  await Promise.all([inParallel(big, 4, keyOf(hashFile)), inParallel(small, AT_ONCE, keyOf(hashSmall))])
+  await streamed
   return missing
+}
+
+/** Runs `f` over `items`, at most `limit` at a time (small files: the cost is latency, not CPU). */
+const inParallel = async <A>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<void>): Promise<void> => {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await f(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
