@@ -204,11 +204,13 @@ describe("bad input", () => {
       expect(read(path.join(A.mnt, "victim.txt"))).toBe("stay\n")
       expect(fs.readdirSync(path.join(A.mnt, ".sharebox")).sort()).toEqual(before)
       expect(fs.existsSync(path.join(A.mnt, ".sharebox", "x"))).toBe(false)
-      // the root still lists cleanly, `.sharebox` included
+      // the root still lists cleanly, without `.sharebox` (-o snapdir=hidden), which is there by name
       const ls = exec("ls", ["-la", A.mnt])
       expect(ls.stderr).toBe("")
       expect(ls.code).toBe(0)
-      expect(ls.stdout).toMatch(/ \.sharebox$/m)
+      expect(ls.stdout).toMatch(/ victim\.txt$/m)
+      expect(ls.stdout).not.toMatch(/ \.sharebox$/m)
+      expect(exec("ls", ["-lad", path.join(A.mnt, ".sharebox")]).stdout).toMatch(/^dr.* \S*\/\.sharebox$/m)
       // and `.sharebox` never reaches git
       expect(git(A.gitdir, ["ls-files"]).stdout.split("\n").some((p) => p.split("/")[0] === ".sharebox")).toBe(false)
       // deeper down, `.sharebox` is an ordinary name
