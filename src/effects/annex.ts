@@ -279,10 +279,8 @@ export class Annex {
     return Promise.all(exits)
   }
 
-  /** While > 0, a refresh runs (see `settled`): a get or drop waits for `refreshed` before it starts. */
-  private refreshing = 0
-  private refreshed: Promise<void> = Promise.resolve()
-  private openRefreshed = () => {}
+  /** The refreshes running now (see `settled`): a get or drop waits for them before it starts. */
+  private readonly refreshes = new Set<Promise<unknown>>()
 
   /**
    * Runs `f` (the checkout's refresh of the index) once the batch processes have exited (waiting
@@ -291,20 +289,23 @@ export class Annex {
    * file the refresh reads, and hold back what it did until it exits).
    */
   async settled<A>(f: () => Promise<A>): Promise<A> {
-    if (this.refreshing++ === 0) this.refreshed = new Promise((resolve) => (this.openRefreshed = resolve))
-    try {
+    const refresh = (async () => {
       let timer: NodeJS.Timeout | undefined
       await Promise.race([this.closeBatches(), new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))])
       clearTimeout(timer)
       return await f()
+    })()
+    this.refreshes.add(refresh)
+    try {
+      return await refresh
     } finally {
-      if (--this.refreshing === 0) this.openRefreshed()
+      this.refreshes.delete(refresh)
     }
   }
 
   /** A request to a batch process that changes content here, once no refresh runs. */
   private async changing(args: ReadonlyArray<string>, key: string): Promise<unknown> {
-    while (this.refreshing > 0) await this.refreshed
+    while (this.refreshes.size > 0) await Promise.allSettled([...this.refreshes])
     return this.batch(args).request(key).catch((e: unknown) => e)
   }
 
