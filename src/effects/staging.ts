@@ -212,6 +212,14 @@ export class StagingArea {
     s.base = `staged:${s.id}`
   }
 
+  /**
+   * A new file is in the view from its open, and in the journal from its first flush or its last
+   * close: an operation that names it as it is (a rename) needs it journalled first.
+   */
+  async journalNew(s: Session): Promise<void> {
+    if (s.base === null) await this.flushSession(s)
+  }
+
   async releaseSession(s: Session): Promise<void> {
     s.refs--
     if (s.refs > 0) return

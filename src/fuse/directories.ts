@@ -59,6 +59,15 @@ export const rename = (cx: FuseContext, from: string, to: string): Answer<number
   if (cx.virtual.owns(from) || cx.virtual.owns(to)) return E.EPERM
   const bad = checkNew(to)
   if (bad) return bad
+  // A new file open for writing is journalled at its first flush or last close. Renamed before
+  // then, the journal would move nothing, and keep the file the rename replaced: the replay would
+  // find that file under the new one's write and keep it as a conflict copy.
+  const s = cx.staging.sessionByPath.get(from)
+  if (s !== undefined) return cx.staging.journalNew(s).then(() => renameNow(cx, from, to))
+  return renameNow(cx, from, to)
+}
+
+const renameNow = (cx: FuseContext, from: string, to: string): Answer<number> => {
   const renamed = recordOp(cx, { op: "rename", path: from, to }, () => {
     cx.staging.forgetSession(to)
     cx.staging.renameSessions(from, to)

@@ -46,6 +46,8 @@ export interface Staging {
   touchSession(s: WriteSession, size: number): void
   /** Journals the session's content as a version if it changed. */
   flushSession(s: WriteSession): Promise<void>
+  /** Journals a new file's first version if the journal has no version of it yet (see directories.ts, rename). */
+  journalNew(s: WriteSession): Promise<void>
   releaseSession(s: WriteSession): Promise<void>
   /** The file at `path` went away: its session, if any, writes nowhere now. */
   forgetSession(path: string): void

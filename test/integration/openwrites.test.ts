@@ -187,3 +187,82 @@ describe("ordinary editing makes no conflict copy", () => {
     })
   })
 })
+
+// Regression (found by randomio.test.ts): a new file open for writing is in the view before the
+// journal has it, so a rename of it over another file journalled a rename of nothing. The replay
+// then found the file the rename had replaced under the new file's write, and kept it as a
+// conflict copy: a file the mount no longer showed came back, in the work tree and in the mount.
+describe("a new file renamed over another while still open for writing", () => {
+  const w = useWorld("sharebox-open-rename-over")
+  let a: HostDirs
+  /** each case's folder holds `target` ("old\n"); `run` replaces it, and `target` must then hold `written` */
+  const cases: Record<string, { readonly written: string; run: (dir: string) => void }> = {
+    "written after the rename": {
+      written: "new",
+      run: (dir) => {
+        const fd = fs.openSync(path.join(dir, "tmp"), "w")
+        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
+        fs.writeSync(fd, "new", 0)
+        fs.closeSync(fd)
+      }
+    },
+    "written before the rename": {
+      written: "new",
+      run: (dir) => {
+        const fd = fs.openSync(path.join(dir, "tmp"), "w")
+        fs.writeSync(fd, "new", 0)
+        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
+        fs.closeSync(fd)
+      }
+    },
+    "never written": {
+      written: "",
+      run: (dir) => {
+        const fd = fs.openSync(path.join(dir, "tmp"), "w")
+        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
+        fs.closeSync(fd)
+      }
+    },
+    "the file replaced was open too": {
+      written: "new",
+      run: (dir) => {
+        const old = fs.openSync(path.join(dir, "target"), "r+")
+        const fd = fs.openSync(path.join(dir, "tmp"), "w")
+        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
+        fs.writeSync(fd, "new", 0)
+        fs.closeSync(fd)
+        fs.closeSync(old)
+      }
+    }
+  }
+  beforeAll(async () => {
+    a = w.host("alpha")
+    w.mount(a, "writeback=off")
+    for (const name of Object.keys(cases)) {
+      fs.mkdirSync(path.join(a.mnt, name))
+      write(path.join(a.mnt, name, "target"), "old\n")
+    }
+    // half the cases with the file they replace already replayed, half with it still pending
+    syncOk(w, a)
+    for (const [name, c] of Object.entries(cases)) c.run(path.join(a.mnt, name))
+    for (const name of Object.keys(cases)) write(path.join(a.mnt, name, "pending"), "p\n")
+    for (const name of Object.keys(cases)) {
+      const fd = fs.openSync(path.join(a.mnt, name, "pending"), "w")
+      fs.renameSync(path.join(a.mnt, name, "pending"), path.join(a.mnt, name, "pending-target"))
+      fs.closeSync(fd)
+    }
+    await sleep(500) // the kernel's releases, after close() returns
+    syncOk(w, a)
+  }, 120_000)
+
+  it("the folder holds the renamed file only, with what was written to it, in the mount and in the work tree; no conflict", () => {
+    for (const [name, c] of Object.entries(cases)) {
+      for (const dir of [path.join(a.mnt, name), path.join(a.gitdir, name)]) {
+        expect(fs.readdirSync(dir).filter((n) => n !== ".shareboxdir").sort(), dir).toEqual(["pending-target", "target"])
+        expect(read(path.join(dir, "target")), dir).toBe(c.written)
+        expect(read(path.join(dir, "pending-target")), dir).toBe("")
+      }
+    }
+    expect(conflictsJson(a)).toEqual([])
+  })
+})
