@@ -89,6 +89,12 @@ const keepMode = (cx: FuseContext, p: string, mode: number): Answer<number> => {
       const s = cx.staging.sessionByPath.get(p)
       if (s) s.mode = m
       if (fileMode(n) === m) return 0
+      // a new file the journal has not had yet is journalled with its session's mode (the
+      // journal would have a chmod of nothing)
+      if (s?.base === null) {
+        cx.views.view.set(p, stagedNode(s))
+        return 0
+      }
       return recordOp(cx, { op: "chmod", path: p, ...fileModeFields(m) })
     }
   }
@@ -128,6 +134,7 @@ export const utimens = (cx: FuseContext, p: string, atime: number, mtime: number
     s.mtime = mt
     cx.views.view.set(p, stagedNode(s))
   }
-  if (n.mtime === mt) return onSuccess(0, done)
+  // a new file the journal has not had yet is journalled with its session's mtime
+  if (n.mtime === mt || s?.base === null) return onSuccess(0, done)
   return onSuccess(recordOp(cx, { op: "utimens", path: p, mtime: mt }), done)
 }

@@ -30,6 +30,8 @@ export interface WriteSession {
   mtime: number
   /** when a write or truncate last changed the content (0: not since it opened) */
   readonly writtenAt: number
+  /** the version of the file the journal last has, null for a new file the journal has not had yet */
+  readonly base: string | null
 }
 
 /** Write sessions: the staging files behind files open for writing. */

@@ -226,6 +226,33 @@ describe("times in a mount", () => {
     expect(timesOf(b("tp/chmodded.txt")).ctime).toBeGreaterThanOrEqual(syncedAt)
   })
 
+  // Regression: a new file's fchmod and futimens while it was still open (as `cp -p` and `install`
+  // make them) were journalled before the file was, as a chmod and a utimens of nothing: a sync
+  // meanwhile logged that they "no longer apply". Its first version carries both.
+  it("fchmod and futimens of a new file still open, as cp -p makes them: journalled with its first version, and the peer has both", async () => {
+    const events = pending()
+    const fd = fs.openSync(a("tcp.txt"), "wx", 0o644)
+    try {
+      fs.writeSync(fd, "copied\n")
+      fs.fchmodSync(fd, 0o750)
+      fs.futimesSync(fd, Y2001 / 1000, Y2001 / 1000)
+      expect(pending(), "nothing journalled while the new file is open").toBe(events)
+      expect(fs.statSync(a("tcp.txt")).mode & 0o777).toBe(0o750)
+      expect(timesOf(a("tcp.txt")).mtime).toBe(Y2001)
+      // a sync while it is open (its replay recomputes the view over the pending events)
+      ok(await execAsync(BIN, ["sync", A.mnt]), "sync A while the file is open")
+    } finally {
+      fs.closeSync(fd)
+    }
+    expect(await eventually(() => pending() === events + 1, 3000), "one event: the write").toBe(true)
+    ok(await execAsync(BIN, ["sync", A.mnt]), "sync A")
+    ok(await execAsync(BIN, ["sync", B.mnt]), "sync B")
+    expect(await eventually(() => fs.existsSync(b("tcp.txt")), 3000)).toBe(true)
+    expect(fs.statSync(b("tcp.txt")).mode & 0o777).toBe(0o750)
+    expect(timesOf(b("tcp.txt")).mtime).toBe(Y2001)
+    expect(fs.readFileSync(path.join(A.gitdir, ".git", "sharebox", "daemon.log"), "utf8")).not.toMatch(/no longer applies/)
+  })
+
   it("local times are not synced: an atime set on A stays on A", async () => {
     inA("echo six > tn.txt && touch -a -d '2001-02-03 04:05:06 UTC' tn.txt && touch -m -d '2002-02-03 04:05:06 UTC' tn.txt")
     ok(await execAsync(BIN, ["sync", A.mnt]), "sync A")
