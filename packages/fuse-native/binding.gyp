@@ -15,7 +15,8 @@
       "src/names.c",
       "src/creates.c",
       "src/spares.c",
-      "src/setattrs.c"
+      "src/setattrs.c",
+      "src/requests.c"
     ],
     'xcode_settings': {
       'OTHER_CFLAGS': [

@@ -269,6 +269,13 @@ declare namespace Fuse {
      */
     fuse_native_setattrs_here(on: 0 | 1): void
     /**
+     * The requests served since the module loaded, every part counted (src/requests.c): the daemon
+     * compares two readings to tell a mount in use from an idle one.
+     */
+    fuse_native_requests_served(): number
+    /** Requests for the top-level folder `name` and below are not counted; before mounting only. */
+    fuse_native_requests_quiet(name: string): void
+    /**
      * Only extended attributes whose name starts with `prefix` (at most 255 bytes) go to the
      * getxattr handler; the FUSE threads answer ENODATA for the others (security.capability before
      * every write, ACLs for ls -l). Not on macOS.

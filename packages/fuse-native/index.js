@@ -807,6 +807,8 @@ const NATIVE_EXPORTS = [
   'fuse_native_spares_reclaim',
   'fuse_native_owner',
   'fuse_native_setattrs_here',
+  'fuse_native_requests_served',
+  'fuse_native_requests_quiet',
   'fuse_native_xattr_prefix' // not on macOS
 ]
 Fuse.native = Object.freeze(Object.fromEntries(NATIVE_EXPORTS.filter(name => typeof binding[name] === 'function').map(name => [name, binding[name]])))

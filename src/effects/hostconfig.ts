@@ -14,6 +14,11 @@ export interface HostOptions {
   /** replay in the background after a quiet period (false: battery mode, only at sync) */
   readonly writeback: boolean
   readonly quietMs: number
+  /**
+   * The requests the mount has served so far (the FUSE binding counts them; none without a
+   * mount): the write-back waits while this moves, as it waits while changes are recorded.
+   */
+  readonly served: () => number
   readonly getall: boolean
   readonly log: (line: string) => void
   readonly warn: (line: string) => void
@@ -26,6 +31,7 @@ export interface HostOptions {
 export const defaultHostOptions: HostOptions = {
   writeback: true,
   quietMs: 1000,
+  served: () => 0,
   getall: false,
   log: () => {},
   warn: (l) => process.stderr.write(`sharebox: ${l}\n`),

@@ -244,6 +244,11 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
     if (cfg.debug) process.stderr.write(`${stamp()} ${printable(line)}\n`)
   }
   const warn = (line: string) => process.stderr.write(`${stamp()} sharebox: ${printable(line)}\n`)
+  const Fuse = loadFuse()
+  const native = Fuse.native
+  // requests for .sharebox/ (status files that commands poll while they wait for the write-back)
+  // are not use of the mount
+  native.fuse_native_requests_quiet(VIRTUAL_ROOT)
   let host: HostServices
   try {
     // refused here, before anything is mounted, when the socket could not be served safely
@@ -254,14 +259,13 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       log,
       warn,
       quietMs: cfg.quietMs,
+      served: () => native.fuse_native_requests_served(),
       notify: makeNotifier(cfg.notifyCmd, warn)
     })
   } catch (e: unknown) {
     return ready(messageOf(e))
   }
   await saveSettings(host.content.host, cfg.settings)
-  const Fuse = loadFuse()
-  const native = Fuse.native
   native.fuse_native_xattr_prefix?.(XATTR_PREFIX)
   const owner = { uid: cfg.uid ?? process.getuid?.() ?? 0, gid: cfg.gid ?? process.getgid?.() ?? 0, umask: cfg.umask }
   // whose files the binding's creates show (it creates none until told)

@@ -197,3 +197,53 @@ describe("write-back off (battery mode)", () => {
     expect(read(path.join(A.mnt, "off.txt"))).toBe("battery\n")
   })
 })
+
+// A replay reads, hashes and commits everything it takes in: on a mount in use it competes with the
+// person using it (docs/benchmarks.md). It waits for the mount to be idle, 30 quiet periods at most.
+describe("write-back on a mount in use", () => {
+  const w = new World("sharebox-wbuse")
+  let A: HostDirs
+  const QUIET = 200
+
+  beforeAll(() => {
+    A = w.host("A")
+    const r = sharebox([A.mnt, "-o", `gitdir=${A.gitdir},name=A`], { env: { SHAREBOX_QUIET_MS: String(QUIET) } })
+    expect(r.code, r.stderr).toBe(0)
+    fs.mkdirSync(path.join(A.mnt, "d"))
+  }, 60_000)
+
+  afterAll(async () => {
+    expect(await w.cleanup()).toEqual([])
+  }, 60_000)
+
+  /** Lists a folder of the mount every 100 ms for `ms`, or until `until` holds; whether it did. */
+  const inUse = async (ms: number, until: () => boolean = () => false): Promise<boolean> => {
+    const end = Date.now() + ms
+    while (Date.now() < end) {
+      fs.readdirSync(path.join(A.mnt, "d"))
+      if (until()) return true
+      await sleep(100)
+    }
+    return false
+  }
+
+  it("waits while a folder is listed every 100 ms, and replays soon after the listing stops", async () => {
+    write(path.join(A.mnt, "d", "used.txt"), "written while in use\n")
+    await inUse(3000)
+    expect(lsFiles(A), "replayed while the mount was in use").not.toContain("d/used.txt")
+    expect(journalPaths(A)).toContain("d/used.txt")
+    const stopped = Date.now()
+    // `sharebox log` and git in the gitdir are no use of the mount; nor is .sharebox/status
+    expect(await eventually(() => statusOf().includes("pending: 0") && lsFiles(A).includes("d/used.txt"), 5000, 50)).toBe(true)
+    expect(Date.now() - stopped).toBeLessThan(4 * QUIET + 2000)
+  })
+
+  it("replays anyway once the change has waited 30 quiet periods with the mount in use all along", async () => {
+    write(path.join(A.mnt, "d", "busy.txt"), "written on a busy mount\n")
+    const written = Date.now()
+    expect(await inUse(30 * QUIET + 6000, () => lsFiles(A).includes("d/busy.txt")), "replayed while in use").toBe(true)
+    expect(Date.now() - written).toBeGreaterThanOrEqual(30 * QUIET)
+  })
+
+  const statusOf = () => read(path.join(A.mnt, ".sharebox", "status"))
+})

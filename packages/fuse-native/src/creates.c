@@ -14,6 +14,7 @@
 // create answers with wait for libfuse's next fgetattr in the FUSE thread's own record
 // (fuse_thread_locals_t).
 
+#include "requests.h"
 #include "binding.h"
 #include "names.h"
 #include "fastpath.h"
@@ -167,6 +168,7 @@ static int fuse_native_create_here (const char *path, mode_t mode, struct fuse_f
 }
 
 int fuse_native_create_or_ask (const char *path, mode_t mode, struct fuse_file_info *info) {
+  note_request(path); // use of the mount (requests.h); a hand-off to JavaScript counts again
   if (fuse_native_create_here(path, mode, info)) return 0;
   return fuse_native_create(path, mode, info);
 }
@@ -237,6 +239,7 @@ void created_add_names_locked (void) {
 // After create, libfuse asks for the new file's attributes on the same thread: JavaScript gave
 // them with its reply to create, so that round trip is saved.
 int fuse_native_fgetattr_after_create (const char *path, struct stat *stat, struct fuse_file_info *info) {
+  note_request(path); // use of the mount (requests.h); a hand-off to JavaScript counts again
   fuse_thread_locals_t *l = get_thread_locals();
   if (l->created && info != NULL && info->fh == l->created_fh) {
     l->created = 0;

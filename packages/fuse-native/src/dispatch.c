@@ -17,6 +17,7 @@
 #include "spares.h"
 #include "creates.h"
 #include "setattrs.h"
+#include "requests.h"
 
 static int IS_ARRAY_BUFFER_DETACH_SUPPORTED = 0;
 
@@ -34,6 +35,7 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
   napi_close_handle_scope(env, scope);
 
 #define FUSE_NATIVE_HANDLER(name, blk)\
+  note_request(path);\
   fuse_thread_locals_t *l = get_thread_locals();\
   l->created = 0;\
   l->changed = 0;\
@@ -943,6 +945,8 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_spares_start)
   NAPI_EXPORT_FUNCTION(fuse_native_spares_reclaim)
   NAPI_EXPORT_FUNCTION(fuse_native_setattrs_here)
+  NAPI_EXPORT_FUNCTION(fuse_native_requests_served)
+  NAPI_EXPORT_FUNCTION(fuse_native_requests_quiet)
 #ifndef __APPLE__
   NAPI_EXPORT_FUNCTION(fuse_native_xattr_prefix)
 #endif

@@ -7,6 +7,7 @@
 // (a read-write lock) guards the table, and also the spares and created files (spares.c,
 // creates.c), so that a create takes a spare, checks and adds its name in one step.
 
+#include "requests.h"
 #include "binding.h"
 #include "names.h"
 #include "creates.h"
@@ -154,6 +155,7 @@ int names_holds (const char *path) {
 }
 
 int fuse_native_getattr_known (const char *path, struct stat *stat) {
+  note_request(path); // use of the mount (requests.h); a hand-off to JavaScript counts again
   if (fuse_native_take_changed(path, stat)) return 0; // right after a chmod or utimens (dispatch.c)
   if (!names_may_exist(path)) return -ENOENT;
   return fuse_native_getattr(path, stat);

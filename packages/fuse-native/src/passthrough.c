@@ -11,6 +11,7 @@
 // Past 400 lines because the channel and the records of opens and aliases are one protocol: each
 // decision in channel_send depends on what channel_receive recorded, and reads best beside it.
 
+#include "requests.h"
 #include "binding.h"
 #include "fastpath.h"
 #include "passthrough.h"
@@ -251,6 +252,7 @@ static int64_t opens_decide (int devfd, uint64_t nodeid, uint64_t fh, int renewa
 // libfuse's open, but a write open of an inode the kernel is reading gets a new inode first
 // (without opening a write session for an open that is answered ESTALE).
 int fuse_native_open_beside_kernel (const char *path, struct fuse_file_info *info) {
+  note_request(path); // use of the mount (requests.h); a hand-off to JavaScript counts again
   if (kernel_on && ((info->flags & O_ACCMODE) != O_RDONLY || (info->flags & O_TRUNC))) {
     pthread_mutex_lock(&opens_mutex);
     int renew = opens_live_locked(request_nodeid, OPEN_KERNEL);

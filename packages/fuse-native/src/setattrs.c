@@ -9,6 +9,7 @@
 // Threads: the switch is set by the JavaScript thread and read by the FUSE threads (atomics); the
 // owner and the table are read under their own rules (creates.c, names.c).
 
+#include "requests.h"
 #include "binding.h"
 #include "names.h"
 #include "creates.h"
@@ -25,6 +26,7 @@ NAPI_METHOD(fuse_native_setattrs_here) {
 }
 
 int fuse_native_chown_or_ask (const char *path, uid_t uid, gid_t gid) {
+  note_request(path); // use of the mount (requests.h); a hand-off to JavaScript counts again
   uint32_t owner_uid, owner_gid;
   if (__atomic_load_n(&setattrs_on, __ATOMIC_ACQUIRE) && owner_of(&owner_uid, &owner_gid) && names_holds(path)) {
     int keep_uid = uid == (uid_t) -1 || uid == owner_uid;
