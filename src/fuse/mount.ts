@@ -276,7 +276,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const creates = createsOf(native)
   // a read-only mount changes no time either, as Linux leaves atimes on one
   const atime: AtimePolicy = cfg.readonly ? "noatime" : cfg.atime
-  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime, listVirtual: cfg.listVirtual, localRoot: host.repo.layout.local })
+  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime, listVirtual: cfg.listVirtual, localRoot: host.repo.layout.local, served: () => native.fuse_native_requests_served() })
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
   // the files the binding created are adopted first, before any request and any new view

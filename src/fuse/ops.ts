@@ -38,6 +38,8 @@ export interface OperationsConfig {
   readonly localRoot?: string
   /** whether the root's listing shows the virtual folder (hidden unless told: see directories.ts) */
   readonly listVirtual?: boolean
+  /** the requests served since the mount, as the binding counts them (src/requests.c); none without */
+  readonly served?: () => number
 }
 
 export interface Operations {
@@ -65,6 +67,7 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     content: ports.content,
     kernelReads: () => passthrough.kernelStatus(),
     createdInBinding: () => createdHere,
+    served: config.served ?? (() => 0),
     ignoredHere: () => local?.count() ?? 0,
     owner,
     register: (fd) => handles.add(readHandle(fd, undefined))

@@ -60,6 +60,8 @@ export interface VirtualSources {
   readonly kernelReads: () => string
   /** how many new files the binding created since mount */
   readonly createdInBinding: () => number
+  /** the requests served since mount, other than this folder's (the write-back waits while they come) */
+  readonly served: () => number
   /** how many paths are kept on this host only (.shareboxignore) */
   readonly ignoredHere: () => number
   /** registers an open file descriptor as a FUSE handle */
@@ -90,7 +92,7 @@ export class VirtualDir {
   }
 
   private files(): Record<string, () => string> {
-    const { status: h, kernelReads, createdInBinding, ignoredHere } = this.from
+    const { status: h, kernelReads, createdInBinding, served, ignoredHere } = this.from
     return {
       gitdir: () => h.gitdir + "\n",
       status: () =>
@@ -99,6 +101,7 @@ export class VirtualDir {
           `pending: ${h.pending.length}`,
           `open files: ${h.sessions.size}`,
           `files created by the binding since mount: ${createdInBinding()}`,
+          `requests served since mount: ${served()}`,
           `reads by the kernel (passthrough): ${kernelReads()}`,
           `last sync: ${h.lastSync ? new Date(h.lastSync.time).toISOString() : "never"}`,
           `conflicts: ${h.openConflicts().length}`,

@@ -2,7 +2,8 @@
  * The binding's count of requests (src/requests.c), which the daemon's write-back reads to tell a
  * mount in use from an idle one: every request counts, those the FUSE threads answer themselves
  * too; those for the quiet folder (fuse_native_requests_quiet: the daemon's `.sharebox/`, whose
- * status commands poll while they wait for the write-back) and below do not.
+ * status commands poll while they wait for the write-back) and below do not, nor those for the
+ * root itself.
  */
 import { randomBytes } from "node:crypto"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -41,6 +42,13 @@ it("counts the reads the FUSE threads serve themselves", async () => {
   expect(t.count("read", "/fast.bin"), "reads the handlers saw").toBe(0)
   // 1 MiB in reads of at most 128 KiB (max_read), and the open and the release
   expect(served() - before).toBeGreaterThanOrEqual(8 + 2)
+})
+
+it("does not count requests for the root itself (every path walk revalidates it)", async () => {
+  const before = served()
+  await py<null>(`for _ in range(10):\n    os.listdir(ARG)\n    os.stat(ARG)\nprint("null")`, t.at(""))
+  expect(t.count("readdir", "/"), "listings of the root that reached the handlers").toBeGreaterThanOrEqual(10)
+  expect(served() - before).toBe(0)
 })
 
 it("does not count requests for the quiet folder or below; a name that only starts with its name counts", async () => {

@@ -36,6 +36,8 @@ describe("the control socket's protocol", () => {
     A = w.host("A")
     w.mount(A)
     write(path.join(A.mnt, "a.txt"), "alpha\n")
+    // in history, so whereis knows it, whenever the write-back would have come
+    expect(sharebox(["replay", A.mnt]).code).toBe(0)
     sock = fs.readFileSync(path.join(A.gitdir, ".git", "sharebox", "socket"), "utf8").trim()
   }, 60_000)
 

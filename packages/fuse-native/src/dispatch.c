@@ -35,7 +35,7 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
   napi_close_handle_scope(env, scope);
 
 #define FUSE_NATIVE_HANDLER(name, blk)\
-  note_request(path);\
+  if (op_##name != op_flush) note_request(path);\
   fuse_thread_locals_t *l = get_thread_locals();\
   l->created = 0;\
   l->changed = 0;\

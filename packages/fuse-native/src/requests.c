@@ -9,6 +9,9 @@ static char quiet[256];
 static size_t quiet_len = 0;
 
 void note_request (const char *path) {
+  // the root itself: the kernel asks for its attributes again on a path walk once they are a
+  // second old, the status commands' walks to the quiet folder too
+  if (path != NULL && path[0] == '/' && path[1] == 0) return;
   if (quiet_len > 0 && path != NULL && path[0] == '/' && strncmp(path + 1, quiet, quiet_len) == 0 && (path[quiet_len + 1] == 0 || path[quiet_len + 1] == '/')) return;
   __atomic_fetch_add(&served, 1, __ATOMIC_RELAXED);
 }
