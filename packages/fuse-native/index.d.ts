@@ -30,8 +30,13 @@ declare namespace Fuse {
    * setattr (saving a round trip to JavaScript). They must be what getattr would answer then.
    */
   type Changed = (errno: number, stat?: Stat) => void
-  /** A readdir's answer: the names (not `.` and `..`) and, optionally, their attributes. */
-  type Listed = (errno: number, names?: ReadonlyArray<string>, stats?: ReadonlyArray<Stat>) => void
+  /**
+   * A readdir's answer: the names (not `.` and `..`) and, optionally, their attributes; or, as a
+   * Uint32Array beside the names, each one's file type alone (st_mode's S_IFMT bits, 0 when not
+   * said), which the kernel gives readdir's callers as d_type (`find -type f` and `rm -r` then need
+   * no lookup per name).
+   */
+  type Listed = (errno: number, names?: ReadonlyArray<string>, stats?: ReadonlyArray<Stat> | Uint32Array) => void
 
   /**
    * Attributes, as getattr, fgetattr and create answer them. Times in milliseconds or as Dates;

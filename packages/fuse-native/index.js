@@ -495,6 +495,8 @@ class Fuse extends Nanoresource {
   _op_readdir (signal, path) {
     this.ops.readdir(path, (err, names, stats) => {
       if (err) return signal(err)
+      // each name's file type alone (index.d.ts, Listed): handed to the binding as it is
+      if (stats instanceof Uint32Array) return signal(0, names, stats)
       if (stats) stats = stats.map(getStatArray)
       return signal(0, names, stats || [])
     })

@@ -22,6 +22,25 @@ export const readdir = (cx: FuseContext, p: string): Outcome<ReadonlyArray<strin
   return names
 }
 
+const S_IFDIR = 0o040000
+const S_IFREG = 0o100000
+const S_IFLNK = 0o120000
+
+/**
+ * Each of `names`' file type in folder `dir` (S_IFMT bits; 0 for a name the view does not hold,
+ * as `.sharebox`): readdir's callers get it as d_type, and `find -type f`, `rm -r` and `grep -r`
+ * then look up no name to learn it (3,000 lookups in JavaScript for a 3,000-file `find`).
+ */
+export const typesOf = (cx: FuseContext, dir: string, names: ReadonlyArray<string>): Uint32Array => {
+  const view = cx.views.view
+  const types = new Uint32Array(names.length)
+  for (let i = 0; i < names.length; i++) {
+    const n = view.get(dir === "" ? names[i]! : `${dir}/${names[i]}`)
+    types[i] = n === undefined ? 0 : n.type === "dir" ? S_IFDIR : n.type === "symlink" ? S_IFLNK : S_IFREG
+  }
+  return types
+}
+
 export const readlink = (cx: FuseContext, p: string): Outcome<string> => {
   const n = cx.views.view.get(p)
   if (!n) return E.ENOENT

@@ -12,7 +12,7 @@ import * as directories from "./directories.js"
 import { E, errnoOf } from "./errno.js"
 import { opensForWriting } from "./files.js"
 import type { LocalStore } from "./local.js"
-import type { Changed, Count, Created, Done, FuseOperations, Reply, Stat } from "./native.js"
+import type { Changed, Count, Created, Done, FuseOperations, Listed, Reply, Stat } from "./native.js"
 
 type Table = FuseOperations & Required<Pick<FuseOperations, "getattr" | "fgetattr" | "readdir" | "readlink" | "open" | "create" | "truncate" | "mkdir" | "rmdir" | "unlink" | "rename" | "symlink" | "chmod" | "chown" | "utimens" | "getxattr" | "listxattr" | "flush" | "release">>
 
@@ -47,15 +47,20 @@ export const withLocal = <T extends Table>(table: T, cx: FuseContext, local: Loc
       const p = serving(fp)
       return p === undefined ? table.fgetattr(fp, fh, cb) : stat(p, cb)
     },
-    readdir: (fp: string, cb: Reply<ReadonlyArray<string>>) => {
+    readdir: (fp: string, cb: Listed) => {
       const p = fromFusePath(fp)
       if (local.serves(p)) return cb(0, local.list(p))
       if (!local.paths().has(p) && p !== "") return table.readdir(fp, cb)
-      // a shared folder holding files of this host's: both lists
-      table.readdir(fp, (err: number, names?: ReadonlyArray<string>) => {
+      // a shared folder holding files of this host's: both lists (the types of the shared names
+      // kept, those of this host's files not said)
+      table.readdir(fp, (err: number, names?: ReadonlyArray<string>, types?: ReadonlyArray<Stat> | Uint32Array) => {
         if (err !== 0 || names === undefined) return cb(err)
         const shown = new Set(names)
-        cb(0, [...names, ...local.list(p).filter((n) => !shown.has(n))])
+        const all = [...names, ...local.list(p).filter((n) => !shown.has(n))]
+        if (!(types instanceof Uint32Array)) return cb(0, all)
+        const allTypes = new Uint32Array(all.length)
+        allTypes.set(types.subarray(0, names.length))
+        cb(0, all, allTypes)
       })
     },
     readlink: (fp: string, cb: Reply<string>) => {

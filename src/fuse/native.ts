@@ -17,6 +17,8 @@ export type Count = Fuse.Count
 export type Created = Fuse.Created
 /** A chmod's or utimens's answer: the errno and, saving libfuse a getattr, the attributes after it. */
 export type Changed = Fuse.Changed
+/** A readdir's answer: the names and, beside them, each one's file type (see typesOf, directories.ts). */
+export type Listed = Fuse.Listed
 export type Stat = Fuse.Stat
 export type Statfs = Fuse.Statfs
 /** What fuse-native's native module adds, as the daemon's wiring uses it (mount.ts). */

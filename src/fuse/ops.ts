@@ -13,7 +13,7 @@ import * as directories from "./directories.js"
 import * as files from "./files.js"
 import { Handles, readHandle } from "./handles.js"
 import { E, errnoOf } from "./errno.js"
-import type { Answer, Changed, Count, Created, Done, FuseOperations, Owner, Reply, Stat, Statfs } from "./native.js"
+import type { Answer, Changed, Count, Created, Done, FuseOperations, Listed, Owner, Reply, Stat, Statfs } from "./native.js"
 import type { Ports } from "./ports.js"
 import { Crossing } from "./crossing.js"
 import { withLocal } from "./ignored.js"
@@ -140,9 +140,12 @@ export const makeOperations = (ports: Ports, config: OperationsConfig): Operatio
     statfs: (_fp: string, cb: Reply<Statfs>) => value(cb, attributes.statfs(config.gitdir)),
     getattr,
     fgetattr: (fp: string, _fh: number, cb: Reply<Stat>) => getattr(fp, cb),
-    readdir: (fp: string, cb: Reply<ReadonlyArray<string>>) => {
+    readdir: (fp: string, cb: Listed) => {
       const p = fromFusePath(fp)
-      value(cb, virtual.owns(p) ? virtual.readdir(p) : directories.readdir(cx, p))
+      if (virtual.owns(p)) return value(cb, virtual.readdir(p))
+      const names = directories.readdir(cx, p)
+      if (typeof names === "number") return cb(names)
+      cb(0, names, directories.typesOf(cx, p, names))
     },
     readlink: (fp: string, cb: Reply<string>) => {
       const p = fromFusePath(fp)

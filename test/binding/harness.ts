@@ -128,6 +128,8 @@ export class TestFs {
   autoAdopt = true
   /** whether chmod and utimens answer with the attributes after them (saves libfuse a getattr) */
   changedStat = false
+  /** what readdir answers beside the names: nothing, or each one's file type (a Uint32Array, as sharebox) */
+  listTypes: (names: ReadonlyArray<string>, dir: string) => Uint32Array | undefined = () => undefined
   /** what the chown handler answers (it changes nothing) */
   chownAnswer: (uid: number, gid: number) => number = () => 0
   /** the next handle the open handler gives (a test may move it out of the binding's range) */
@@ -216,7 +218,11 @@ export class TestFs {
       },
       readdir: (p, cb) => {
         seen("readdir", p)
-        guard(cb, () => cb(0, fs.readdirSync(this.real(p))))
+        guard(cb, () => {
+          const names = fs.readdirSync(this.real(p))
+          const types = this.listTypes(names, this.real(p))
+          return types === undefined ? cb(0, names) : cb(0, names, types)
+        })
       },
       open: (p, flags, cb) => {
         seen("open", p)

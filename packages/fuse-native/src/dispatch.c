@@ -392,13 +392,29 @@ FUSE_METHOD(readdir, 1, 2, (const char *path, void *buf, fuse_fill_dir_t filler,
 }, {
   uint32_t stats_length;
   uint32_t names_length;
-  napi_get_array_length(env, argv[3], &stats_length);
   napi_get_array_length(env, argv[2], &names_length);
 
   napi_value raw_names = argv[2];
   napi_value raw_stats = argv[3];
 
-  if (names_length != stats_length) {
+  // Each name's file type (st_mode's S_IFMT bits, 0 when not said) instead of its attributes: the
+  // kernel hands it to getdents as d_type, so `find -type f` and `rm -r` need no lookup per name
+  bool typed = false;
+  napi_is_typedarray(env, raw_stats, &typed);
+  if (typed) {
+    napi_typedarray_type kind;
+    size_t modes_length;
+    void *data;
+    napi_get_typedarray_info(env, raw_stats, &kind, &modes_length, &data, NULL, NULL);
+    const uint32_t *modes = kind == napi_uint32_array && modes_length == names_length ? (const uint32_t *) data : NULL;
+    NAPI_FOR_EACH(raw_names, raw_name) {
+      NAPI_UTF8(name, 1024, raw_name)
+      struct stat st;
+      memset(&st, 0, sizeof(st));
+      st.st_mode = modes != NULL ? (mode_t) (modes[i] & S_IFMT) : 0;
+      if (l->readdir_filler((char *) l->buf, name, st.st_mode != 0 ? &st : NULL, 0) == 1) break;
+    }
+  } else if (napi_get_array_length(env, raw_stats, &stats_length) != napi_ok || names_length != stats_length) {
     NAPI_FOR_EACH(raw_names, raw_name) {
       NAPI_UTF8(name, 1024, raw_name)
       int err = l->readdir_filler((char *) l->buf, name, NULL, 0);
