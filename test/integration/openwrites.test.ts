@@ -195,44 +195,27 @@ describe("ordinary editing makes no conflict copy", () => {
 describe("a new file renamed over another while still open for writing", () => {
   const w = useWorld("sharebox-open-rename-over")
   let a: HostDirs
-  /** each case's folder holds `target` ("old\n"); `run` replaces it, and `target` must then hold `written` */
-  const cases: Record<string, { readonly written: string; run: (dir: string) => void }> = {
-    "written after the rename": {
-      written: "new",
-      run: (dir) => {
-        const fd = fs.openSync(path.join(dir, "tmp"), "w")
-        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
-        fs.writeSync(fd, "new", 0)
-        fs.closeSync(fd)
-      }
-    },
-    "written before the rename": {
-      written: "new",
-      run: (dir) => {
-        const fd = fs.openSync(path.join(dir, "tmp"), "w")
-        fs.writeSync(fd, "new", 0)
-        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
-        fs.closeSync(fd)
-      }
-    },
-    "never written": {
-      written: "",
-      run: (dir) => {
-        const fd = fs.openSync(path.join(dir, "tmp"), "w")
-        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
-        fs.closeSync(fd)
-      }
-    },
-    "the file replaced was open too": {
-      written: "new",
-      run: (dir) => {
-        const old = fs.openSync(path.join(dir, "target"), "r+")
-        const fd = fs.openSync(path.join(dir, "tmp"), "w")
-        fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
-        fs.writeSync(fd, "new", 0)
-        fs.closeSync(fd)
-        fs.closeSync(old)
-      }
+  /**
+   * Each case's folder holds `target` ("old\n"); its steps make `tmp`, write it, rename it over
+   * `target`, and close it, in the case's order, and `target` must then hold `written`.
+   */
+  type Step = "open target" | "create tmp" | "write" | "rename" | "close" | "close target"
+  const cases: Record<string, { readonly written: string; readonly steps: ReadonlyArray<Step> }> = {
+    "written after the rename": { written: "new", steps: ["create tmp", "rename", "write", "close"] },
+    "written before the rename": { written: "new", steps: ["create tmp", "write", "rename", "close"] },
+    "never written": { written: "", steps: ["create tmp", "rename", "close"] },
+    "the file replaced was open too": { written: "new", steps: ["open target", "create tmp", "rename", "write", "close", "close target"] }
+  }
+  const run = (dir: string, steps: ReadonlyArray<Step>): void => {
+    let fd = -1
+    let old = -1
+    for (const step of steps) {
+      if (step === "open target") old = fs.openSync(path.join(dir, "target"), "r+")
+      else if (step === "create tmp") fd = fs.openSync(path.join(dir, "tmp"), "w")
+      else if (step === "write") fs.writeSync(fd, "new", 0)
+      else if (step === "rename") fs.renameSync(path.join(dir, "tmp"), path.join(dir, "target"))
+      else if (step === "close") fs.closeSync(fd)
+      else fs.closeSync(old)
     }
   }
   beforeAll(async () => {
@@ -244,7 +227,7 @@ describe("a new file renamed over another while still open for writing", () => {
     }
     // half the cases with the file they replace already replayed, half with it still pending
     syncOk(w, a)
-    for (const [name, c] of Object.entries(cases)) c.run(path.join(a.mnt, name))
+    for (const [name, c] of Object.entries(cases)) run(path.join(a.mnt, name), c.steps)
     for (const name of Object.keys(cases)) write(path.join(a.mnt, name, "pending"), "p\n")
     for (const name of Object.keys(cases)) {
       const fd = fs.openSync(path.join(a.mnt, name, "pending"), "w")

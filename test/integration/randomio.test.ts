@@ -45,6 +45,8 @@ const SEED = process.env.SHAREBOX_RANDOMIO_SEED === undefined ? undefined : Numb
 const PATH = process.env.SHAREBOX_RANDOMIO_PATH
 const REPLAY = process.env.SHAREBOX_RANDOMIO_REPLAY
 const STRICT = process.env.SHAREBOX_RANDOMIO_STRICT === "1"
+/** the first test's time, shrinking included */
+const TIME_LIMIT = Math.max(300_000, RUNS * OPS * 300)
 
 const NAMES = ["f0", "f1", "f2"] as const
 const SLOTS = 4
@@ -670,6 +672,8 @@ describe("random reads, writes, truncates and maps of open files follow a model 
   const finals: Array<{ readonly setup: Setup; readonly dir: string; readonly want: Expected }> = []
   let mapper: Mapper
   let runs = 0
+  /** runs still going: one interrupted at the time limit goes on (a predicate cannot be stopped) */
+  let inFlight = 0
 
   const mount = (s: Setup) => {
     const r = sharebox([s.host.mnt, "-o", [`gitdir=${s.host.gitdir}`, `name=${s.host.name}`, ...s.options].join(",")], { env: s.env })
@@ -732,6 +736,7 @@ describe("random reads, writes, truncates and maps of open files follow a model 
     async () => {
       await fc.assert(
         fc.asyncProperty(fc.nat(setups.length - 1), initially, fc.commands(commands, { maxCommands: OPS, size: "max", ...(REPLAY !== undefined ? { replayPath: REPLAY } : {}) }), async (which, start, cmds) => {
+          inFlight++
           const setup = setups[which]!
           const dir = `run${++runs}`
           fs.mkdirSync(path.join(setup.host.mnt, dir))
@@ -746,15 +751,27 @@ describe("random reads, writes, truncates and maps of open files follow a model 
             for (const fd of r.fds) if (fd !== undefined) fs.closeSync(fd)
             const trace = r.trace.map((t, i) => `  ${i + 1}. ${t}`).join("\n")
             throw new Error(`${e?.message ?? e}\nin ${setup.host.name}:${dir}, which did:\n${trace}`, { cause: e })
+          } finally {
+            inFlight--
           }
         }),
-        { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), ...(PATH !== undefined ? { path: PATH } : {}), verbose: 1 }
+        {
+          numRuns: RUNS,
+          ...(SEED !== undefined ? { seed: SEED } : {}),
+          ...(PATH !== undefined ? { path: PATH } : {}),
+          verbose: 1,
+          // a failure's shrinking on a loaded machine can outlast the test's time: stopped a minute
+          // before it, the failure is reported with the smallest case found so far
+          interruptAfterTimeLimit: TIME_LIMIT - 60_000,
+          markInterruptAsFailure: true
+        }
       )
     },
-    Math.max(300_000, RUNS * OPS * 300)
+    TIME_LIMIT
   )
 
   it("after an unmount and a mount again, every run's folder holds what its model ended with", async () => {
+    expect(await eventually(() => inFlight === 0, 60_000), "the last run ended").toBe(true)
     for (const s of setups) w.unmount(s.host)
     for (const s of setups) expect(await w.settled(s.host), `${s.host.name} let go of its gitdir`).toBe(true)
     for (const s of setups) mount(s)
