@@ -33,6 +33,9 @@ export const statOf = (cx: FuseContext, p: string, n: Node, present: boolean): S
   return cx.umask === 0 ? st : { ...st, mode: st.mode & ~cx.umask }
 }
 
+/** A node's file type, as st_mode's S_IFMT bits: stat shows it, and readdir gives it as d_type. */
+export const fileTypeOf = (n: Node): number => (n.type === "dir" ? 0o040000 : n.type === "symlink" ? 0o120000 : 0o100000)
+
 /** The attributes of node `n` at `p`; an open file's size and times are its session's. */
 const attributesOf = (cx: FuseContext, p: string, n: Node, present: boolean): Stat => {
   const s = n.type === "file" ? cx.staging.sessionByPath.get(p) : undefined
@@ -42,12 +45,12 @@ const attributesOf = (cx: FuseContext, p: string, n: Node, present: boolean): St
   const common = { uid: cx.uid, gid: cx.gid, mtime, atime, ctime, ino: inodeOf(p), blksize: 4096 }
   switch (n.type) {
     case "dir":
-      return { ...common, mode: 0o40000 | dirMode(n), nlink: 2, size: 4096, blocks: 8 }
+      return { ...common, mode: fileTypeOf(n) | dirMode(n), nlink: 2, size: 4096, blocks: 8 }
     case "symlink":
-      return { ...common, mode: 0o120777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
+      return { ...common, mode: fileTypeOf(n) | 0o777, nlink: 1, size: Buffer.byteLength(n.target), blocks: 0 }
     case "file": {
       const size = s ? s.size : n.content.kind === "key" ? keySize(n.content.key) : n.content.size
-      return { ...common, mode: 0o100000 | fileMode(n), nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
+      return { ...common, mode: fileTypeOf(n) | fileMode(n), nlink: 1, size, blocks: present ? Math.ceil(size / 512) : 0 }
     }
   }
 }

@@ -5,6 +5,7 @@
  * folders it changes and of the node it makes or moves.
  */
 import { DEFAULT_DIR_MODE, KEPT_MODE } from "../domain/tree.js"
+import { fileTypeOf } from "./attributes.js"
 import { type FuseContext, checkNew, onSuccess, recordOp } from "./context.js"
 import type { Answer, Outcome } from "./native.js"
 import { E } from "./errno.js"
@@ -22,10 +23,6 @@ export const readdir = (cx: FuseContext, p: string): Outcome<ReadonlyArray<strin
   return names
 }
 
-const S_IFDIR = 0o040000
-const S_IFREG = 0o100000
-const S_IFLNK = 0o120000
-
 /**
  * Each of `names`' file type in folder `dir` (S_IFMT bits; 0 for a name the view does not hold,
  * as `.sharebox`): readdir's callers get it as d_type, and `find -type f`, `rm -r` and `grep -r`
@@ -36,7 +33,7 @@ export const typesOf = (cx: FuseContext, dir: string, names: ReadonlyArray<strin
   const types = new Uint32Array(names.length)
   for (let i = 0; i < names.length; i++) {
     const n = view.get(dir === "" ? names[i]! : `${dir}/${names[i]}`)
-    types[i] = n === undefined ? 0 : n.type === "dir" ? S_IFDIR : n.type === "symlink" ? S_IFLNK : S_IFREG
+    types[i] = n === undefined ? 0 : fileTypeOf(n)
   }
   return types
 }

@@ -249,6 +249,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   // requests for .sharebox/ (status files that commands poll while they wait for the write-back)
   // are not use of the mount
   native.fuse_native_requests_quiet(VIRTUAL_ROOT)
+  const served = () => native.fuse_native_requests_served()
   let host: HostServices
   try {
     // refused here, before anything is mounted, when the socket could not be served safely
@@ -259,7 +260,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
       log,
       warn,
       quietMs: cfg.quietMs,
-      served: () => native.fuse_native_requests_served(),
+      served,
       notify: makeNotifier(cfg.notifyCmd, warn)
     })
   } catch (e: unknown) {
@@ -276,7 +277,7 @@ export const runDaemon = async (cfg: DaemonConfig, ready: (error?: string) => vo
   const creates = createsOf(native)
   // a read-only mount changes no time either, as Linux leaves atimes on one
   const atime: AtimePolicy = cfg.readonly ? "noatime" : cfg.atime
-  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime, listVirtual: cfg.listVirtual, localRoot: host.repo.layout.local, served: () => native.fuse_native_requests_served() })
+  const ops = makeOperations(portsOf(host), { gitdir: host.repo.gitdir, log: warn, passthrough, creates, owner, readonly: cfg.readonly, atime, listVirtual: cfg.listVirtual, localRoot: host.repo.layout.local, served })
   // what the binding wrote without the handlers is in the staging files
   host.staging.trackWrites((fd) => passthrough.written(fd))
   // the files the binding created are adopted first, before any request and any new view

@@ -14,12 +14,12 @@
 // create answers with wait for libfuse's next fgetattr in the FUSE thread's own record
 // (fuse_thread_locals_t).
 
-#include "requests.h"
 #include "binding.h"
 #include "names.h"
 #include "fastpath.h"
 #include "spares.h"
 #include "creates.h"
+#include "requests.h"
 
 typedef struct {
   uint32_t fh;

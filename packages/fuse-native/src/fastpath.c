@@ -8,9 +8,9 @@
 // one word read and written with atomics, and a handle is tied before the kernel learns of it and
 // untied after its RELEASE.
 
-#include "requests.h"
 #include "binding.h"
 #include "fastpath.h"
+#include "requests.h"
 
 // Passthrough: reads and writes of a file handle that JavaScript tied to a file descriptor are
 // served on the FUSE thread that received them (pread/pwrite, or splice where libfuse can), with

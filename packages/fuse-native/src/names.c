@@ -7,10 +7,10 @@
 // (a read-write lock) guards the table, and also the spares and created files (spares.c,
 // creates.c), so that a create takes a spare, checks and adds its name in one step.
 
-#include "requests.h"
 #include "binding.h"
 #include "names.h"
 #include "creates.h"
+#include "requests.h"
 
 // Names: the paths that may exist in the view, mirrored by JavaScript (fuse_native_names_reset,
 // fuse_native_names_add), so that a lookup of a name that does not exist is answered here, without

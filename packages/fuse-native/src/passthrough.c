@@ -11,10 +11,10 @@
 // Past 400 lines because the channel and the records of opens and aliases are one protocol: each
 // decision in channel_send depends on what channel_receive recorded, and reads best beside it.
 
-#include "requests.h"
 #include "binding.h"
 #include "fastpath.h"
 #include "passthrough.h"
+#include "requests.h"
 
 // The kernel's passthrough (Linux 6.9 and later): an open whose reply names a "backing file"
 // registered on /dev/fuse has its reads served by the kernel from that file, with no request to

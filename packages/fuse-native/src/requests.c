@@ -8,11 +8,16 @@ static uint64_t served = 0;
 static char quiet[256];
 static size_t quiet_len = 0;
 
+// The quiet folder is the names table's exempt folder (names_exempt_path), checked here without
+// its lock: this runs for every read and write.
 void note_request (const char *path) {
-  // the root itself: the kernel asks for its attributes again on a path walk once they are a
-  // second old, the status commands' walks to the quiet folder too
-  if (path != NULL && path[0] == '/' && path[1] == 0) return;
-  if (quiet_len > 0 && path != NULL && path[0] == '/' && strncmp(path + 1, quiet, quiet_len) == 0 && (path[quiet_len + 1] == 0 || path[quiet_len + 1] == '/')) return;
+  if (path != NULL && path[0] == '/') {
+    const char *p = path + 1;
+    // the root itself: the kernel asks for its attributes again on a path walk once they are a
+    // second old, the status commands' walks to the quiet folder too
+    if (p[0] == 0) return;
+    if (quiet_len > 0 && strncmp(p, quiet, quiet_len) == 0 && (p[quiet_len] == 0 || p[quiet_len] == '/')) return;
+  }
   __atomic_fetch_add(&served, 1, __ATOMIC_RELAXED);
 }
 

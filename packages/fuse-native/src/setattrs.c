@@ -9,11 +9,11 @@
 // Threads: the switch is set by the JavaScript thread and read by the FUSE threads (atomics); the
 // owner and the table are read under their own rules (creates.c, names.c).
 
-#include "requests.h"
 #include "binding.h"
 #include "names.h"
 #include "creates.h"
 #include "setattrs.h"
+#include "requests.h"
 
 static int setattrs_on = 0;
 
